@@ -1,0 +1,95 @@
+"""Quiet, lazy access to TensorFlow and Keras.
+
+Importing TensorFlow takes seconds and, even with ``TF_CPP_MIN_LOG_LEVEL``
+set, prints C++ start-up chatter that would reach every user of a search.
+This module is the only place that imports TensorFlow or Keras: it does it on
+first use, with that chatter silenced, and caps TensorFlow's thread pools when
+asked to (so that parallel workers on one host do not oversubscribe cores).
+"""
+
+import os
+import sys
+from contextlib import contextmanager
+
+__all__ = ["tensorflow", "keras", "configure_threads"]
+
+_THREADS_ENV = "SKKERAS_SEARCH_THREADS"
+
+
+@contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the duration of the block."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        # stderr is not a real file (pytest capture, notebooks): nothing to silence
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            sys.stderr.flush()
+            os.dup2(devnull.fileno(), fd)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
+
+
+def tensorflow():
+    """Return the ``tensorflow`` module, importing it quietly on first use."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_silenced():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        threads = os.environ.get(_THREADS_ENV)
+        if threads:
+            configure_threads(int(threads))
+        # The first op initialises the runtime, which logs once more.
+        tf.constant(0.0)
+    return tf
+
+
+def keras():
+    """Return the ``keras`` module (TensorFlow imported first, quietly)."""
+    if "keras" not in sys.modules:
+        tensorflow()
+    import keras as _keras
+
+    return _keras
+
+
+def configure_threads(n_threads):
+    """Cap TensorFlow's intra- and inter-op thread pools at ``n_threads``.
+
+    Has an effect only before TensorFlow runs its first operation; afterwards
+    TensorFlow refuses the change, which is reported by returning False.
+
+    Parameters
+    ----------
+    n_threads : int
+        Number of threads, at least 1.
+
+    Returns
+    -------
+    applied : bool
+        Whether the setting took effect.
+    """
+    if n_threads < 1:
+        raise ValueError(f"n_threads={n_threads!r} must be at least 1. Use n_threads>=1.")
+    os.environ[_THREADS_ENV] = str(n_threads)
+    if "tensorflow" not in sys.modules:
+        return True  # applied when TensorFlow is first imported
+    tf = sys.modules["tensorflow"]
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(n_threads)
+    except RuntimeError:
+        return tf.config.threading.get_intra_op_parallelism_threads() == n_threads
+    return True

@@ -1,0 +1,434 @@
+"""KerasMLPClassifier: a Keras MLP that scikit-learn treats as a classifier."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from . import _training
+from ._graph import ACTIVATIONS, OPTIMIZERS
+from ._seeding import preserve_global_rng, resolve_seed, stream
+from ._validation import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_not_nd,
+    check_two_classes,
+    resolve_batch_size,
+    validate_data,
+)
+
+__all__ = ["KerasMLPClassifier"]
+
+_FLOATS = (np.float64, np.float32)
+
+
+class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
+    """Multilayer perceptron classifier trained as a Keras model.
+
+    A fully connected network (``n_layers`` hidden layers of ``hidden_units``
+    units, softmax output) trained with cross-entropy by Adam, SGD or RMSprop.
+    Training runs in a TensorFlow graph compiled once per process and shared
+    by all fits, so hundreds of fits in a hyperparameter search stay fast and
+    flat in memory; the fitted network is available as a ``keras.Model``.
+    Fits are deterministic: the same data and ``random_state`` give
+    bit-identical predictions on CPU. Training precision follows the input,
+    as in :class:`~sklearn.neural_network.MLPClassifier`: float32 input
+    trains in float32, anything else in float64.
+
+    Parameters
+    ----------
+    hidden_units : int, default=128
+        Number of units in each hidden layer.
+    n_layers : int, default=1
+        Number of hidden layers.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Activation of the hidden layers.
+    learning_rate : float, default=1e-3
+        Step size of the optimizer.
+    optimizer : {'adam', 'sgd', 'rmsprop'}, default='adam'
+        Update rule, with Keras's defaults; 'sgd' uses momentum 0.9.
+    alpha : float, default=1e-4
+        L2 penalty added to the loss as ``alpha * sum(W**2)`` over the
+        kernels (Keras's ``L2`` regulariser).
+    dropout : float, default=0.0
+        Fraction of each hidden layer's units dropped during training.
+    batch_size : int or 'auto', default='auto'
+        Minibatch size; 'auto' is ``min(200, n_samples)``. A larger int is
+        clipped to the number of training samples, with a warning.
+    epochs : int, default=50
+        Maximum number of passes over the training data.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified)
+        and stop when its accuracy stops improving; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping. Ignored unless
+        ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (in the training
+        loss, or in validation accuracy with early stopping) before stopping.
+    tol : float, default=1e-4
+        Minimum improvement that counts.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+    warm_start : bool, default=False
+        When True, ``fit`` continues from the previous solution (weights and
+        optimizer state) instead of starting afresh.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split, shuffling and
+        dropout. Pass an int for reproducible results.
+    verbose : int, default=0
+        Print one line per epoch to stdout when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    coefs_ : list of ndarray
+        Kernel of each layer, input layer first.
+    intercepts_ : list of ndarray
+        Bias of each layer.
+    model_ : keras.Model
+        The fitted network as a compiled Keras model (built on first access).
+    n_iter_ : int
+        Number of epochs trained, counting earlier calls with ``warm_start``
+        and ``partial_fit``.
+    loss_curve_ : list of float
+        Mean training loss of each epoch of the last ``fit``.
+    validation_scores_ : list of float or None
+        Validation accuracy of each epoch when ``early_stopping=True``.
+    best_validation_score_ : float or None
+        Best validation accuracy when ``early_stopping=True``.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The NumPy multilayer perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skkeras_search import KerasMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = KerasMLPClassifier(hidden_units=64, epochs=20, random_state=0)
+    >>> clf.fit(X / 16, y).predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints = {
+        "hidden_units": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_units=128,
+        n_layers=1,
+        activation="relu",
+        learning_rate=1e-3,
+        optimizer="adam",
+        alpha=1e-4,
+        dropout=0.0,
+        batch_size="auto",
+        epochs=50,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_units = hidden_units
+        self.n_layers = n_layers
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse input is densified.
+        y : array-like of shape (n_samples,)
+            Class labels (ints, strings, any sortable labels).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; an integer weight is equivalent to repeating
+            the sample.
+
+        Returns
+        -------
+        self : KerasMLPClassifier
+            The fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "_state")
+        return self._fit(X, y, sample_weight, classes=None, reset=not continuing, epochs=None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on ``X``, ``y``, continuing any previous training.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever appear; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : KerasMLPClassifier
+            The updated estimator.
+        """
+        first = not hasattr(self, "_state")
+        if first and classes is None:
+            raise ValueError(
+                "classes=None on the first call to partial_fit. Pass every class "
+                "that will appear, e.g. partial_fit(X, y, classes=np.unique(y_all))."
+            )
+        return self._fit(X, y, sample_weight, classes=classes, reset=first, epochs=1)
+
+    def _fit(self, X, y, sample_weight, *, classes, reset, epochs):
+        check_not_nd(X)
+        X, y = validate_data(
+            self, X, y, accept_sparse=True, dtype=_FLOATS, reset=reset, y_numeric=False
+        )
+        if sp.issparse(X):
+            X = X.toarray()
+        check_classification_targets(y)
+        if reset:
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            check_two_classes(labels)
+            missing = np.setdiff1d(np.unique(y), labels)
+            if missing.size:
+                raise ValueError(
+                    f"y contains labels {missing.tolist()} not in classes={labels.tolist()}. "
+                    "Pass every label in classes."
+                )
+        else:
+            labels = self.classes_
+            unseen = np.setdiff1d(np.unique(y), labels)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that were not seen in the first "
+                    f"fit (classes_={labels.tolist()}). Refit with warm_start=False, or "
+                    "pass every class to the first partial_fit call."
+                )
+        codes = np.searchsorted(labels, y).astype(np.int32)
+        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        if self.class_weight is not None:
+            sw = sw * compute_sample_weight(self.class_weight, y).astype(X.dtype)
+        if epochs is None:  # fit: a single class after weighting is an error too
+            check_two_classes(labels, np.unique(y[sw > 0]))
+        if not np.any(sw > 0):
+            raise ValueError(
+                "sample_weight is zero for every sample. Give some samples positive weight."
+            )
+        # Normalise so a batch's loss is sum(w * l) / sum(w): integer weights
+        # then equal repeated samples.
+        sw = (sw * (sw.shape[0] / sw.sum())).astype(X.dtype)
+
+        if reset:
+            seed = resolve_seed(self.random_state)
+            sizes = [X.shape[1]] + [self.hidden_units] * self.n_layers + [len(labels)]
+            state = _training.new_state(seed, sizes, X.dtype)
+        else:
+            seed = self._seed
+            state = self._state.copy()
+            if state.params[0].dtype != X.dtype:
+                state = _cast_state(state, X.dtype)
+        validation = None
+        if self.early_stopping and epochs is None:
+            X, X_val, codes, y_val, sw, _ = train_test_split(
+                X,
+                codes,
+                sw,
+                test_size=self.validation_fraction,
+                stratify=codes,
+                random_state=int(stream(seed, "split").integers(2**31)),
+            )
+            validation = (X_val, y_val)
+        schedule = _training.Schedule(
+            epochs=self.epochs if epochs is None else epochs,
+            batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=validation is not None,
+            verbose=self.verbose,
+        )
+        with preserve_global_rng():
+            history = _training.train(
+                state, X, codes, sw, hyper=self._hyper(), schedule=schedule, seed=seed,
+                validation=validation,
+            )
+        if epochs is None and not history.converged and not self.early_stopping:
+            _warn_not_converged(self.epochs)
+
+        # Commit: nothing above changed the estimator.
+        self.classes_ = labels
+        self._seed = seed
+        self._state = state
+        self._model = None
+        self.coefs_ = state.params[0::2]
+        self.intercepts_ = state.params[1::2]
+        self.n_iter_ = state.epoch
+        self.loss_curve_ = history.loss_curve
+        self.validation_scores_ = history.validation_scores if validation else None
+        self.best_validation_score_ = history.best_validation_score if validation else None
+        return self
+
+    def _hyper(self):
+        return {
+            "activation": self.activation,
+            "optimizer": self.optimizer,
+            "learning_rate": self.learning_rate,
+            "alpha": self.alpha,
+            "dropout": self.dropout,
+        }
+
+    # -------------------------------------------------------------- predict
+    def predict_proba(self, X):
+        """Probability of each class for each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        check_is_fitted(self)
+        check_not_nd(X)
+        dtype = self._state.params[0].dtype
+        X = validate_data(self, X, accept_sparse=True, dtype=dtype, reset=False)
+        if sp.issparse(X):
+            X = X.toarray()
+        return _training.predict_proba(self._state.params, X, self.activation)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict the class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    # ---------------------------------------------------------------- model
+    @property
+    def model_(self):
+        """The fitted network as a compiled ``keras.Model``."""
+        check_is_fitted(self)
+        if getattr(self, "_model", None) is None:
+            from ._model import build_mlp
+
+            with preserve_global_rng():
+                self._model = build_mlp(
+                    self.coefs_,
+                    self.intercepts_,
+                    self.activation,
+                    self.dropout,
+                    self.learning_rate,
+                    self.optimizer,
+                    self._seed,
+                )
+        return self._model
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_model", None)  # rebuilt from the weights on demand
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _cast_state(state, dtype):
+    cast = lambda arrays: [a.astype(dtype) for a in arrays]  # noqa: E731
+    return _training.TrainState(
+        cast(state.params), cast(state.slots_1), cast(state.slots_2), state.step, state.epoch
+    )
+
+
+def _warn_not_converged(epochs):
+    import warnings
+
+    warnings.warn(
+        f"epochs={epochs} reached and the training loss has not converged yet. "
+        "Increase epochs for a better fit, or ignore this warning in a search.",
+        ConvergenceWarning,
+        stacklevel=4,
+    )

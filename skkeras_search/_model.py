@@ -1,0 +1,68 @@
+"""Build the Keras model that holds a fitted MLP's weights."""
+
+from . import _backend
+from ._graph import ACTIVATIONS
+
+__all__ = ["build_mlp"]
+
+
+def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, seed):
+    """Return a compiled ``keras.Sequential`` MLP carrying the given weights.
+
+    Parameters
+    ----------
+    coefs, intercepts : list of ndarray
+        Kernels and biases, input layer first; their dtype sets the model's.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}
+        Hidden-layer activation; the output layer is softmax.
+    dropout : float
+        Dropout rate after each hidden layer (inactive at inference).
+    learning_rate : float
+        Learning rate of the optimizer the model is compiled with.
+    optimizer : {'adam', 'sgd', 'rmsprop'}
+        Optimizer the model is compiled with, so that ``model.fit`` works.
+    seed : int
+        Seed of the dropout layers.
+
+    Returns
+    -------
+    model : keras.Sequential
+    """
+    keras = _backend.keras()
+    dtype = str(coefs[0].dtype)
+    layers = [keras.Input(shape=(coefs[0].shape[0],), dtype=dtype)]
+    for i, kernel in enumerate(coefs[:-1]):
+        layers.append(
+            keras.layers.Dense(
+                kernel.shape[1],
+                activation=ACTIVATIONS[activation],
+                kernel_initializer="zeros",  # overwritten below; draws no random numbers
+                dtype=dtype,
+                name=f"hidden_{i + 1}",
+            )
+        )
+        if dropout > 0:
+            layers.append(keras.layers.Dropout(dropout, seed=seed + i, dtype=dtype))
+    layers.append(
+        keras.layers.Dense(
+            coefs[-1].shape[1],
+            activation="softmax",
+            kernel_initializer="zeros",
+            dtype=dtype,
+            name="output",
+        )
+    )
+    model = keras.Sequential(layers, name="mlp")
+    weights = [w for pair in zip(coefs, intercepts) for w in pair]
+    model.set_weights(weights)
+    opt = {
+        "adam": keras.optimizers.Adam,
+        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+        "rmsprop": keras.optimizers.RMSprop,
+    }[optimizer]
+    model.compile(
+        optimizer=opt(learning_rate=float(learning_rate)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

@@ -1,0 +1,174 @@
+"""The epoch loop: shuffling, stopping rules and divergence, around _graph."""
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _backend, _graph
+from ._seeding import stream, tf_seed
+
+__all__ = ["TrainingDivergedError", "TrainState", "Schedule", "new_state", "train"]
+
+
+class TrainingDivergedError(FloatingPointError, ValueError):
+    """Raised when the training loss becomes NaN or infinite.
+
+    A diverged network predicts garbage; raising lets a search's
+    ``error_score`` record the candidate as failed instead of scoring it.
+    """
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training: weights, optimizer, epoch."""
+
+    params: list  # [W1, b1, ..., Wk, bk] as ndarrays
+    slots_1: list
+    slots_2: list
+    step: float = 0.0
+    epoch: int = 0
+
+    def copy(self):
+        return TrainState(
+            [p.copy() for p in self.params],
+            [s.copy() for s in self.slots_1],
+            [s.copy() for s in self.slots_2],
+            self.step,
+            self.epoch,
+        )
+
+
+@dataclass
+class Schedule:
+    """How long to train and when to stop (MLPClassifier's stopping rules)."""
+
+    epochs: int
+    batch_size: int
+    tol: float
+    n_iter_no_change: int
+    early_stopping: bool = False
+    verbose: int = 0
+
+
+@dataclass
+class History:
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    best_validation_score: float = -np.inf
+    converged: bool = False
+
+
+def new_state(seed, layer_sizes, dtype):
+    """Freshly initialised weights (GlorotUniform kernels, zero biases)."""
+    params = _graph.glorot_init(stream(seed, "init"), layer_sizes, dtype)
+    zeros = [np.zeros_like(p) for p in params]
+    return TrainState(params, zeros, [z.copy() for z in zeros])
+
+
+def _accuracy(proba_fn, X, y, params):
+    return float(np.mean(np.argmax(proba_fn(X, params).numpy(), axis=1) == y))
+
+
+def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None):
+    """Train ``state`` in place for up to ``schedule.epochs`` epochs.
+
+    Parameters
+    ----------
+    state : TrainState
+        Weights and optimizer state to continue from.
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,), int32 codes in [0, n_classes)
+    sample_weight : ndarray of shape (n_samples,), same dtype as X
+    hyper : dict
+        ``activation``, ``optimizer``, ``learning_rate``, ``alpha``, ``dropout``.
+    schedule : Schedule
+    seed : int
+        The fit's seed; epoch ``e`` shuffles and draws dropout from its own
+        sub-stream, so continuing training reproduces training from scratch.
+    validation : tuple (X_val, y_val) or None
+        Held-out data scored after each epoch when early stopping.
+
+    Returns
+    -------
+    history : History
+    """
+    tf = _backend.tensorflow()
+    n_hidden = len(state.params) // 2 - 1
+    dtype = X.dtype.name
+    run_epoch = _graph.epoch_function(
+        n_hidden, hyper["activation"], hyper["optimizer"], dtype, hyper["dropout"] > 0
+    )
+    proba_fn = _graph.proba_function(n_hidden, hyper["activation"], dtype)
+    cast = np.dtype(dtype).type
+    X_t, y_t = tf.constant(X), tf.constant(y, dtype=tf.int32)
+    sw_t = tf.constant(sample_weight)
+    constants = (
+        tf.constant(schedule.batch_size, tf.int32),
+        tf.constant(cast(hyper["learning_rate"])),
+        tf.constant(cast(hyper["alpha"])),
+        tf.constant(cast(hyper["dropout"])),
+    )
+    if validation is not None:
+        X_val = tf.constant(validation[0])
+    params = tuple(tf.constant(p) for p in state.params)
+    s1 = tuple(tf.constant(s) for s in state.slots_1)
+    s2 = tuple(tf.constant(s) for s in state.slots_2)
+    step = tf.constant(cast(state.step))
+    history = History()
+    best_loss, no_improvement, best_params = np.inf, 0, None
+    n = X.shape[0]
+    for _ in range(schedule.epochs):
+        start = time.perf_counter()
+        epoch = state.epoch
+        order = stream(seed, "shuffle", epoch).permutation(n).astype(np.int32)
+        params, s1, s2, step, loss = run_epoch(
+            X_t, y_t, sw_t, order, *constants, tf_seed(seed, "dropout", epoch), step, params, s1, s2
+        )
+        loss = float(loss)
+        state.epoch += 1
+        if not np.isfinite(loss):
+            raise TrainingDivergedError(
+                f"Training diverged in epoch {epoch + 1}: the loss became {loss} with "
+                f"learning_rate={hyper['learning_rate']!r}. Use a smaller learning_rate "
+                f"(e.g. {hyper['learning_rate'] / 10:.3g})."
+            )
+        history.loss_curve.append(loss)
+        message = f"Epoch {state.epoch} - loss: {loss:.6f}"
+        if validation is not None:
+            score = _accuracy(proba_fn, X_val, validation[1], params)
+            history.validation_scores.append(score)
+            message += f" - val_accuracy: {score:.6f}"
+            if score > history.best_validation_score:
+                history.best_validation_score = score
+                best_params = params
+            no_improvement = no_improvement + 1 if score < _best_before(history) + schedule.tol else 0
+        else:
+            no_improvement = no_improvement + 1 if loss > best_loss - schedule.tol else 0
+            best_loss = min(best_loss, loss)
+        if schedule.verbose:
+            print(f"{message} - {time.perf_counter() - start:.3f}s", file=sys.stdout)
+        if no_improvement >= schedule.n_iter_no_change:
+            history.converged = True
+            break
+    if best_params is not None:
+        params = best_params
+    state.params = [p.numpy() for p in params]
+    state.slots_1 = [s.numpy() for s in s1]
+    state.slots_2 = [s.numpy() for s in s2]
+    state.step = float(step)
+    return history
+
+
+def _best_before(history):
+    """Best validation score before the latest epoch."""
+    previous = history.validation_scores[:-1]
+    return max(previous) if previous else -np.inf
+
+
+def predict_proba(params, X, activation):
+    """Class probabilities of the MLP with ``params`` on ``X``."""
+    n_hidden = len(params) // 2 - 1
+    proba_fn = _graph.proba_function(n_hidden, activation, X.dtype.name)
+    return proba_fn(X, tuple(params)).numpy()
