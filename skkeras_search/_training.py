@@ -12,8 +12,13 @@ from ._seeding import stream, tf_seed
 __all__ = ["TrainingDivergedError", "TrainState", "Schedule", "new_state", "train"]
 
 
+# A cross-entropy this large means logits a million apart: the weights have
+# blown up, whether or not the float range has overflowed yet.
+EXPLODED_LOSS = 1e6
+
+
 class TrainingDivergedError(FloatingPointError, ValueError):
-    """Raised when the training loss becomes NaN or infinite.
+    """Raised when the training loss becomes NaN, infinite or above 1e6.
 
     A diverged network predicts garbage; raising lets a search's
     ``error_score`` record the candidate as failed instead of scoring it.
@@ -128,9 +133,9 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
         )
         loss = float(loss)
         state.epoch += 1
-        if not np.isfinite(loss):
+        if not np.isfinite(loss) or loss > EXPLODED_LOSS:
             raise TrainingDivergedError(
-                f"Training diverged in epoch {epoch + 1}: the loss became {loss} with "
+                f"Training diverged in epoch {epoch + 1}: the loss became {loss:.4g} with "
                 f"learning_rate={hyper['learning_rate']!r}. Use a smaller learning_rate "
                 f"(e.g. {hyper['learning_rate'] / 10:.3g})."
             )
