@@ -2,7 +2,16 @@
 
 from ._classifier import KerasMLPClassifier
 from ._training import TrainingDivergedError
+from .space import int_range, log_uniform, paper_grid, paper_space
 
 __version__ = "0.1.0"
 
-__all__ = ["KerasMLPClassifier", "TrainingDivergedError", "__version__"]
+__all__ = [
+    "KerasMLPClassifier",
+    "TrainingDivergedError",
+    "int_range",
+    "log_uniform",
+    "paper_grid",
+    "paper_space",
+    "__version__",
+]

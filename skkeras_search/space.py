@@ -1,0 +1,175 @@
+"""Search-space distributions, and the space of Bergstra and Bengio (2012).
+
+scipy.stats has no stepped-integer distribution and its frozen
+distributions neither check bounds at construction nor print briefly, so
+this module provides two small ones. Each has ``rvs(size=None,
+random_state=None)`` drawing only from the generator it is given, which is
+what :class:`~sklearn.model_selection.ParameterSampler` (and so
+``RandomizedSearchCV`` and ``HalvingRandomSearchCV``) calls.
+
+>>> from skkeras_search.space import paper_space
+>>> paper_space()
+{'hidden_units': IntRange(16, 496, step=32), 'learning_rate': LogUniform(1e-05, 1.0)}
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = ["LogUniform", "IntRange", "log_uniform", "int_range", "paper_space", "paper_grid"]
+
+
+def _generator(random_state):
+    """A Generator or RandomState to draw from, never the global one implicitly."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return check_random_state(random_state)
+
+
+def _uniform(rng, size):
+    return rng.random(size) if isinstance(rng, np.random.Generator) else rng.random_sample(size)
+
+
+def _integers(rng, n, size):
+    if isinstance(rng, np.random.Generator):
+        return rng.integers(0, n, size=size)
+    return rng.randint(0, n, size=size)
+
+
+class LogUniform:
+    """Continuous distribution whose logarithm is uniform on [log low, log high].
+
+    Parameters
+    ----------
+    low, high : float
+        Bounds, with ``0 < low < high``.
+    """
+
+    def __init__(self, low, high):
+        for name, value in (("low", low), ("high", high)):
+            if not isinstance(value, Real) or isinstance(value, bool) or not np.isfinite(value):
+                raise TypeError(f"{name}={value!r} is not a finite real number. Pass a float.")
+            if value <= 0:
+                raise ValueError(
+                    f"{name}={value!r} is not positive; a log-uniform distribution needs "
+                    f"0 < low < high. Use e.g. log_uniform(1e-5, 1.0)."
+                )
+        if low >= high:
+            raise ValueError(f"low={low!r} must be smaller than high={high!r}. Swap them.")
+        self.low, self.high = float(low), float(high)
+
+    def rvs(self, size=None, random_state=None):
+        """Draw samples; a scalar float when ``size`` is None."""
+        rng = _generator(random_state)
+        u = _uniform(rng, size)
+        out = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        out = np.clip(out, self.low, self.high)
+        return float(out) if size is None else out
+
+    def __repr__(self):
+        return f"LogUniform({self.low!r}, {self.high!r})"
+
+    def __eq__(self, other):
+        return type(other) is LogUniform and (self.low, self.high) == (other.low, other.high)
+
+    def __hash__(self):
+        return hash((LogUniform, self.low, self.high))
+
+
+class IntRange:
+    """Uniform distribution over ``low, low + step, ..., <= high``.
+
+    ``high`` is included when it lies on the step grid.
+
+    Parameters
+    ----------
+    low, high : int
+        Bounds, ``low <= high``.
+    step : int, default=1
+        Spacing of the grid, at least 1.
+    """
+
+    def __init__(self, low, high, step=1):
+        for name, value in (("low", low), ("high", high), ("step", step)):
+            if not isinstance(value, Integral) or isinstance(value, bool):
+                raise TypeError(f"{name}={value!r} is not an integer. Pass an int.")
+        if step < 1:
+            raise ValueError(f"step={step!r} must be at least 1. Use step>=1.")
+        if low > high:
+            raise ValueError(
+                f"low={low!r} is greater than high={high!r}: the range is empty. Swap them."
+            )
+        self.low, self.high, self.step = int(low), int(high), int(step)
+
+    @property
+    def values(self):
+        """Every value the distribution can take, ascending."""
+        return np.arange(self.low, self.high + 1, self.step)
+
+    def rvs(self, size=None, random_state=None):
+        """Draw samples; a Python int when ``size`` is None."""
+        rng = _generator(random_state)
+        n = (self.high - self.low) // self.step + 1
+        k = _integers(rng, n, size)
+        out = self.low + self.step * np.asarray(k, dtype=np.int64)
+        return int(out) if size is None else out
+
+    def __repr__(self):
+        step = f", step={self.step}" if self.step != 1 else ""
+        return f"IntRange({self.low}, {self.high}{step})"
+
+    def __eq__(self, other):
+        return type(other) is IntRange and (self.low, self.high, self.step) == (
+            other.low, other.high, other.step,
+        )
+
+    def __hash__(self):
+        return hash((IntRange, self.low, self.high, self.step))
+
+
+def log_uniform(low, high):
+    """Log-uniform distribution on [low, high]; see :class:`LogUniform`."""
+    return LogUniform(low, high)
+
+
+def int_range(low, high, step=1):
+    """Integers ``low, low + step, ..., <= high``, uniformly; see :class:`IntRange`."""
+    return IntRange(low, high, step)
+
+
+def paper_space():
+    """The search space of Bergstra and Bengio (2012) for a one-layer MLP.
+
+    Returns
+    -------
+    space : dict
+        ``hidden_units`` in 16..496 in steps of 32 and ``learning_rate``
+        log-uniform on [1e-5, 1], ready for ``param_distributions``.
+    """
+    return {"hidden_units": int_range(16, 496, 32), "learning_rate": log_uniform(1e-5, 1.0)}
+
+
+def paper_grid(n_learning_rates=6):
+    """The grid equivalent of :func:`paper_space`, for ``GridSearchCV``.
+
+    Parameters
+    ----------
+    n_learning_rates : int, default=6
+        Number of log-spaced learning rates from 1e-5 to 1 (6 gives the
+        powers of ten).
+
+    Returns
+    -------
+    grid : dict
+        All 16 widths and ``n_learning_rates`` learning rates.
+    """
+    if not isinstance(n_learning_rates, Integral) or n_learning_rates < 2:
+        raise ValueError(
+            f"n_learning_rates={n_learning_rates!r} must be an int of at least 2. "
+            "Use n_learning_rates>=2."
+        )
+    return {
+        "hidden_units": [int(h) for h in int_range(16, 496, 32).values],
+        "learning_rate": [float(v) for v in np.logspace(-5, 0, n_learning_rates)],
+    }

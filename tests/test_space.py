@@ -1,0 +1,110 @@
+"""skkeras_search.space: bounds, steps, reproducibility, log-uniformity."""
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+from sklearn.model_selection import GridSearchCV, ParameterGrid, ParameterSampler
+
+from skkeras_search import paper_grid, paper_space
+from skkeras_search.space import IntRange, LogUniform, int_range, log_uniform
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@given(st.integers(-1000, 1000), st.integers(0, 1000), st.integers(1, 64), seeds)
+def test_int_range_samples_in_range_and_on_step(low, width, step, seed):
+    dist = int_range(low, low + width, step)
+    draws = dist.rvs(size=200, random_state=seed)
+    assert draws.min() >= low and draws.max() <= low + width
+    assert np.all((draws - low) % step == 0)
+    assert isinstance(dist.rvs(random_state=seed), int)
+
+
+@given(st.floats(1e-8, 1e3), st.floats(1.001, 1e6), seeds)
+def test_log_uniform_samples_in_range(low, ratio, seed):
+    dist = log_uniform(low, low * ratio)
+    draws = dist.rvs(size=200, random_state=seed)
+    assert np.all((draws >= dist.low) & (draws <= dist.high))
+    assert isinstance(dist.rvs(random_state=seed), float)
+
+
+@given(seeds)
+def test_reproducible_for_a_seed_and_generator_kinds(seed):
+    for dist in paper_space().values():
+        a = dist.rvs(size=20, random_state=seed)
+        b = dist.rvs(size=20, random_state=np.random.RandomState(seed))
+        assert np.array_equal(a, b)
+        c = dist.rvs(size=20, random_state=np.random.default_rng(seed))
+        d = dist.rvs(size=20, random_state=np.random.default_rng(seed))
+        assert np.array_equal(c, d)
+
+
+def test_draws_only_from_the_given_generator():
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    paper_space()["learning_rate"].rvs(size=5, random_state=1)
+    paper_space()["hidden_units"].rvs(size=5, random_state=1)
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_log_uniformity_ks():
+    dist = log_uniform(1e-5, 1.0)
+    logs = np.log10(dist.rvs(size=5000, random_state=0))
+    assert stats.kstest(logs, stats.uniform(loc=-5, scale=5).cdf).pvalue > 0.01
+    # and it is not uniform on the raw scale
+    raw = dist.rvs(size=5000, random_state=0)
+    assert stats.kstest(raw, stats.uniform(loc=1e-5, scale=1).cdf).pvalue < 1e-6
+
+
+def test_int_range_uniform_over_grid_and_high_inclusive():
+    dist = int_range(16, 496, 32)
+    assert list(dist.values) == list(range(16, 497, 32))
+    draws = dist.rvs(size=16000, random_state=0)
+    counts = np.array([np.sum(draws == v) for v in dist.values])
+    assert stats.chisquare(counts).pvalue > 0.01
+    assert int_range(0, 10, 4).values.tolist() == [0, 4, 8]  # 10 is off the grid
+
+
+def test_reprs():
+    assert repr(paper_space()) == (
+        "{'hidden_units': IntRange(16, 496, step=32), 'learning_rate': LogUniform(1e-05, 1.0)}"
+    )
+    assert repr(int_range(1, 3)) == "IntRange(1, 3)"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: log_uniform(1.0, 1e-5), "low=1.0 must be smaller than high=1e-05"),
+        (lambda: log_uniform(0, 1), "low=0 is not positive"),
+        (lambda: log_uniform(-1.0, 1), "low=-1.0 is not positive"),
+        (lambda: int_range(0, 10, 0), "step=0 must be at least 1"),
+        (lambda: int_range(10, 0), "low=10 is greater than high=0: the range is empty"),
+        (lambda: paper_grid(1), "n_learning_rates=1"),
+    ],
+)
+def test_bad_bounds_fail_at_construction(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+def test_types_checked():
+    with pytest.raises(TypeError, match="step=1.5 is not an integer"):
+        IntRange(0, 10, 1.5)
+    with pytest.raises(TypeError, match="high='1' is not a finite real number"):
+        LogUniform(1e-3, "1")
+
+
+def test_parameter_sampler_and_grid():
+    samples = list(ParameterSampler(paper_space(), n_iter=50, random_state=0))
+    assert len(samples) == 50
+    assert all(16 <= s["hidden_units"] <= 496 and (s["hidden_units"] - 16) % 32 == 0 for s in samples)
+    assert samples == list(ParameterSampler(paper_space(), n_iter=50, random_state=0))
+    grid = paper_grid()
+    assert len(ParameterGrid(grid)) == 16 * 6
+    assert grid["learning_rate"][0] == pytest.approx(1e-5) and grid["learning_rate"][-1] == 1.0
+    GridSearchCV(estimator=None, param_grid=grid)  # accepted as a grid
