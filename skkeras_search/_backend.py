@@ -11,13 +11,13 @@ import os
 import sys
 from contextlib import contextmanager
 
-__all__ = ["tensorflow", "keras", "configure_threads"]
+__all__ = ["tensorflow", "keras", "configure_threads", "stderr_silenced"]
 
 _THREADS_ENV = "SKKERAS_SEARCH_THREADS"
 
 
 @contextmanager
-def _stderr_silenced():
+def stderr_silenced():
     """Send file descriptor 2 to /dev/null for the duration of the block."""
     try:
         fd = sys.stderr.fileno()
@@ -44,7 +44,7 @@ def tensorflow():
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with _stderr_silenced():
+    with stderr_silenced():
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")

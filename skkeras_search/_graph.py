@@ -65,6 +65,26 @@ def _forward(tf, params, x, act, n_hidden, dropout=None):
     return tf.matmul(h, params[-2]) + params[-1]
 
 
+class _QuietFirstCall:
+    """Call a tf.function, silencing TensorFlow's C++ log on the first call.
+
+    Graph optimisation during tracing logs cost-model warnings straight to
+    file descriptor 2, past ``TF_CPP_MIN_LOG_LEVEL``.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.traced = False
+
+    def __call__(self, *args):
+        if self.traced:
+            return self.fn(*args)
+        with _backend.stderr_silenced():
+            out = self.fn(*args)
+        self.traced = True
+        return out
+
+
 @functools.lru_cache(maxsize=None)
 def epoch_function(n_hidden, activation, optimizer, dtype, use_dropout):
     """Return the compiled one-epoch training function for this architecture.
@@ -148,7 +168,7 @@ def epoch_function(n_hidden, activation, optimizer, dtype, use_dropout):
         mean_loss = tf.where(tf.math.is_finite(last_loss), mean_loss, last_loss)
         return params, s1, s2, step, mean_loss
 
-    return run_epoch
+    return _QuietFirstCall(run_epoch)
 
 
 @functools.lru_cache(maxsize=None)
@@ -163,4 +183,4 @@ def proba_function(n_hidden, activation, dtype):
     def proba(X, params):
         return tf.nn.softmax(_forward(tf, params, X, act, n_hidden))
 
-    return proba
+    return _QuietFirstCall(proba)

@@ -1,0 +1,91 @@
+"""cv_results_ -> rows -> table, CSV and JSON text. Never prints."""
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+
+__all__ = ["top_rows", "format_table", "cv_results_csv", "to_json"]
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is np.ma.masked:
+        return None
+    return value
+
+
+def top_rows(cv_results, k=5):
+    """The ``k`` best candidates as dicts; failed ones (NaN score) last."""
+    means = np.asarray(cv_results["mean_test_score"], dtype=float)
+    order = sorted(range(len(means)), key=lambda i: (math.isnan(means[i]), -np.nan_to_num(means[i])))
+    rows = []
+    for i in order[:k]:
+        failed = math.isnan(means[i])
+        rows.append({
+            "rank": None if failed else int(cv_results["rank_test_score"][i]),
+            "mean_test_score": None if failed else float(means[i]),
+            "std_test_score": None if failed else float(cv_results["std_test_score"][i]),
+            "mean_fit_time": float(cv_results["mean_fit_time"][i]),
+            "params": {k: _plain(v) for k, v in cv_results["params"][i].items()},
+        })
+    return rows
+
+
+def _fmt_param(value):
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def format_table(rows):
+    """An aligned text table: rank, mean, std, fit time, params."""
+    header = ["rank", "mean", "std", "fit time", "params"]
+    body = []
+    for r in rows:
+        body.append([
+            "-" if r["rank"] is None else str(r["rank"]),
+            "failed" if r["mean_test_score"] is None else f"{r['mean_test_score']:.4f}",
+            "" if r["std_test_score"] is None else f"{r['std_test_score']:.4f}",
+            f"{r['mean_fit_time']:.2f}s",
+            " ".join(f"{k}={_fmt_param(v)}" for k, v in r["params"].items()),
+        ])
+    widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
+    lines = []
+    for row in [header, *body]:
+        cells = [row[c].rjust(widths[c]) for c in range(4)] + [row[4]]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def cv_results_csv(cv_results):
+    """All of ``cv_results_`` as CSV text, one row per candidate."""
+    keys = list(cv_results)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(keys)
+    for i in range(len(cv_results["params"])):
+        row = []
+        for k in keys:
+            v = cv_results[k][i]
+            row.append(json.dumps({a: _plain(b) for a, b in v.items()}) if k == "params"
+                       else _plain(v))
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def to_json(obj):
+    """JSON text with NumPy scalars and NaN handled (NaN -> null)."""
+    def clean(o):
+        if isinstance(o, dict):
+            return {str(k): clean(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v) for v in o]
+        if isinstance(o, np.ndarray):
+            return clean(o.tolist())
+        o = _plain(o)
+        if isinstance(o, float) and not math.isfinite(o):
+            return None
+        return o
+    return json.dumps(clean(obj), indent=2)

@@ -1,0 +1,354 @@
+"""``skkeras-search``: the paper's random search, end to end, as one command.
+
+The only module that prints or exits. ``main(argv)`` returns the exit code:
+0 on success, 2 on usage errors (bad flags, missing files, unknown
+columns), 1 on runtime failures (unusable data, every fit failed), 130 on
+Ctrl-C after keeping what was finished.
+"""
+
+import argparse
+import contextlib
+import os
+import platform
+import sys
+import time
+import traceback
+import warnings
+
+import numpy as np
+
+EXAMPLES = """\
+examples:
+  # the paper's search on scikit-learn's bundled digits (no download)
+  skkeras-search --out results
+
+  # MNIST-format IDX files, 30 candidates, 2 worker processes
+  skkeras-search --data path/to/mnist-folder --n-iter 30 --n-jobs 2 --out mnist-results
+
+  # your own CSV with a label column
+  skkeras-search --data table.csv --target label --cv 5 --scoring balanced_accuracy
+
+Load the saved best model and predict on raw features:
+  from skkeras_search.persistence import load_model
+  model = load_model("results/best_model"); model.predict(X_raw)
+"""
+
+
+class UsageError(Exception):
+    """Bad flags or paths: exit status 2."""
+
+
+def build_parser():
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="skkeras-search",
+        description=(
+            "Random search over a Keras MLP's hidden_units (16..496, step 32) and "
+            "learning_rate (log-uniform on [1e-5, 1]) with scikit-learn's "
+            "RandomizedSearchCV, cross-validated; the best model is refit and scored on a "
+            "held-out test split. Writes cv_results.csv, report.json, PNG plots and the "
+            "best model (best_model/: model.keras + metadata.json) to --out. Progress goes "
+            "to stderr, the summary to stdout."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", choices=["digits", "mnist"], default="digits",
+                      help="bundled dataset when --data is not given (default: digits; "
+                           "mnist downloads through Keras)")
+    data.add_argument("--data", metavar="PATH",
+                      help="your data: a .csv (with --target), an .npz holding X and y, or a "
+                           "folder of MNIST-format IDX files")
+    data.add_argument("--target", metavar="COLUMN", help="label column of a CSV file")
+    data.add_argument("--test-size", type=float, default=0.25,
+                      help="fraction held out (stratified) for the final test (default: 0.25)")
+    search = parser.add_argument_group("search")
+    search.add_argument("--n-iter", type=int, default=20,
+                        help="candidates sampled from the space (default: 20)")
+    search.add_argument("--cv", type=int, default=3, help="stratified folds (default: 3)")
+    search.add_argument("--epochs", type=int, default=30,
+                        help="training epochs per fit (default: 30)")
+    search.add_argument("--batch-size", default="auto",
+                        help="minibatch size, or 'auto' = min(200, n_samples) (default: auto)")
+    search.add_argument("--n-jobs", type=int, default=1,
+                        help="worker processes; each imports TensorFlow once (default: 1)")
+    search.add_argument("--random-state", type=int, default=0,
+                        help="seed of the sampling, the splits and every fit (default: 0)")
+    search.add_argument("--scoring", default="accuracy",
+                        help="any scikit-learn scorer name (default: accuracy)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", default="skkeras-search-out", metavar="DIR",
+                     help="folder for the results (default: skkeras-search-out)")
+    out.add_argument("--top", type=int, default=5, help="rows of the summary table (default: 5)")
+    out.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    out.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _check_args(args):
+    if args.n_iter < 1:
+        raise UsageError(f"--n-iter {args.n_iter} samples no candidate. Use --n-iter 1 or more.")
+    if args.cv < 2:
+        raise UsageError(f"--cv {args.cv} is not a cross-validation. Use --cv 2 or more.")
+    if args.epochs < 1:
+        raise UsageError(f"--epochs {args.epochs} trains nothing. Use --epochs 1 or more.")
+    if not 0 < args.test_size < 1:
+        raise UsageError(f"--test-size {args.test_size} must lie strictly between 0 and 1, "
+                         "e.g. --test-size 0.25.")
+    if args.n_jobs == 0:
+        raise UsageError("--n-jobs 0 runs nothing. Use --n-jobs 1, a larger number, or -1.")
+    if args.batch_size != "auto":
+        try:
+            args.batch_size = int(args.batch_size)
+        except ValueError:
+            raise UsageError(f"--batch-size {args.batch_size!r} is not an integer. "
+                             "Use e.g. --batch-size 128 or --batch-size auto.") from None
+        if args.batch_size < 1:
+            raise UsageError(f"--batch-size {args.batch_size} must be at least 1.")
+    from sklearn.metrics import get_scorer_names
+
+    if args.scoring not in get_scorer_names():
+        import difflib
+
+        close = difflib.get_close_matches(args.scoring, get_scorer_names(), n=1)
+        hint = f"Did you mean --scoring {close[0]}?" if close else "See sklearn.metrics.get_scorer_names()."
+        raise UsageError(f"--scoring {args.scoring!r} is not a scikit-learn scorer. {hint}")
+
+
+def _prepare_out(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".write-test")
+        with open(probe, "w") as fh:
+            fh.write("ok")
+        os.remove(probe)
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot write there ({exc.strerror}). "
+                         "Choose a writable folder.") from None
+
+
+def _split(ds, args):
+    from sklearn.model_selection import train_test_split
+
+    classes, counts = np.unique(ds.y, return_counts=True)
+    if len(classes) < 2:
+        from .datasets import DataError
+
+        raise DataError(f"{ds.name}: every sample has label {classes[0]!r}; a classifier needs "
+                        "at least two classes. Check the target column.")
+    if counts.min() < 2:
+        from .datasets import DataError
+
+        rare = classes[np.argmin(counts)]
+        raise DataError(f"{ds.name}: class {rare!r} has a single sample, too few for a "
+                        "stratified test split. Drop that class or add samples.")
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        ds.X, ds.y, test_size=args.test_size, stratify=ds.y, random_state=args.random_state
+    )
+    _, train_counts = np.unique(y_tr, return_counts=True)
+    smallest = int(train_counts.min())
+    if smallest < args.cv:
+        raise UsageError(
+            f"--cv {args.cv} needs at least {args.cv} samples of each class in the training "
+            f"split, but the rarest class has {smallest}. Use --cv {max(2, smallest)} or fewer."
+            if smallest >= 2 else
+            f"--cv {args.cv}: the rarest class has {smallest} training sample(s). Lower "
+            "--test-size or add samples."
+        )
+    if ds.scaling.get("kind") == "standardize":
+        mean = X_tr.mean(axis=0)
+        scale = X_tr.std(axis=0)
+        scale[scale == 0] = 1.0
+        X_tr = ((X_tr - mean) / scale).astype(np.float32)
+        X_te = ((X_te - mean) / scale).astype(np.float32)
+        ds.scaling = {"kind": "standardize", "mean": mean.tolist(), "scale": scale.tolist()}
+    return X_tr, X_te, y_tr, y_te
+
+
+def _versions():
+    import sklearn
+
+    from . import __version__, _backend
+
+    keras, tf = _backend.keras(), _backend.tensorflow()
+
+    return {"skkeras_search": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+            "keras": keras.__version__, "tensorflow": tf.__version__,
+            "keras_backend": keras.backend.backend()}
+
+
+def run(args, argv, stdout, stderr):
+    """The experiment; returns the exit code."""
+    from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
+
+    from . import _plots, _report, datasets
+    from ._classifier import KerasMLPClassifier
+    from ._progress import ProgressMonitor, ProgressScorer, read_progress
+    from .persistence import save_model
+    from .space import paper_space
+
+    _check_args(args)
+    _prepare_out(args.out)
+    started = time.time()
+    ds = datasets.load(args.dataset, args.data, args.target)
+    X_tr, X_te, y_tr, y_te = _split(ds, args)
+    n_classes = len(np.unique(ds.y))
+    stderr.write(
+        f"skkeras-search: {ds.name}, {len(ds.X)} samples x {ds.X.shape[1]} features, "
+        f"{n_classes} classes; {len(X_tr)} for the search, {len(X_te)} held out. "
+        f"{args.n_iter} candidates x {args.cv} folds = {args.n_iter * args.cv} fits.\n"
+    )
+    space = paper_space()
+    progress_path = os.path.join(args.out, "progress.jsonl")
+    if os.path.exists(progress_path):
+        os.remove(progress_path)
+    search = RandomizedSearchCV(
+        KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
+                           random_state=args.random_state),
+        space,
+        n_iter=args.n_iter,
+        cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state),
+        scoring=ProgressScorer(args.scoring, progress_path, keys=space),
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
+        error_score=np.nan,
+        refit=True,
+    )
+    report = {
+        "command": ["skkeras-search", *argv],
+        "versions": _versions(),
+        "data": {"name": ds.name, "n_samples": int(len(ds.X)), "n_features": int(ds.X.shape[1]),
+                 "n_classes": int(n_classes), "n_train": int(len(X_tr)),
+                 "n_test": int(len(X_te))},
+        "random_state": args.random_state,
+        "search": {"space": {k: repr(v) for k, v in space.items()}, "n_iter": args.n_iter,
+                   "cv": args.cv, "epochs": args.epochs, "batch_size": args.batch_size,
+                   "n_jobs": args.n_jobs, "scoring": args.scoring},
+    }
+    monitor = None
+    if not args.quiet:
+        monitor = ProgressMonitor(progress_path, args.n_iter * args.cv, args.cv, stderr)
+        monitor.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught, \
+                contextlib.redirect_stdout(stderr):
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("always", FitFailedWarning)
+            search.fit(X_tr, y_tr)
+    except KeyboardInterrupt:
+        if monitor:
+            monitor.stop()
+        done = read_progress(progress_path)
+        report.update(status="interrupted", fits_finished=len(done), finished_fits=done,
+                      elapsed_s=time.time() - started)
+        _write(os.path.join(args.out, "report.json"), _report.to_json(report))
+        stderr.write(f"\ninterrupted: {len(done)} finished fits kept in "
+                     f"{os.path.join(args.out, 'progress.jsonl')} and report.json\n")
+        return 130
+    finally:
+        if monitor and monitor.is_alive():
+            monitor.stop()
+    failures = sorted({str(w.message).strip().splitlines()[-1] for w in caught
+                       if issubclass(w.category, FitFailedWarning)})
+    best = search.best_estimator_
+    test_score = float(get_scorer(args.scoring)(best, X_te, y_te))
+
+    # Files
+    _write(os.path.join(args.out, "cv_results.csv"), _report.cv_results_csv(search.cv_results_))
+    plots = {"score_vs_learning_rate": "score_vs_learning_rate.png",
+             "score_vs_hidden_units": "score_vs_hidden_units.png",
+             "best_loss_curve": "best_loss_curve.png"}
+    _plots.plot_search(search.cv_results_, os.path.join(args.out, plots["score_vs_learning_rate"]),
+                       os.path.join(args.out, plots["score_vs_hidden_units"]), args.scoring)
+    _plots.plot_loss_curve(best.loss_curve_, os.path.join(args.out, plots["best_loss_curve"]))
+    save_model(os.path.join(args.out, "best_model"), best, scaling=ds.scaling,
+               extra={"data": ds.name, "feature_names": ds.feature_names,
+                      "image_shape": ds.image_shape})
+    rows = _report.top_rows(search.cv_results_, args.top)
+    n_failed = int(np.isnan(np.asarray(search.cv_results_["mean_test_score"], float)).sum())
+    report.update(
+        status="finished",
+        best_params=search.best_params_,
+        best_cv_score=float(search.best_score_),
+        test_score=test_score,
+        refit_epochs=int(best.n_iter_),
+        n_failed_candidates=n_failed,
+        failures=failures,
+        top=rows,
+        files={**plots, "cv_results": "cv_results.csv", "best_model": "best_model/"},
+        elapsed_s=time.time() - started,
+    )
+    _write(os.path.join(args.out, "report.json"), _report.to_json(report))
+
+    # Summary
+    best_txt = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in search.best_params_.items())
+    stdout.write(
+        f"Objective: mean CV {args.scoring} ({args.cv}-fold), {args.n_iter} candidates, "
+        f"{n_failed} failed, {time.time() - started:.1f}s\n\n"
+        f"{_report.format_table(rows)}\n\n"
+        f"Best parameters: {best_txt}\n"
+        f"Best CV {args.scoring}: {search.best_score_:.4f}\n"
+        f"Held-out test {args.scoring} of the refit best model: {test_score:.4f} "
+        f"({len(X_te)} samples)\n"
+        f"Results written to {args.out}/\n"
+    )
+    for message in failures:
+        stdout.write(f"failed: {message}\n")
+    stdout.flush()
+    return 0
+
+
+def _write(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _own_stderr():
+    """A private copy of stderr, so silencing TensorFlow's fd 2 spares our output."""
+    try:
+        fd = os.dup(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        return sys.stderr  # not a real file (in-process capture)
+    return os.fdopen(fd, "w", buffering=1)
+
+
+def main(argv=None):
+    """Entry point of ``skkeras-search``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on usage errors, 0 on --help
+    from .datasets import DataError, DataUsageError
+
+    stderr = _own_stderr()
+    try:
+        return run(args, argv, sys.stdout, stderr)
+    except (UsageError, DataUsageError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(f"skkeras-search: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+    except (DataError, Exception) as exc:  # noqa: B014 - one line, no traceback
+        if args.debug:
+            traceback.print_exc()
+        kind = "" if isinstance(exc, DataError) else f"{type(exc).__name__}: "
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        sys.stderr.write(f"skkeras-search: error: {kind}{first}"
+                         f"{'' if args.debug else ' (run with --debug for the traceback)'}\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Loading the experiment's data: bundled digits, MNIST, CSV, NPZ and IDX files.
+
+Every loader returns a :class:`Dataset`: a float32 feature matrix, the labels,
+and how the features were scaled, so that the saved best model can apply the
+same scaling at prediction time. Problems with the data raise
+:class:`DataError` with one line naming the file and the fix.
+"""
+
+import csv
+import gzip
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["DataError", "Dataset", "load", "read_idx", "write_idx", "load_idx_dir"]
+
+
+class DataError(ValueError):
+    """The data could not be used; the message says why and how to fix it."""
+
+
+class DataUsageError(DataError):
+    """The data was asked for wrongly (a missing file, an unknown column)."""
+
+
+@dataclass
+class Dataset:
+    X: np.ndarray
+    y: np.ndarray
+    name: str
+    feature_names: list = None
+    # How raw features map to X: {"kind": "divide", "by": 255.0} or
+    # {"kind": "standardize", "mean": [...], "scale": [...]} (fitted later on
+    # the training split) or {"kind": "none"}.
+    scaling: dict = field(default_factory=lambda: {"kind": "none"})
+    image_shape: tuple = None
+
+
+# ------------------------------------------------------------------- IDX
+_IDX_TYPES = {
+    0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8",
+}
+
+
+def _open(path):
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def read_idx(path):
+    """Read an IDX file (MNIST's format), gzip-compressed or not.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    array : ndarray
+        With the shape and dtype the header declares.
+    """
+    try:
+        with _open(path) as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read IDX file ({exc}). Check the file is complete.") from exc
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
+        raise DataError(
+            f"{path}: not an IDX file (bad magic number {data[:4].hex() or 'empty'}). "
+            "Pass MNIST-format files such as t10k-images-idx3-ubyte.gz."
+        )
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(data) < header:
+        raise DataError(f"{path}: IDX header is truncated. Re-download the file.")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_TYPES[data[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - header != expected:
+        raise DataError(
+            f"{path}: IDX header declares shape {shape} ({expected} bytes) but the file "
+            f"holds {len(data) - header} bytes of data. Re-download the file."
+        )
+    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+
+
+def write_idx(path, array):
+    """Write ``array`` as an IDX file (uncompressed; used by the tests)."""
+    array = np.asarray(array)
+    codes = {np.dtype(v).newbyteorder(">") if np.dtype(v).itemsize > 1 else np.dtype(v): k
+             for k, v in _IDX_TYPES.items()}
+    big = array.astype(array.dtype.newbyteorder(">")) if array.dtype.itemsize > 1 else array
+    code = codes[big.dtype]
+    with open(path, "wb") as fh:
+        fh.write(bytes([0, 0, code, array.ndim]))
+        for n in array.shape:
+            fh.write(int(n).to_bytes(4, "big"))
+        fh.write(big.tobytes())
+
+
+def load_idx_dir(path):
+    """Load the images and labels files of an MNIST-format folder."""
+    names = sorted(os.listdir(path))
+    images = [n for n in names if "images" in n and "idx3" in n]
+    labels = [n for n in names if "labels" in n and "idx1" in n]
+    if len(images) != 1 or len(labels) != 1:
+        raise DataUsageError(
+            f"{path}: expected one '*images-idx3*' and one '*labels-idx1*' file, found "
+            f"{images + labels or 'none'}. Put exactly one pair in the folder."
+        )
+    X = read_idx(os.path.join(path, images[0]))
+    y = read_idx(os.path.join(path, labels[0]))
+    if len(X) != len(y):
+        raise DataError(
+            f"{path}: {len(X)} images but {len(y)} labels. Use matching files."
+        )
+    return _images(X, y, name=f"idx:{os.path.basename(os.path.normpath(path))}")
+
+
+def _images(images, y, name, top=None):
+    """Flatten images and scale them to [0, 1] by their range (255 for uint8)."""
+    if top is None:
+        top = 255.0 if images.dtype == np.uint8 else float(np.abs(images).max() or 1.0)
+    X = images.reshape(len(images), -1).astype(np.float32) / np.float32(top)
+    return Dataset(X, np.asarray(y), name, scaling={"kind": "divide", "by": top},
+                   image_shape=tuple(images.shape[1:]))
+
+
+# ------------------------------------------------------------- other kinds
+def _digits():
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return _images(bunch.images, bunch.target, "digits", top=16.0)
+
+
+def _mnist():
+    from . import _backend
+
+    keras = _backend.keras()
+    try:
+        (X_train, y_train), (X_test, y_test) = keras.datasets.mnist.load_data()
+    except Exception as exc:  # keras raises URL, HTTP and OS errors alike
+        raise DataError(
+            f"could not download MNIST ({type(exc).__name__}: {exc}). Go online, or pass "
+            "--data DIR with MNIST IDX files, or use --dataset digits."
+        ) from None
+    return _images(np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]), "mnist")
+
+
+def _npz(path):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = {"X", "y"} - set(archive.files)
+            if missing:
+                raise DataUsageError(
+                    f"{path}: no array named {sorted(missing)} (found {archive.files}). "
+                    "Save with np.savez(path, X=X, y=y)."
+                )
+            X, y = archive["X"], archive["y"]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise DataError(
+                f"{path}: holds pickled (object) arrays, which are not loaded for safety. "
+                "Save numeric X and numeric or string y without dtype=object."
+            ) from None
+        raise
+    if X.ndim > 2:
+        return _images(X, y, f"npz:{os.path.basename(path)}")
+    if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
+        raise DataError(
+            f"{path}: X has shape {X.shape} and dtype {X.dtype}; expected a numeric "
+            "(n_samples, n_features) array. Save numeric features."
+        )
+    return Dataset(X.astype(np.float32), y, f"npz:{os.path.basename(path)}",
+                   scaling={"kind": "standardize"})
+
+
+def _csv(path, target):
+    if target is None:
+        raise DataUsageError(
+            f"--data {path} is a CSV file but --target is missing. Name the label column, "
+            "e.g. --target label."
+        )
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise DataError(f"{path}: the file is empty. Pass a CSV with a header row.")
+    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    if target not in header:
+        import difflib
+
+        close = difflib.get_close_matches(target, header, n=1)
+        hint = f"Did you mean --target {close[0]}?" if close else f"Columns: {', '.join(header)}."
+        raise DataUsageError(f"--target {target!r} is not a column of {path}. {hint}")
+    t = header.index(target)
+    features = [h for i, h in enumerate(header) if i != t]
+    X = np.empty((len(body), len(features)), dtype=np.float32)
+    y = []
+    for r, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}, line {r}: {len(row)} fields but the header has {len(header)}. "
+                "Fix the row."
+            )
+        values = [v for i, v in enumerate(row) if i != t]
+        for j, value in enumerate(values):
+            try:
+                X[r - 2, j] = float(value)
+            except ValueError:
+                raise DataError(
+                    f"{path}, line {r}: column {features[j]!r} has non-numeric value "
+                    f"{value!r}. Encode it as numbers or drop the column."
+                ) from None
+        y.append(row[t].strip())
+    y = np.asarray(y)
+    try:  # numeric labels stay numbers
+        as_float = y.astype(np.float64)
+        y = as_float.astype(np.int64) if np.all(as_float == np.round(as_float)) else as_float
+    except ValueError:
+        pass
+    return Dataset(X, y, f"csv:{os.path.basename(path)}", feature_names=features,
+                   scaling={"kind": "standardize"})
+
+
+def load(dataset="digits", data=None, target=None):
+    """Load the named bundled dataset, or the user's file or folder.
+
+    Parameters
+    ----------
+    dataset : {'digits', 'mnist'}, default='digits'
+        Used when ``data`` is None.
+    data : str or None
+        A CSV file (with ``target``), an ``.npz`` file holding ``X`` and
+        ``y``, or a folder of MNIST-format IDX files.
+    target : str or None
+        Label column of a CSV file.
+
+    Returns
+    -------
+    dataset : Dataset
+    """
+    if data is None:
+        if dataset == "digits":
+            return _digits()
+        if dataset == "mnist":
+            return _mnist()
+        raise DataUsageError(f"--dataset {dataset!r} is unknown. Use digits or mnist.")
+    if not os.path.exists(data):
+        raise DataUsageError(f"--data {data}: no such file or folder. Check the path.")
+    if os.path.isdir(data):
+        return load_idx_dir(data)
+    lower = data.lower()
+    if lower.endswith(".npz"):
+        return _npz(data)
+    if lower.endswith((".csv", ".txt")):
+        return _csv(data, target)
+    raise DataUsageError(
+        f"--data {data}: unknown file type. Pass a .csv (with --target), an .npz with X and "
+        "y, or a folder of MNIST IDX files."
+    )
