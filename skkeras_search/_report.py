@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-__all__ = ["top_rows", "format_table", "cv_results_csv", "to_json"]
+__all__ = ["top_rows", "format_table", "cv_results_csv", "predictions_csv", "to_json"]
 
 
 def _plain(value):
@@ -72,6 +72,16 @@ def cv_results_csv(cv_results):
             row.append(json.dumps({a: _plain(b) for a, b in v.items()}) if k == "params"
                        else _plain(v))
         writer.writerow(row)
+    return out.getvalue()
+
+
+def predictions_csv(index, y_true, y_pred):
+    """Held-out predictions: row index in the dataset, true and predicted label."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["index", "y_true", "y_pred"])
+    for row in zip(index, y_true, y_pred):
+        writer.writerow([_plain(v) for v in row])
     return out.getvalue()
 
 

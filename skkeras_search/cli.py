@@ -145,9 +145,11 @@ def _split(ds, args):
         rare = classes[np.argmin(counts)]
         raise DataError(f"{ds.name}: class {rare!r} has a single sample, too few for a "
                         "stratified test split. Drop that class or add samples.")
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        ds.X, ds.y, test_size=args.test_size, stratify=ds.y, random_state=args.random_state
+    idx_tr, idx_te = train_test_split(
+        np.arange(len(ds.y)), test_size=args.test_size, stratify=ds.y,
+        random_state=args.random_state,
     )
+    X_tr, X_te, y_tr, y_te = ds.X[idx_tr], ds.X[idx_te], ds.y[idx_tr], ds.y[idx_te]
     _, train_counts = np.unique(y_tr, return_counts=True)
     smallest = int(train_counts.min())
     if smallest < args.cv:
@@ -165,7 +167,7 @@ def _split(ds, args):
         X_tr = ((X_tr - mean) / scale).astype(np.float32)
         X_te = ((X_te - mean) / scale).astype(np.float32)
         ds.scaling = {"kind": "standardize", "mean": mean.tolist(), "scale": scale.tolist()}
-    return X_tr, X_te, y_tr, y_te
+    return X_tr, X_te, y_tr, y_te, idx_te
 
 
 def _versions():
@@ -197,9 +199,10 @@ def run(args, argv, stdout, stderr):
     _prepare_out(args.out)
     started = time.time()
     ds = datasets.load(args.dataset, args.data, args.target)
-    X_tr, X_te, y_tr, y_te = _split(ds, args)
+    X_tr, X_te, y_tr, y_te, idx_te = _split(ds, args)
     n_classes = len(np.unique(ds.y))
-    stderr.write(
+    say = (lambda text: None) if args.quiet else stderr.write
+    say(
         f"skkeras-search: {ds.name}, {len(ds.X)} samples x {ds.X.shape[1]} features, "
         f"{n_classes} classes; {len(X_tr)} for the search, {len(X_te)} held out. "
         f"{args.n_iter} candidates x {args.cv} folds = {args.n_iter * args.cv} fits.\n"
@@ -261,6 +264,8 @@ def run(args, argv, stdout, stderr):
 
     # Files
     _write(os.path.join(args.out, "cv_results.csv"), _report.cv_results_csv(search.cv_results_))
+    _write(os.path.join(args.out, "test_predictions.csv"),
+           _report.predictions_csv(idx_te, y_te, best.predict(X_te)))
     plots = {"score_vs_learning_rate": "score_vs_learning_rate.png",
              "score_vs_hidden_units": "score_vs_hidden_units.png",
              "best_loss_curve": "best_loss_curve.png"}
@@ -281,7 +286,8 @@ def run(args, argv, stdout, stderr):
         n_failed_candidates=n_failed,
         failures=failures,
         top=rows,
-        files={**plots, "cv_results": "cv_results.csv", "best_model": "best_model/"},
+        files={**plots, "cv_results": "cv_results.csv", "best_model": "best_model/",
+               "test_predictions": "test_predictions.csv"},
         elapsed_s=time.time() - started,
     )
     _write(os.path.join(args.out, "report.json"), _report.to_json(report))

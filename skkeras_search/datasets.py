@@ -6,9 +6,11 @@ same scaling at prediction time. Problems with the data raise
 :class:`DataError` with one line naming the file and the fix.
 """
 
+import contextlib
 import csv
 import gzip
 import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,11 +142,13 @@ def _mnist():
     from . import _backend
 
     keras = _backend.keras()
-    try:
-        (X_train, y_train), (X_test, y_test) = keras.datasets.mnist.load_data()
+    try:  # Keras prints "Downloading data from ..." to stdout, the report stream
+        with contextlib.redirect_stdout(sys.stderr):
+            (X_train, y_train), (X_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as exc:  # keras raises URL, HTTP and OS errors alike
+        reason = " ".join(str(exc).split())
         raise DataError(
-            f"could not download MNIST ({type(exc).__name__}: {exc}). Go online, or pass "
+            f"could not download MNIST ({type(exc).__name__}: {reason}). Go online, or pass "
             "--data DIR with MNIST IDX files, or use --dataset digits."
         ) from None
     return _images(np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]), "mnist")

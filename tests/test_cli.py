@@ -1,0 +1,204 @@
+"""The skkeras-search command: in-process runs, one real subprocess, errors."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from matplotlib import image
+
+from skkeras_search.cli import main
+
+FAST = ["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q"]
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main([*FAST[:-1], "--out", str(out)])
+    return code, out
+
+
+def _scores(path):
+    with open(path) as fh:
+        return [row["mean_test_score"] for row in csv.DictReader(fh)]
+
+
+def test_run_writes_every_file(digits_run):
+    code, out = digits_run
+    assert code == 0
+    names = set(os.listdir(out))
+    assert {"cv_results.csv", "report.json", "score_vs_learning_rate.png",
+            "score_vs_hidden_units.png", "best_loss_curve.png", "best_model",
+            "test_predictions.csv", "progress.jsonl"} <= names
+    assert set(os.listdir(out / "best_model")) == {"model.keras", "metadata.json"}
+    for png in ("score_vs_learning_rate.png", "score_vs_hidden_units.png", "best_loss_curve.png"):
+        pixels = image.imread(out / png)
+        assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+        assert pixels.std() > 0.01  # not a blank image
+
+
+def test_report_json_fields(digits_run):
+    _, out = digits_run
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "finished"
+    assert report["command"][:3] == ["skkeras-search", "--n-iter", "2"]
+    assert report["data"] == {"name": "digits", "n_samples": 1797, "n_features": 64,
+                              "n_classes": 10, "n_train": 1347, "n_test": 450}
+    assert set(report["best_params"]) == {"hidden_units", "learning_rate"}
+    assert 0 <= report["test_score"] <= 1 and 0 <= report["best_cv_score"] <= 1
+    assert report["random_state"] == 0
+    assert {"tensorflow", "keras", "scikit-learn"} <= set(report["versions"])
+    assert report["search"]["space"]["hidden_units"] == "IntRange(16, 496, step=32)"
+    with open(out / "cv_results.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 and "split1_test_score" in rows[0]
+
+
+def test_stdout_summary_and_stderr_progress(tmp_path, capsys):
+    assert main([*FAST[:-1], "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "rank" in captured.out and "Best parameters: hidden_units=" in captured.out
+    assert "Held-out test accuracy of the refit best model:" in captured.out
+    assert "[4/4]" in captured.err and "ETA" in captured.err and "best" in captured.err
+    assert "[4/4]" not in captured.out  # progress never reaches the report stream
+
+
+def test_same_random_state_same_scores(digits_run, tmp_path):
+    _, first = digits_run
+    assert main([*FAST, "--out", str(tmp_path)]) == 0
+    assert _scores(first / "cv_results.csv") == _scores(tmp_path / "cv_results.csv")
+
+
+def test_saved_model_reloads_in_fresh_process(digits_run):
+    _, out = digits_run
+    code = f"""
+import csv, numpy as np
+from sklearn.datasets import load_digits
+from skkeras_search.persistence import load_model
+X, y = load_digits(return_X_y=True)
+rows = list(csv.DictReader(open({str(out / 'test_predictions.csv')!r})))
+idx = np.array([int(r['index']) for r in rows])
+model = load_model({str(out / 'best_model')!r})
+pred = model.predict(X[idx])
+print(int(np.sum(pred == np.array([int(r['y_pred']) for r in rows]))), len(rows))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    same, total = map(int, result.stdout.split())
+    assert total == 450 and same == total
+
+
+def test_csv_and_npz_data(tmp_path, digits):
+    X, y = digits
+    header = ",".join([f"p{i}" for i in range(64)] + ["digit"])
+    lines = [header] + [",".join(map(str, (X[i] * 16).astype(int))) + f",{y[i]}"
+                        for i in range(300)]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    assert main([*FAST, "--data", str(tmp_path / "d.csv"), "--target", "digit",
+                 "--out", str(tmp_path / "csv")]) == 0
+    meta = json.loads((tmp_path / "csv" / "best_model" / "metadata.json").read_text())
+    assert meta["scaling"]["kind"] == "standardize" and len(meta["scaling"]["mean"]) == 64
+    np.savez(tmp_path / "d.npz", X=X[:300], y=y[:300])
+    assert main([*FAST, "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "npz")]) == 0
+
+
+def test_mnist_idx_folder(mnist_dir, tmp_path, capsys):
+    assert main([*FAST, "--data", mnist_dir, "--test-size", "0.9", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["data"]["n_features"] == 784 and report["data"]["n_samples"] == 10000
+
+
+def _bad_csv(tmp_path, text):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "make_args, status, message",
+    [
+        (lambda p: ["--data", str(p / "missing.csv"), "--target", "y"], 2, "no such file"),
+        (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\n2,1\n"), "--target", "label"], 2,
+         "--target 'label' is not a column"),
+        (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\nfoo,1\n"), "--target", "y"], 1,
+         "column 'a' has non-numeric value 'foo'"),
+        (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\n2,0\n3,0\n"), "--target", "y"], 1,
+         "at least two classes"),
+        (lambda p: ["--n-iter", "0"], 2, "--n-iter 0 samples no candidate"),
+        (lambda p: ["--cv", "200"], 2, "--cv 200 needs at least 200 samples of each class"),
+        (lambda p: ["--scoring", "acuracy"], 2, "Did you mean --scoring accuracy?"),
+        (lambda p: ["--out", _bad_csv(p, "x") + "/sub"], 2, "cannot write there"),
+    ],
+)
+def test_bad_input_one_line_and_status(tmp_path, capsys, make_args, status, message):
+    code = main([*FAST, "--out", str(tmp_path / "out"), *make_args(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == status
+    last = err.strip().splitlines()[-1]
+    assert message in last and last.startswith("skkeras-search: error:")
+    assert "Traceback" not in err
+
+
+def test_pickled_npz_rejected(tmp_path, capsys):
+    np.savez(tmp_path / "obj.npz", X=np.ones((4, 2)), y=np.array([{}, {}, 1, 2], dtype=object))
+    assert main([*FAST, "--data", str(tmp_path / "obj.npz"), "--out", str(tmp_path)]) == 1
+    assert "pickled" in capsys.readouterr().err
+
+
+def test_debug_shows_traceback(tmp_path, capsys):
+    assert main([*FAST, "--debug", "--data", str(tmp_path / "nope.npz")]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--n-iter", "many"])
+    assert exc.value.code == 2
+
+
+def _script():
+    return [os.path.join(os.path.dirname(sys.executable), "skkeras-search")]
+
+
+def test_console_script_subprocess(tmp_path):
+    help_ = subprocess.run([*_script(), "--help"], capture_output=True, text=True)
+    assert help_.returncode == 0 and "examples:" in help_.stdout
+    bad = subprocess.run([*_script(), "--n-iter", "0", "--out", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.strip().endswith("Use --n-iter 1 or more.")
+    ok = subprocess.run([sys.executable, "-m", "skkeras_search", *FAST, "--out", str(tmp_path)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "Best parameters" in ok.stdout
+    assert ok.stderr == "", ok.stderr  # -q: nothing, not even TensorFlow's start-up chatter
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_and_keeps_finished_fits(tmp_path):
+    proc = subprocess.Popen(
+        [*_script(), "--n-iter", "50", "--cv", "2", "--epochs", "5", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 120
+    for line in proc.stderr:  # wait for the third finished fit
+        if line.startswith("[3/100]") or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "interrupted" and report["fits_finished"] >= 3
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_default_command_reaches_095_on_digits(tmp_path, capsys):
+    assert main(["--out", str(tmp_path), "-q"]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["test_score"] >= 0.95
