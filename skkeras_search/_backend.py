@@ -48,12 +48,27 @@ def tensorflow():
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
-        threads = os.environ.get(_THREADS_ENV)
+        threads = _thread_cap()
         if threads:
-            configure_threads(int(threads))
+            configure_threads(threads)
         # The first op initialises the runtime, which logs once more.
         tf.constant(0.0)
     return tf
+
+
+def _thread_cap():
+    """Threads to use: SKKERAS_SEARCH_THREADS, else the OMP_NUM_THREADS cap.
+
+    joblib's loky backend sets OMP_NUM_THREADS in each worker to its share of
+    the cores (cpu_count // n_jobs), so honouring it keeps n_jobs worker
+    processes from oversubscribing the machine; Dask workers get the same
+    through their environment.
+    """
+    for name in (_THREADS_ENV, "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) >= 1:
+            return int(value)
+    return None
 
 
 def keras():

@@ -1,5 +1,6 @@
 """KerasMLPClassifier: a Keras MLP that scikit-learn treats as a classifier."""
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -85,6 +86,16 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         dropout. Pass an int for reproducible results.
     verbose : int, default=0
         Print one line per epoch to stdout when positive.
+    cache_dir : str or None, default=None
+        Folder of a fit cache shared by the fits of a search. A ``fit`` whose
+        parameters, data and seed match a finished fit loads it instead of
+        training (resuming an interrupted search); one asking for more
+        ``epochs`` than a cached fit continues it, training only the extra
+        epochs, with a result bit-identical to training from scratch (epoch
+        budgets in ``HalvingRandomSearchCV(resource="epochs")``); a fit that
+        diverged fails again at once. Used only when ``random_state`` is set
+        and ``warm_start=False``; continuation needs ``early_stopping=False``.
+        Entries are safe to load (no pickle) and checksummed.
 
     Attributes
     ----------
@@ -142,6 +153,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "cache_dir": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -164,6 +176,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        cache_dir=None,
     ):
         self.hidden_units = hidden_units
         self.n_layers = n_layers
@@ -182,6 +195,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.cache_dir = cache_dir
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -281,34 +295,64 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         else:
             seed = self._seed
             state = self._state.copy()
+            state.reset_stopping()
             if state.params[0].dtype != X.dtype:
                 state = _cast_state(state, X.dtype)
-        validation = None
-        if self.early_stopping and epochs is None:
-            X, X_val, codes, y_val, sw, _ = train_test_split(
-                X,
-                codes,
-                sw,
-                test_size=self.validation_fraction,
-                stratify=codes,
-                random_state=int(stream(seed, "split").integers(2**31)),
+        cache = None
+        if reset and epochs is None and self.cache_dir is not None and self.random_state is not None:
+            cache = _fit_cache(self, X, codes, sw, labels, seed)
+        history, previous = _training.History(), None
+        entry = cache.lookup(self.epochs) if cache is not None else None
+        if entry is not None and entry.failure is not None:
+            raise _training.TrainingDivergedError(entry.failure)
+        usable = entry is not None and (entry.epochs == self.epochs or not self.early_stopping)
+        if usable:
+            state, previous = _state_from_entry(entry)
+            history.converged = state.converged
+        if not usable or (state.epoch < self.epochs and not state.converged):
+            validation = None
+            Xt, ct, swt = X, codes, sw
+            if self.early_stopping and epochs is None:
+                Xt, X_val, ct, y_val, swt, _ = train_test_split(
+                    X, codes, sw, test_size=self.validation_fraction, stratify=codes,
+                    random_state=int(stream(seed, "split").integers(2**31)),
+                )
+                validation = (X_val, y_val)
+            if epochs is not None:  # partial_fit
+                n_epochs = epochs
+            else:  # a continued cached run needs only the remaining epochs
+                n_epochs = self.epochs - state.epoch if usable else self.epochs
+            schedule = _training.Schedule(
+                epochs=n_epochs,
+                batch_size=resolve_batch_size(self.batch_size, Xt.shape[0]),
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change if epochs is None else 2**31,
+                early_stopping=validation is not None,
+                verbose=self.verbose,
             )
-            validation = (X_val, y_val)
-        schedule = _training.Schedule(
-            epochs=self.epochs if epochs is None else epochs,
-            batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            early_stopping=validation is not None,
-            verbose=self.verbose,
-        )
-        with preserve_global_rng():
-            history = _training.train(
-                state, X, codes, sw, hyper=self._hyper(), schedule=schedule, seed=seed,
-                validation=validation,
-            )
+            try:
+                with preserve_global_rng():
+                    history = _training.train(
+                        state, Xt, ct, swt, hyper=self._hyper(), schedule=schedule, seed=seed,
+                        validation=validation,
+                    )
+            except _training.TrainingDivergedError as exc:
+                if cache is not None:
+                    cache.store_failure(exc.epoch or self.epochs, str(exc))
+                raise
+            if previous is not None:  # continued from a cached shorter run
+                history.loss_curve = previous["loss_curve"] + history.loss_curve
+            if cache is not None:
+                cache.store(self.epochs, state.params, state.slots_1, state.slots_2,
+                            history.loss_curve, history.validation_scores,
+                            _entry_meta(state, history, validation is not None))
+        elif previous is not None:
+            history.loss_curve = previous["loss_curve"]
+            history.validation_scores = previous["validation_scores"]
+            history.best_validation_score = previous["best_validation_score"]
         if epochs is None and not history.converged and not self.early_stopping:
             _warn_not_converged(self.epochs)
+        with_validation = self.early_stopping and epochs is None
 
         # Commit: nothing above changed the estimator.
         self.classes_ = labels
@@ -319,8 +363,10 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         self.intercepts_ = state.params[1::2]
         self.n_iter_ = state.epoch
         self.loss_curve_ = history.loss_curve
-        self.validation_scores_ = history.validation_scores if validation else None
-        self.best_validation_score_ = history.best_validation_score if validation else None
+        self.validation_scores_ = history.validation_scores if with_validation else None
+        self.best_validation_score_ = (
+            history.best_validation_score if with_validation else None
+        )
         return self
 
     def _hyper(self):
@@ -416,10 +462,40 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+def _fit_cache(est, X, codes, sw, labels, seed):
+    from ._cache import FitCache, data_fingerprint
+
+    ignore = {"epochs", "verbose", "cache_dir", "warm_start", "random_state"}
+    params = {k: v for k, v in est.get_params().items() if k not in ignore}
+    return FitCache(est.cache_dir, params, data_fingerprint(X, codes, sw, labels), seed)
+
+
+def _entry_meta(state, history, with_validation):
+    return {
+        "epoch": state.epoch, "step": state.step, "best_loss": state.best_loss,
+        "no_improvement": state.no_improvement, "converged": bool(state.converged),
+        "with_validation": with_validation,
+        "best_validation_score": history.best_validation_score if with_validation else None,
+    }
+
+
+def _state_from_entry(entry):
+    m, st = entry.meta, entry.state
+    state = _training.TrainState(
+        st["params"], st["slots_1"], st["slots_2"], m["step"], m["epoch"],
+        m["best_loss"] if m["best_loss"] is not None else np.inf, m["no_improvement"],
+        m["converged"],
+    )
+    previous = {"loss_curve": st["loss_curve"], "validation_scores": st["validation_scores"],
+                "best_validation_score": m["best_validation_score"]}
+    return state, previous
+
+
 def _cast_state(state, dtype):
     cast = lambda arrays: [a.astype(dtype) for a in arrays]  # noqa: E731
     return _training.TrainState(
-        cast(state.params), cast(state.slots_1), cast(state.slots_2), state.step, state.epoch
+        cast(state.params), cast(state.slots_1), cast(state.slots_2), state.step, state.epoch,
+        state.best_loss, state.no_improvement, state.converged,
     )
 
 

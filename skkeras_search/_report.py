@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-__all__ = ["top_rows", "format_table", "cv_results_csv", "predictions_csv", "to_json"]
+__all__ = ["failed_rows", "top_rows", "format_table", "cv_results_csv", "predictions_csv", "to_json"]
 
 
 def _plain(value):
@@ -18,8 +18,27 @@ def _plain(value):
     return value
 
 
-def top_rows(cv_results, k=5):
-    """The ``k`` best candidates as dicts; failed ones (NaN score) last."""
+def _reason(params, failures):
+    """The failure message that names this candidate's learning rate, if any."""
+    lr = params.get("learning_rate")
+    for message in failures or ():
+        if lr is not None and f"learning_rate={float(lr)!r}" in message:
+            return message
+    return "fit failed (see report.json 'failures')" if failures else "fit failed"
+
+
+def failed_rows(cv_results, failures=None):
+    """Candidates whose score is NaN, with the reason their fits failed."""
+    means = np.asarray(cv_results["mean_test_score"], dtype=float)
+    rows = []
+    for i in np.flatnonzero(np.isnan(means)):
+        params = {k: _plain(v) for k, v in cv_results["params"][i].items()}
+        rows.append({"params": params, "reason": _reason(params, failures)})
+    return rows
+
+
+def top_rows(cv_results, k=5, failures=None):
+    """The ``k`` best candidates as dicts; failed ones (NaN score) last, with a reason."""
     means = np.asarray(cv_results["mean_test_score"], dtype=float)
     order = sorted(range(len(means)), key=lambda i: (math.isnan(means[i]), -np.nan_to_num(means[i])))
     rows = []
@@ -32,11 +51,17 @@ def top_rows(cv_results, k=5):
             "mean_fit_time": float(cv_results["mean_fit_time"][i]),
             "params": {k: _plain(v) for k, v in cv_results["params"][i].items()},
         })
+        if failed:
+            rows[-1]["reason"] = _reason(rows[-1]["params"], failures)
     return rows
 
 
 def _fmt_param(value):
     return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _short_reason(reason):
+    return reason.split(". ")[0][:80]
 
 
 def format_table(rows):
@@ -49,7 +74,8 @@ def format_table(rows):
             "failed" if r["mean_test_score"] is None else f"{r['mean_test_score']:.4f}",
             "" if r["std_test_score"] is None else f"{r['std_test_score']:.4f}",
             f"{r['mean_fit_time']:.2f}s",
-            " ".join(f"{k}={_fmt_param(v)}" for k, v in r["params"].items()),
+            " ".join(f"{k}={_fmt_param(v)}" for k, v in r["params"].items())
+            + (f"  ({_short_reason(r['reason'])})" if r.get("reason") else ""),
         ])
     widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
     lines = []

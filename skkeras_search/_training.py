@@ -22,7 +22,12 @@ class TrainingDivergedError(FloatingPointError, ValueError):
 
     A diverged network predicts garbage; raising lets a search's
     ``error_score`` record the candidate as failed instead of scoring it.
+    ``epoch`` is the (1-based) epoch in which it happened.
     """
+
+    def __init__(self, message, epoch=None):
+        super().__init__(message)
+        self.epoch = epoch
 
 
 @dataclass
@@ -34,6 +39,11 @@ class TrainState:
     slots_2: list
     step: float = 0.0
     epoch: int = 0
+    # MLPClassifier's stopping rule on the training loss, carried over so that
+    # continued training stops exactly where training from scratch would.
+    best_loss: float = np.inf
+    no_improvement: int = 0
+    converged: bool = False
 
     def copy(self):
         return TrainState(
@@ -42,7 +52,13 @@ class TrainState:
             [s.copy() for s in self.slots_2],
             self.step,
             self.epoch,
+            self.best_loss,
+            self.no_improvement,
+            self.converged,
         )
+
+    def reset_stopping(self):
+        self.best_loss, self.no_improvement, self.converged = np.inf, 0, False
 
 
 @dataclass
@@ -122,9 +138,9 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     s2 = tuple(tf.constant(s) for s in state.slots_2)
     step = tf.constant(cast(state.step))
     history = History()
-    best_loss, no_improvement, best_params = np.inf, 0, None
+    no_improvement, best_params = 0, None
     n = X.shape[0]
-    for _ in range(schedule.epochs):
+    for _ in range(0 if state.converged else schedule.epochs):
         start = time.perf_counter()
         epoch = state.epoch
         order = stream(seed, "shuffle", epoch).permutation(n).astype(np.int32)
@@ -136,8 +152,9 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
         if not np.isfinite(loss) or loss > EXPLODED_LOSS:
             raise TrainingDivergedError(
                 f"Training diverged in epoch {epoch + 1}: the loss became {loss:.4g} with "
-                f"learning_rate={hyper['learning_rate']!r}. Use a smaller learning_rate "
-                f"(e.g. {hyper['learning_rate'] / 10:.3g})."
+                f"learning_rate={float(hyper['learning_rate'])!r}. Use a smaller learning_rate "
+                f"(e.g. {hyper['learning_rate'] / 10:.3g}).",
+                epoch=epoch + 1,
             )
         history.loss_curve.append(loss)
         message = f"Epoch {state.epoch} - loss: {loss:.6f}"
@@ -150,12 +167,14 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
                 best_params = params
             no_improvement = no_improvement + 1 if score < _best_before(history) + schedule.tol else 0
         else:
-            no_improvement = no_improvement + 1 if loss > best_loss - schedule.tol else 0
-            best_loss = min(best_loss, loss)
+            improved = loss <= state.best_loss - schedule.tol
+            state.no_improvement = 0 if improved else state.no_improvement + 1
+            state.best_loss = min(state.best_loss, loss)
+            no_improvement = state.no_improvement
         if schedule.verbose:
             print(f"{message} - {time.perf_counter() - start:.3f}s", file=sys.stdout)
         if no_improvement >= schedule.n_iter_no_change:
-            history.converged = True
+            history.converged = state.converged = True
             break
     if best_params is not None:
         params = best_params

@@ -78,6 +78,21 @@ def build_parser():
                         help="seed of the sampling, the splits and every fit (default: 0)")
     search.add_argument("--scoring", default="accuracy",
                         help="any scikit-learn scorer name (default: accuracy)")
+    search.add_argument("--strategy", choices=["random", "halving"], default="random",
+                        help="random: RandomizedSearchCV; halving: HalvingRandomSearchCV over "
+                             "the epoch budget, promoted candidates continue training "
+                             "(default: random)")
+    search.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the fits on a Dask cluster: a scheduler address such as "
+                             "tcp://10.0.0.5:8786, or 'local' for a cluster on this machine "
+                             "(needs the dask extra)")
+    search.add_argument("--resume", action="store_true",
+                        help="reuse the fits an earlier, interrupted run with the same --out "
+                             "finished (from its fit cache) instead of training them again")
+    search.add_argument("--cache-dir", metavar="DIR",
+                        help="fit cache folder (default: OUT/fit-cache)")
+    search.add_argument("--no-cache", action="store_true",
+                        help="keep no fit cache (no --resume, halving retrains from scratch)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", default="skkeras-search-out", metavar="DIR",
                      help="folder for the results (default: skkeras-search-out)")
@@ -98,6 +113,8 @@ def _check_args(args):
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size {args.test_size} must lie strictly between 0 and 1, "
                          "e.g. --test-size 0.25.")
+    if args.resume and args.no_cache:
+        raise UsageError("--resume needs the fit cache, but --no-cache was given. Drop one.")
     if args.n_jobs == 0:
         raise UsageError("--n-jobs 0 runs nothing. Use --n-jobs 1, a larger number, or -1.")
     if args.batch_size != "auto":
@@ -118,7 +135,20 @@ def _check_args(args):
         raise UsageError(f"--scoring {args.scoring!r} is not a scikit-learn scorer. {hint}")
 
 
-def _prepare_out(path):
+def _clear_cache(path):
+    """A fresh (not --resume) run starts an empty cache; only cache entries are removed."""
+    import shutil
+
+    from ._cache import _ENTRY
+
+    for sub in os.listdir(path):
+        folder = os.path.join(path, sub)
+        if os.path.isdir(folder) and len(sub) == 2:
+            if all(_ENTRY.match(f) or f.startswith(".tmp-") for f in os.listdir(folder)):
+                shutil.rmtree(folder)
+
+
+def _prepare_out(path, flag="--out"):
     try:
         os.makedirs(path, exist_ok=True)
         probe = os.path.join(path, ".write-test")
@@ -126,7 +156,7 @@ def _prepare_out(path):
             fh.write("ok")
         os.remove(probe)
     except OSError as exc:
-        raise UsageError(f"--out {path}: cannot write there ({exc.strerror}). "
+        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror}). "
                          "Choose a writable folder.") from None
 
 
@@ -187,16 +217,23 @@ def run(args, argv, stdout, stderr):
     """The experiment; returns the exit code."""
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
     from sklearn.metrics import get_scorer
-    from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold
 
     from . import _plots, _report, datasets
     from ._classifier import KerasMLPClassifier
     from ._progress import ProgressMonitor, ProgressScorer, read_progress
+    from ._cache import disk_usage
+    from ._search import build_search, execution, expected_fits
     from .persistence import save_model
     from .space import paper_space
 
     _check_args(args)
     _prepare_out(args.out)
+    cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.out, "fit-cache"))
+    if cache_dir is not None:
+        _prepare_out(cache_dir, flag="--cache-dir")
+        if not args.resume:
+            _clear_cache(cache_dir)
     started = time.time()
     ds = datasets.load(args.dataset, args.data, args.target)
     X_tr, X_te, y_tr, y_te, idx_te = _split(ds, args)
@@ -205,24 +242,23 @@ def run(args, argv, stdout, stderr):
     say(
         f"skkeras-search: {ds.name}, {len(ds.X)} samples x {ds.X.shape[1]} features, "
         f"{n_classes} classes; {len(X_tr)} for the search, {len(X_te)} held out. "
-        f"{args.n_iter} candidates x {args.cv} folds = {args.n_iter * args.cv} fits.\n"
+        f"{args.strategy} search: {args.n_iter} candidates, {args.cv} folds, "
+        f"{expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)} fits.\n"
     )
     space = paper_space()
     progress_path = os.path.join(args.out, "progress.jsonl")
-    if os.path.exists(progress_path):
+    if os.path.exists(progress_path) and not args.resume:
         os.remove(progress_path)
-    search = RandomizedSearchCV(
-        KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
-                           random_state=args.random_state),
-        space,
-        n_iter=args.n_iter,
+    estimator = KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
+                                   random_state=args.random_state, cache_dir=cache_dir)
+    keys = list(space) + (["epochs"] if args.strategy == "halving" else [])
+    search = build_search(
+        args.strategy, estimator, space, n_iter=args.n_iter,
         cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state),
-        scoring=ProgressScorer(args.scoring, progress_path, keys=space),
-        n_jobs=args.n_jobs,
-        random_state=args.random_state,
-        error_score=np.nan,
-        refit=True,
+        scoring=ProgressScorer(args.scoring, progress_path, keys=keys),
+        n_jobs=args.n_jobs, random_state=args.random_state, epochs=args.epochs,
     )
+    total_fits = expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)
     report = {
         "command": ["skkeras-search", *argv],
         "versions": _versions(),
@@ -232,18 +268,20 @@ def run(args, argv, stdout, stderr):
         "random_state": args.random_state,
         "search": {"space": {k: repr(v) for k, v in space.items()}, "n_iter": args.n_iter,
                    "cv": args.cv, "epochs": args.epochs, "batch_size": args.batch_size,
-                   "n_jobs": args.n_jobs, "scoring": args.scoring},
+                   "n_jobs": args.n_jobs, "scoring": args.scoring, "strategy": args.strategy,
+                   "scheduler": args.scheduler, "resume": args.resume, "cache_dir": cache_dir},
     }
     monitor = None
     if not args.quiet:
-        monitor = ProgressMonitor(progress_path, args.n_iter * args.cv, args.cv, stderr)
+        monitor = ProgressMonitor(progress_path, total_fits, args.cv, stderr)
         monitor.start()
     try:
         with warnings.catch_warnings(record=True) as caught, \
                 contextlib.redirect_stdout(stderr):
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("always", FitFailedWarning)
-            search.fit(X_tr, y_tr)
+            with execution(args.scheduler):
+                search.fit(X_tr, y_tr)
     except KeyboardInterrupt:
         if monitor:
             monitor.stop()
@@ -252,13 +290,25 @@ def run(args, argv, stdout, stderr):
                       elapsed_s=time.time() - started)
         _write(os.path.join(args.out, "report.json"), _report.to_json(report))
         stderr.write(f"\ninterrupted: {len(done)} finished fits kept in "
-                     f"{os.path.join(args.out, 'progress.jsonl')} and report.json\n")
+                     f"{os.path.join(args.out, 'progress.jsonl')} and report.json"
+                     + (f"; rerun the same command with --resume to continue\n"
+                        if cache_dir else "\n"))
         return 130
+    except Exception as exc:
+        if type(exc).__name__ in ("TerminatedWorkerError", "BrokenProcessPool"):
+            done = read_progress(progress_path)
+            raise RuntimeError(
+                f"a worker process died (killed, or out of memory) after {len(done)} finished "
+                "fits. "
+                + ("They are cached: rerun the same command with --resume to finish without "
+                   "redoing them." if cache_dir else "Rerun without --no-cache to make "
+                   "searches resumable.")
+            ) from exc
+        raise
     finally:
         if monitor and monitor.is_alive():
             monitor.stop()
-    failures = sorted({str(w.message).strip().splitlines()[-1] for w in caught
-                       if issubclass(w.category, FitFailedWarning)})
+    failures = _failure_reasons(caught, FitFailedWarning)
     best = search.best_estimator_
     test_score = float(get_scorer(args.scoring)(best, X_te, y_te))
 
@@ -275,7 +325,7 @@ def run(args, argv, stdout, stderr):
     save_model(os.path.join(args.out, "best_model"), best, scaling=ds.scaling,
                extra={"data": ds.name, "feature_names": ds.feature_names,
                       "image_shape": ds.image_shape})
-    rows = _report.top_rows(search.cv_results_, args.top)
+    rows = _report.top_rows(search.cv_results_, args.top, failures)
     n_failed = int(np.isnan(np.asarray(search.cv_results_["mean_test_score"], float)).sum())
     report.update(
         status="finished",
@@ -285,6 +335,8 @@ def run(args, argv, stdout, stderr):
         refit_epochs=int(best.n_iter_),
         n_failed_candidates=n_failed,
         failures=failures,
+        failed_candidates=_report.failed_rows(search.cv_results_, failures),
+        cache_bytes=disk_usage(cache_dir) if cache_dir else None,
         top=rows,
         files={**plots, "cv_results": "cv_results.csv", "best_model": "best_model/",
                "test_predictions": "test_predictions.csv"},
@@ -305,10 +357,25 @@ def run(args, argv, stdout, stderr):
         f"({len(X_te)} samples)\n"
         f"Results written to {args.out}/\n"
     )
-    for message in failures:
-        stdout.write(f"failed: {message}\n")
+    for row in _report.failed_rows(search.cv_results_, failures):
+        params = " ".join(f"{k}={_report._fmt_param(v)}" for k, v in row["params"].items())
+        stdout.write(f"failed: {params}: {row['reason']}\n")
+    if cache_dir:
+        stdout.write(f"Fit cache: {disk_usage(cache_dir) / 2**20:.1f} MB in {cache_dir}/ "
+                     "(delete it freely; --resume needs it)\n")
     stdout.flush()
     return 0
+
+
+def _failure_reasons(caught, category):
+    """Distinct one-line reasons from scikit-learn's FitFailedWarning messages."""
+    reasons = set()
+    for w in caught:
+        if issubclass(w.category, category):
+            for line in str(w.message).splitlines():
+                if "Error:" in line:
+                    reasons.add(line.split("Error:", 1)[1].strip())
+    return sorted(reasons)
 
 
 def _write(path, text):
@@ -332,12 +399,13 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors, 0 on --help
+    from ._search import SchedulerError
     from .datasets import DataError, DataUsageError
 
     stderr = _own_stderr()
     try:
         return run(args, argv, sys.stdout, stderr)
-    except (UsageError, DataUsageError) as exc:
+    except (UsageError, DataUsageError, SchedulerError) as exc:
         if args.debug:
             traceback.print_exc()
         parser.print_usage(sys.stderr)

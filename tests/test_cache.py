@@ -1,0 +1,160 @@
+"""The fit cache: exact reuse, epoch continuation, corruption, failures, versions."""
+
+import glob
+import os
+import re
+
+import numpy as np
+import pytest
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import HalvingRandomSearchCV
+
+import skkeras_search
+from skkeras_search import KerasMLPClassifier, TrainingDivergedError
+from skkeras_search._cache import disk_usage
+from skkeras_search.space import int_range, log_uniform
+
+
+def est(cache_dir=None, **params):
+    defaults = dict(hidden_units=8, epochs=6, learning_rate=0.01, random_state=0,
+                    n_iter_no_change=100, cache_dir=None if cache_dir is None else str(cache_dir))
+    return KerasMLPClassifier(**{**defaults, **params})
+
+
+def epochs_trained(capsys):
+    return len([ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch ")])
+
+
+def entries(cache_dir):
+    return sorted(glob.glob(os.path.join(str(cache_dir), "*", "*.npz")))
+
+
+def test_exact_hit_trains_nothing_and_matches(tiny, tmp_path, capsys):
+    X, y = tiny
+    first = est(tmp_path, verbose=1).fit(X, y)
+    assert epochs_trained(capsys) == 6 and len(entries(tmp_path)) == 1
+    again = est(tmp_path, verbose=1).fit(X, y)
+    assert epochs_trained(capsys) == 0
+    assert np.array_equal(first.predict_proba(X), again.predict_proba(X))
+    assert again.loss_curve_ == first.loss_curve_ and again.n_iter_ == 6
+
+
+def test_more_epochs_continue_bit_identical_to_scratch(tiny, tmp_path, capsys):
+    X, y = tiny
+    est(tmp_path, epochs=3, dropout=0.2).fit(X, y)
+    capsys.readouterr()
+    continued = est(tmp_path, epochs=9, dropout=0.2, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("Epoch 4 -")  # only epochs 4..9 trained
+    assert len([ln for ln in out.splitlines() if ln.startswith("Epoch ")]) == 6
+    scratch = est(None, epochs=9, dropout=0.2).fit(X, y)
+    assert np.array_equal(continued.predict_proba(X), scratch.predict_proba(X))
+    assert continued.loss_curve_ == scratch.loss_curve_ and continued.n_iter_ == 9
+
+
+def test_continuation_respects_convergence_like_scratch(tiny, tmp_path):
+    X, y = tiny
+    # stops early through n_iter_no_change: the cached short run already converged
+    short = est(tmp_path, epochs=40, n_iter_no_change=2, tol=1.0).fit(X, y)
+    longer = est(tmp_path, epochs=80, n_iter_no_change=2, tol=1.0).fit(X, y)
+    scratch = est(None, epochs=80, n_iter_no_change=2, tol=1.0).fit(X, y)
+    assert short.n_iter_ == longer.n_iter_ == scratch.n_iter_ < 40
+    assert np.array_equal(longer.predict_proba(X), scratch.predict_proba(X))
+
+
+def test_different_data_params_or_seed_do_not_match(tiny, tmp_path, capsys):
+    X, y = tiny
+    est(tmp_path).fit(X, y)
+    est(tmp_path, verbose=1).fit(X[:-1], y[:-1])
+    est(tmp_path, verbose=1, random_state=1).fit(X, y)
+    est(tmp_path, verbose=1, learning_rate=0.02).fit(X, y)
+    assert epochs_trained(capsys) == 18 and len(entries(tmp_path)) == 4
+
+
+def test_no_cache_without_random_state(tiny, tmp_path):
+    X, y = tiny
+    est(tmp_path, random_state=None).fit(X, y)
+    assert entries(tmp_path) == []
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+def test_corrupt_entry_is_refit_not_loaded(tiny, tmp_path, capsys, damage):
+    X, y = tiny
+    good = est(tmp_path).fit(X, y)
+    (path,) = entries(tmp_path)
+    data = open(path, "rb").read()
+    with open(path, "wb") as fh:
+        if damage == "truncate":
+            fh.write(data[: len(data) // 2])
+        elif damage == "flip":  # same size, one weight byte changed
+            i = data.index(b"p0.npy") + 200
+            fh.write(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:])
+        else:
+            fh.write(b"not a zip file")
+    again = est(tmp_path, verbose=1).fit(X, y)
+    assert epochs_trained(capsys) == 6
+    assert np.array_equal(good.predict_proba(X), again.predict_proba(X))
+    assert len(entries(tmp_path)) == 1  # rewritten
+
+
+def test_other_package_version_not_reused(tiny, tmp_path, capsys, monkeypatch):
+    X, y = tiny
+    est(tmp_path).fit(X, y)
+    monkeypatch.setattr(skkeras_search, "__version__", "999.0")
+    est(tmp_path, verbose=1).fit(X, y)
+    assert epochs_trained(capsys) == 6 and len(entries(tmp_path)) == 2
+
+
+def test_diverged_fit_recorded_and_fails_at_once(tiny, tmp_path, capsys):
+    X, y = tiny
+    bad = dict(learning_rate=1e30, optimizer="sgd", verbose=1)
+    with pytest.raises(TrainingDivergedError, match="epoch 2"):
+        est(tmp_path, **bad).fit(X.astype(np.float32), y)
+    assert epochs_trained(capsys) == 1
+    with pytest.raises(TrainingDivergedError, match=re.escape("learning_rate=1e+30")):
+        est(tmp_path, **bad).fit(X.astype(np.float32), y)
+    assert epochs_trained(capsys) == 0  # not retrained
+    with pytest.raises(TrainingDivergedError):  # a longer budget fails the same way
+        est(tmp_path, **{**bad, "epochs": 20}).fit(X.astype(np.float32), y)
+    assert epochs_trained(capsys) == 0
+
+
+def test_unwritable_cache_warns_and_fits(tiny, tmp_path):
+    X, y = tiny
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.warns(UserWarning, match="could not write a cache entry"):
+        clf = est(blocker / "cache").fit(X, y)
+    assert clf.n_iter_ == 6
+
+
+def test_entries_are_not_pickles(tiny, tmp_path):
+    X, y = tiny
+    est(tmp_path).fit(X, y)
+    (path,) = entries(tmp_path)
+    with np.load(path, allow_pickle=False) as archive:  # would raise on object arrays
+        assert "meta" in archive.files and archive["p0"].shape == (5, 8)
+    assert disk_usage(str(tmp_path)) == os.path.getsize(path)
+
+
+def test_halving_over_epochs_continues_and_matches_uncached(digits, tmp_path, capsys):
+    X, y = digits
+    X, y = X[:300], y[:300]
+    space = {"hidden_units": int_range(8, 40, 16), "learning_rate": log_uniform(1e-3, 1e-1)}
+
+    def search(cache_dir):
+        clf = KerasMLPClassifier(epochs=9, random_state=0, verbose=1, n_iter_no_change=100,
+                                 cache_dir=cache_dir)
+        return HalvingRandomSearchCV(
+            clf, space, n_candidates=9, resource="epochs", max_resources=9, min_resources=1,
+            factor=3, cv=2, random_state=0, error_score="raise", refit=False,
+        ).fit(X, y)
+
+    plain = search(None)
+    trained_plain = epochs_trained(capsys)
+    cached = search(str(tmp_path))
+    trained_cached = epochs_trained(capsys)
+    assert np.array_equal(plain.cv_results_["mean_test_score"], cached.cv_results_["mean_test_score"])
+    # 9 candidates x 1 epoch, 3 x 3 epochs, 1 x 9 epochs, per fold
+    assert trained_plain == 2 * (9 * 1 + 3 * 3 + 1 * 9)
+    assert trained_cached == 2 * (9 * 1 + 3 * (3 - 1) + 1 * (9 - 3))
