@@ -78,6 +78,11 @@ def build_parser():
                         help="seed of the sampling, the splits and every fit (default: 0)")
     search.add_argument("--scoring", default="accuracy",
                         help="any scikit-learn scorer name (default: accuracy)")
+    search.add_argument("--space", metavar="FILE.json",
+                        help="search space instead of the paper's, e.g. "
+                             '{"hidden_units": {"int_range": [16, 496, 32]}, '
+                             '"learning_rate": {"log_uniform": [1e-5, 1.0]}, '
+                             '"optimizer": ["adam", "sgd"]}')
     search.add_argument("--strategy", choices=["random", "halving"], default="random",
                         help="random: RandomizedSearchCV; halving: HalvingRandomSearchCV over "
                              "the epoch budget, promoted candidates continue training "
@@ -133,6 +138,29 @@ def _check_args(args):
         close = difflib.get_close_matches(args.scoring, get_scorer_names(), n=1)
         hint = f"Did you mean --scoring {close[0]}?" if close else "See sklearn.metrics.get_scorer_names()."
         raise UsageError(f"--scoring {args.scoring!r} is not a scikit-learn scorer. {hint}")
+
+
+def _load_space(path):
+    import json
+
+    from ._classifier import KerasMLPClassifier
+    from .space import space_from_dict
+
+    try:
+        with open(path) as fh:
+            spec = json.load(fh)
+    except OSError as exc:
+        raise UsageError(f"--space {path}: cannot read it ({exc.strerror}). Check the path.") \
+            from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--space {path}: not valid JSON ({exc.msg} at line {exc.lineno}). "
+                         "Fix the file.") from None
+    fixed = {"random_state", "verbose", "cache_dir", "warm_start"}
+    names = set(KerasMLPClassifier().get_params()) - fixed
+    try:
+        return space_from_dict(spec, valid_names=names)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--space {path}: {exc}") from None
 
 
 def _clear_cache(path):
@@ -245,7 +273,7 @@ def run(args, argv, stdout, stderr):
         f"{args.strategy} search: {args.n_iter} candidates, {args.cv} folds, "
         f"{expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)} fits.\n"
     )
-    space = paper_space()
+    space = _load_space(args.space) if args.space else paper_space()
     progress_path = os.path.join(args.out, "progress.jsonl")
     if os.path.exists(progress_path) and not args.resume:
         os.remove(progress_path)
@@ -319,8 +347,12 @@ def run(args, argv, stdout, stderr):
     plots = {"score_vs_learning_rate": "score_vs_learning_rate.png",
              "score_vs_hidden_units": "score_vs_hidden_units.png",
              "best_loss_curve": "best_loss_curve.png"}
-    _plots.plot_search(search.cv_results_, os.path.join(args.out, plots["score_vs_learning_rate"]),
-                       os.path.join(args.out, plots["score_vs_hidden_units"]), args.scoring)
+    if {"param_learning_rate", "param_hidden_units"} <= set(search.cv_results_):
+        _plots.plot_search(search.cv_results_,
+                           os.path.join(args.out, plots["score_vs_learning_rate"]),
+                           os.path.join(args.out, plots["score_vs_hidden_units"]), args.scoring)
+    else:  # a custom --space without both of the paper's parameters
+        del plots["score_vs_learning_rate"], plots["score_vs_hidden_units"]
     _plots.plot_loss_curve(best.loss_curve_, os.path.join(args.out, plots["best_loss_curve"]))
     save_model(os.path.join(args.out, "best_model"), best, scaling=ds.scaling,
                extra={"data": ds.name, "feature_names": ds.feature_names,

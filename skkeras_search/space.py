@@ -173,3 +173,49 @@ def paper_grid(n_learning_rates=6):
         "hidden_units": [int(h) for h in int_range(16, 496, 32).values],
         "learning_rate": [float(v) for v in np.logspace(-5, 0, n_learning_rates)],
     }
+
+
+def space_from_dict(spec, valid_names=None):
+    """Build a search space from plain data (e.g. a JSON file).
+
+    Each entry maps a parameter name to ``{"log_uniform": [low, high]}``,
+    ``{"int_range": [low, high, step]}``, a list of choices, or one value.
+
+    Parameters
+    ----------
+    spec : dict
+    valid_names : collection of str, optional
+        Allowed parameter names; a misspelt one gets a "did you mean" hint.
+
+    Returns
+    -------
+    space : dict
+        Usable as ``param_distributions``.
+    """
+    import difflib
+
+    if not isinstance(spec, dict) or not spec:
+        raise ValueError(f"space={spec!r} must be a non-empty JSON object of parameter names. "
+                         'E.g. {"learning_rate": {"log_uniform": [1e-5, 1.0]}}.')
+    space = {}
+    for name, value in spec.items():
+        if valid_names is not None and name not in valid_names:
+            close = difflib.get_close_matches(name, list(valid_names), n=1)
+            hint = f"Did you mean {close[0]!r}?" if close else f"Use one of {sorted(valid_names)}."
+            raise ValueError(f"space parameter {name!r} is not a KerasMLPClassifier parameter. "
+                             f"{hint}")
+        if isinstance(value, dict):
+            if len(value) != 1 or next(iter(value)) not in ("log_uniform", "int_range"):
+                raise ValueError(
+                    f"space[{name!r}]={value!r} is not understood. Use "
+                    '{"log_uniform": [low, high]} or {"int_range": [low, high, step]}.'
+                )
+            kind, args = next(iter(value.items()))
+            space[name] = (log_uniform if kind == "log_uniform" else int_range)(*args)
+        elif isinstance(value, list):
+            if not value:
+                raise ValueError(f"space[{name!r}] is an empty list. Give at least one choice.")
+            space[name] = value
+        else:
+            space[name] = [value]
+    return space

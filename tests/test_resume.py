@@ -1,0 +1,181 @@
+"""Interrupted searches lose nothing: SIGKILL, killed workers, --resume, failures."""
+
+import csv
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from skkeras_search.cli import main
+
+ARGS = ["--n-iter", "6", "--cv", "2", "--epochs", "40", "-q"]
+
+
+def _script():
+    return os.path.join(os.path.dirname(sys.executable), "skkeras-search")
+
+
+def _scores(out):
+    with open(os.path.join(out, "cv_results.csv")) as fh:
+        return [row["mean_test_score"] for row in csv.DictReader(fh)]
+
+
+def _entries(out):
+    return {p: os.stat(p).st_mtime_ns
+            for p in glob.glob(os.path.join(out, "fit-cache", "*", "*.npz"))}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("full"))
+    assert main([*ARGS, "--out", out]) == 0
+    return out
+
+
+def _start_and_kill(out, extra=(), after=3, sig=signal.SIGKILL, kill_worker=False):
+    """Start the command, wait until `after` fits are cached, then kill it (or a worker)."""
+    proc = subprocess.Popen([_script(), *ARGS, "--out", out, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 180
+    while len(_entries(out)) < after and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    if kill_worker:
+        children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == proc.pid
+                    and b"loky" in _cmdline(p)]
+        assert children, "no loky worker found"
+        os.kill(children[0], signal.SIGKILL)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=180)
+    return proc.returncode, err
+
+
+def _ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_retrains_nothing_finished(uninterrupted, tmp_path):
+    out = str(tmp_path)
+    code, _ = _start_and_kill(out)
+    assert code == -signal.SIGKILL
+    before = _entries(out)
+    assert 3 <= len(before) < 12  # killed mid-search
+    assert main([*ARGS, "--out", out, "--resume"]) == 0
+    after = _entries(out)
+    for path, mtime in before.items():  # finished fits were loaded, not retrained
+        assert after[path] == mtime
+    trained_on_rerun = len(after) - len(before)
+    assert trained_on_rerun == 12 + 1 - len(before)  # the rest of the folds, and the refit
+    assert _scores(out) == _scores(uninterrupted)
+    report = json.loads(open(os.path.join(out, "report.json")).read())
+    assert report["status"] == "finished" and report["search"]["resume"] is True
+
+
+@pytest.mark.slow
+def test_killed_loky_worker_clear_error_then_resume(uninterrupted, tmp_path):
+    out = str(tmp_path)
+    code, err = _start_and_kill(out, extra=["--n-jobs", "2"], after=2, kill_worker=True)
+    before = _entries(out)
+    if code == 0:  # joblib recovered by itself: then it must have the same scores
+        assert _scores(out) == _scores(uninterrupted)
+        return
+    assert code == 1
+    last = err.strip().splitlines()[-1]
+    assert "a worker process died" in last and "--resume" in last
+    assert main([*ARGS, "--out", out, "--resume", "--n-jobs", "2"]) == 0
+    after = _entries(out)
+    assert all(after[p] == m for p, m in before.items())
+    assert _scores(out) == _scores(uninterrupted)
+
+
+def test_without_resume_a_rerun_starts_fresh(tmp_path, capsys):
+    out = str(tmp_path)
+    fast = ["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q", "--out", out]
+    assert main(fast) == 0
+    first = _entries(out)
+    assert main(fast) == 0  # no --resume: every fit trained again
+    second = _entries(out)
+    assert set(first) == set(second) and all(second[p] != first[p] for p in first)
+
+
+def test_resume_and_no_cache_conflict(tmp_path, capsys):
+    assert main(["--resume", "--no-cache", "--out", str(tmp_path)]) == 2
+    assert "--resume needs the fit cache" in capsys.readouterr().err
+
+
+def test_diverging_candidate_is_a_failed_trial_with_reason(tmp_path, capsys):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"hidden_units": [16], "optimizer": ["sgd"],
+                                 "learning_rate": [1e-2, 1e30]}))
+    code = main(["--space", str(space), "--n-iter", "2", "--cv", "2", "--epochs", "3", "-q",
+                 "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["n_failed_candidates"] == 1
+    (failed,) = report["failed_candidates"]
+    assert failed["params"]["learning_rate"] == 1e30
+    assert failed["reason"].startswith("Training diverged in epoch ")
+    (row,) = [line for line in out.splitlines() if " failed " in line]
+    assert "learning_rate=1e+30" in row and "(Training diverged in epoch 1" in row
+    assert report["best_params"]["learning_rate"] == 1e-2
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"learning_rat": [0.1]}, "Did you mean 'learning_rate'?"),
+        ({"learning_rate": {"log_uniform": [1.0, 1e-5]}}, "low=1.0 must be smaller"),
+        ({"hidden_units": {"normal": [1, 2]}}, "is not understood"),
+    ],
+)
+def test_bad_space_file(tmp_path, capsys, spec, message):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps(spec))
+    assert main(["--space", str(space), "-q", "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_halving_strategy_cli(tmp_path, capsys):
+    assert main(["--strategy", "halving", "--n-iter", "9", "--cv", "2", "--epochs", "9", "-q",
+                 "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["search"]["strategy"] == "halving"
+    assert set(report["best_params"]) == {"hidden_units", "learning_rate", "epochs"}
+    with open(tmp_path / "cv_results.csv") as fh:
+        epochs = {int(r["param_epochs"]) for r in csv.DictReader(fh)}
+    assert epochs == {1, 3, 9}
+
+
+@pytest.mark.slow
+def test_scheduler_local_cli(tmp_path, capsys):
+    assert main(["--scheduler", "local", "--n-iter", "2", "--cv", "2", "--epochs", "2",
+                 "-q", "--out", str(tmp_path / "dask")]) == 0
+    assert main(["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q",
+                 "--out", str(tmp_path / "local")]) == 0
+    assert _scores(str(tmp_path / "dask")) == _scores(str(tmp_path / "local"))
+
+
+def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys):
+    code = main(["--scheduler", "tcp://127.0.0.1:9", "--n-iter", "1", "--cv", "2",
+                 "--epochs", "1", "-q", "--out", str(tmp_path)])
+    assert code == 2
+    assert "cannot connect" in capsys.readouterr().err.strip().splitlines()[-1]
