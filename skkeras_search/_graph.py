@@ -15,6 +15,7 @@ weights load unchanged into the Keras model built by :mod:`._model`.
 """
 
 import functools
+import threading
 
 import numpy as np
 
@@ -85,90 +86,138 @@ class _QuietFirstCall:
         return out
 
 
-@functools.lru_cache(maxsize=None)
 def epoch_function(n_hidden, activation, optimizer, dtype, use_dropout):
-    """Return the compiled one-epoch training function for this architecture.
+    """Return this thread's :class:`EpochRunner` for the architecture kind."""
+    return _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout,
+                         threading.get_ident())
 
-    The function takes ``(X, y, sample_weight, order, batch_size,
-    learning_rate, alpha, dropout, seed, step, params, slots_1, slots_2)``
-    and returns ``(params, slots_1, slots_2, step, mean_loss)``. ``order`` is
-    the epoch's permutation of the rows; ``step`` counts optimizer updates so
-    far (Adam's bias correction). Training stops inside the epoch at the
-    first non-finite loss, which is then returned.
+
+@functools.lru_cache(maxsize=None)
+def _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, thread):
+    return EpochRunner(n_hidden, activation, optimizer, dtype, use_dropout)
+
+
+class EpochRunner:
+    """One compiled training epoch, and the shape-free variables it updates.
+
+    The weights and optimizer slots live in ``tf.Variable`` objects of
+    unspecified shape, so that TensorFlow's fused optimizer kernels
+    (``ResourceApplyAdam`` and friends: one pass over memory per tensor
+    instead of a dozen) can update them in place, while one traced graph
+    still serves every layer width. Each thread gets its own runner, so
+    concurrent fits never share variables. Usage: :meth:`load` a state,
+    :meth:`run` epochs, :meth:`read` the result, :meth:`release` memory.
     """
-    tf = _backend.tensorflow()
-    dt = tf.as_dtype(dtype)
-    act = _activation(tf, activation)
-    n_params = 2 * (n_hidden + 1)
-    tensors = tuple(tf.TensorSpec(None, dt) for _ in range(n_params))
-    signature = [
-        tf.TensorSpec([None, None], dt),  # X
-        tf.TensorSpec([None], tf.int32),  # y, encoded 0..n_classes-1
-        tf.TensorSpec([None], dt),  # sample_weight
-        tf.TensorSpec([None], tf.int32),  # order of the rows this epoch
-        tf.TensorSpec([], tf.int32),  # batch_size
-        tf.TensorSpec([], dt),  # learning_rate
-        tf.TensorSpec([], dt),  # alpha
-        tf.TensorSpec([], dt),  # dropout rate
-        tf.TensorSpec([2], tf.int64),  # dropout seed of this epoch
-        tf.TensorSpec([], dt),  # step
-        tensors,
-        tensors,
-        tensors,
-    ]
 
-    def update(g, p, s1, s2, lr, step):
-        if optimizer == "adam":
-            s1 = _BETA_1 * s1 + (1 - _BETA_1) * g
-            s2 = _BETA_2 * s2 + (1 - _BETA_2) * tf.square(g)
-            lr_t = lr * tf.sqrt(1 - tf.pow(tf.cast(_BETA_2, dt), step)) / (
-                1 - tf.pow(tf.cast(_BETA_1, dt), step)
-            )
-            return p - lr_t * s1 / (tf.sqrt(s2) + _EPSILON), s1, s2
-        if optimizer == "sgd":
-            s1 = _MOMENTUM * s1 - lr * g
-            return p + s1, s1, s2
-        s2 = _RHO * s2 + (1 - _RHO) * tf.square(g)  # rmsprop
-        return p - lr * g / (tf.sqrt(s2) + _EPSILON), s1, s2
+    def __init__(self, n_hidden, activation, optimizer, dtype, use_dropout):
+        tf = _backend.tensorflow()
+        self.tf = tf
+        dt = tf.as_dtype(dtype)
+        n_params = 2 * (n_hidden + 1)
 
-    @tf.function(input_signature=signature, jit_compile=False)
-    def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step, params, s1, s2):
-        n = tf.shape(order)[0]
-        n_batches = (n + batch_size - 1) // batch_size
-        loss_sum = tf.zeros([], dt)
-        weight_sum = tf.zeros([], dt)
-        last_loss = tf.zeros([], dt)
-        for b in tf.range(n_batches):
-            idx = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
-            xb, yb, wb = tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                logits = _forward(
-                    tf, params, xb, act, n_hidden, (rate, seed, b) if use_dropout else None
-                )
-                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=logits)
-                wsum = tf.reduce_sum(wb)
-                penalty = alpha * tf.add_n([tf.reduce_sum(tf.square(w)) for w in params[0::2]])
-                loss = tf.math.divide_no_nan(tf.reduce_sum(wb * ce), wsum) + penalty
-            grads = tape.gradient(loss, params)
-            step = step + 1
-            new_p, new_1, new_2 = [], [], []
-            for g, p, a, c in zip(grads, params, s1, s2):
-                p, a, c = update(g, p, a, c, lr, step)
-                new_p.append(p)
-                new_1.append(a)
-                new_2.append(c)
-            params, s1, s2 = tuple(new_p), tuple(new_1), tuple(new_2)
-            loss_sum += loss * wsum
-            weight_sum += wsum
-            last_loss = loss
-            if not tf.math.is_finite(loss):
-                break
-        mean_loss = tf.math.divide_no_nan(loss_sum, weight_sum)
-        mean_loss = tf.where(tf.math.is_finite(last_loss), mean_loss, last_loss)
-        return params, s1, s2, step, mean_loss
+        def variable():
+            return tf.Variable(tf.zeros([0], dt), shape=tf.TensorShape(None), trainable=False)
 
-    return _QuietFirstCall(run_epoch)
+        self.params = [variable() for _ in range(n_params)]
+        self.slots_1 = [variable() for _ in range(n_params)]
+        self.slots_2 = [variable() for _ in range(n_params)]
+        act = _activation(tf, activation)
+        params, slots_1, slots_2 = self.params, self.slots_1, self.slots_2
+        scalar = tf.TensorSpec([], dt)
+        signature = [
+            tf.TensorSpec([None, None], dt),  # X
+            tf.TensorSpec([None], tf.int32),  # y, encoded 0..n_classes-1
+            tf.TensorSpec([None], dt),  # sample_weight
+            tf.TensorSpec([None], tf.int32),  # order of the rows this epoch
+            tf.TensorSpec([], tf.int32),  # batch_size
+            scalar,  # learning_rate
+            scalar,  # alpha
+            scalar,  # dropout rate
+            tf.TensorSpec([2], tf.int64),  # dropout seed of this epoch
+            scalar,  # step: optimizer updates so far
+        ]
+        beta_1, beta_2 = tf.constant(_BETA_1, dt), tf.constant(_BETA_2, dt)
+
+        def apply(var, s1, s2, g, lr, step):
+            if optimizer == "adam":
+                tf.raw_ops.ResourceApplyAdam(
+                    var=var.handle, m=s1.handle, v=s2.handle, beta1_power=tf.pow(beta_1, step),
+                    beta2_power=tf.pow(beta_2, step), lr=lr, beta1=beta_1, beta2=beta_2,
+                    epsilon=tf.constant(_EPSILON, dt), grad=g)
+            elif optimizer == "sgd":  # accum = momentum * accum - lr * g; var += accum
+                tf.raw_ops.ResourceApplyKerasMomentum(
+                    var=var.handle, accum=s1.handle, lr=lr, grad=g,
+                    momentum=tf.constant(_MOMENTUM, dt))
+            else:  # rmsprop, Keras's form: var -= lr * g / sqrt(ms + epsilon)
+                tf.raw_ops.ResourceApplyRMSProp(
+                    var=var.handle, ms=s2.handle, mom=s1.handle, lr=lr,
+                    rho=tf.constant(_RHO, dt), momentum=tf.constant(0.0, dt),
+                    epsilon=tf.constant(_EPSILON, dt), grad=g)
+
+        @tf.function(input_signature=signature, jit_compile=False)
+        def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step):
+            n = tf.shape(order)[0]
+            n_batches = (n + batch_size - 1) // batch_size
+            loss_sum = tf.zeros([], dt)
+            weight_sum = tf.zeros([], dt)
+            last_loss = tf.zeros([], dt)
+            two_alpha = 2 * alpha
+            for b in tf.range(n_batches):
+                idx = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
+                xb, yb, wb = tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)
+                current = [p.read_value() for p in params]
+                with tf.GradientTape() as tape:
+                    tape.watch(current)
+                    logits = _forward(
+                        tf, current, xb, act, n_hidden, (rate, seed, b) if use_dropout else None
+                    )
+                    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=logits)
+                    wsum = tf.reduce_sum(wb)
+                    loss = tf.math.divide_no_nan(tf.reduce_sum(wb * ce), wsum)
+                grads = tape.gradient(loss, current)
+                step = step + 1
+                for i, g in enumerate(grads):
+                    if i % 2 == 0:  # kernels: gradient of the L2 penalty alpha * sum(W**2)
+                        g = g + two_alpha * current[i]
+                    apply(params[i], slots_1[i], slots_2[i], g, lr, step)
+                loss_sum += loss * wsum
+                weight_sum += wsum
+                last_loss = loss
+                if not tf.math.is_finite(loss):
+                    break
+            # The epoch's loss: mean data loss over its batches, plus the penalty
+            # of the weights it ends with (computed once, not at every step).
+            penalty = alpha * tf.add_n([tf.reduce_sum(tf.square(p)) for p in params[0::2]])
+            mean_loss = tf.math.divide_no_nan(loss_sum, weight_sum) + penalty
+            return step, tf.where(tf.math.is_finite(last_loss), mean_loss, last_loss)
+
+        self._run = _QuietFirstCall(run_epoch)
+
+    def load(self, params, slots_1, slots_2):
+        """Copy a training state (lists of ndarrays) into the variables."""
+        for variables, values in ((self.params, params), (self.slots_1, slots_1),
+                                  (self.slots_2, slots_2)):
+            for var, value in zip(variables, values):
+                var.assign(value)
+
+    def run(self, *args):
+        """One epoch; returns ``(step, mean_loss)`` as tensors."""
+        return self._run(*args)
+
+    def current(self):
+        """The weights as a tuple of tensors (snapshots, unaffected by later epochs)."""
+        return tuple(self.tf.identity(p) for p in self.params)
+
+    def read(self):
+        """``(params, slots_1, slots_2)`` as lists of ndarrays."""
+        return tuple([v.numpy() for v in group]
+                     for group in (self.params, self.slots_1, self.slots_2))
+
+    def release(self):
+        """Drop the arrays held by the variables (keep the compiled graph)."""
+        empty = self.tf.zeros([0], self.params[0].dtype)
+        for var in (*self.params, *self.slots_1, *self.slots_2):
+            var.assign(empty)
 
 
 @functools.lru_cache(maxsize=None)

@@ -118,7 +118,7 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     tf = _backend.tensorflow()
     n_hidden = len(state.params) // 2 - 1
     dtype = X.dtype.name
-    run_epoch = _graph.epoch_function(
+    runner = _graph.epoch_function(
         n_hidden, hyper["activation"], hyper["optimizer"], dtype, hyper["dropout"] > 0
     )
     proba_fn = _graph.proba_function(n_hidden, hyper["activation"], dtype)
@@ -133,55 +133,56 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     )
     if validation is not None:
         X_val = tf.constant(validation[0])
-    params = tuple(tf.constant(p) for p in state.params)
-    s1 = tuple(tf.constant(s) for s in state.slots_1)
-    s2 = tuple(tf.constant(s) for s in state.slots_2)
     step = tf.constant(cast(state.step))
     history = History()
     no_improvement, best_params = 0, None
     n = X.shape[0]
-    for _ in range(0 if state.converged else schedule.epochs):
-        start = time.perf_counter()
-        epoch = state.epoch
-        order = stream(seed, "shuffle", epoch).permutation(n).astype(np.int32)
-        params, s1, s2, step, loss = run_epoch(
-            X_t, y_t, sw_t, order, *constants, tf_seed(seed, "dropout", epoch), step, params, s1, s2
-        )
-        loss = float(loss)
-        state.epoch += 1
-        if not np.isfinite(loss) or loss > EXPLODED_LOSS:
-            raise TrainingDivergedError(
-                f"Training diverged in epoch {epoch + 1}: the loss became {loss:.4g} with "
-                f"learning_rate={float(hyper['learning_rate'])!r}. Use a smaller learning_rate "
-                f"(e.g. {hyper['learning_rate'] / 10:.3g}).",
-                epoch=epoch + 1,
+    runner.load(state.params, state.slots_1, state.slots_2)
+    try:
+        for _ in range(0 if state.converged else schedule.epochs):
+            start = time.perf_counter()
+            epoch = state.epoch
+            order = stream(seed, "shuffle", epoch).permutation(n).astype(np.int32)
+            step, loss = runner.run(
+                X_t, y_t, sw_t, order, *constants, tf_seed(seed, "dropout", epoch), step
             )
-        history.loss_curve.append(loss)
-        message = f"Epoch {state.epoch} - loss: {loss:.6f}"
-        if validation is not None:
-            score = _accuracy(proba_fn, X_val, validation[1], params)
-            history.validation_scores.append(score)
-            message += f" - val_accuracy: {score:.6f}"
-            if score > history.best_validation_score:
-                history.best_validation_score = score
-                best_params = params
-            no_improvement = no_improvement + 1 if score < _best_before(history) + schedule.tol else 0
-        else:
-            improved = loss <= state.best_loss - schedule.tol
-            state.no_improvement = 0 if improved else state.no_improvement + 1
-            state.best_loss = min(state.best_loss, loss)
-            no_improvement = state.no_improvement
-        if schedule.verbose:
-            print(f"{message} - {time.perf_counter() - start:.3f}s", file=sys.stdout)
-        if no_improvement >= schedule.n_iter_no_change:
-            history.converged = state.converged = True
-            break
-    if best_params is not None:
-        params = best_params
-    state.params = [p.numpy() for p in params]
-    state.slots_1 = [s.numpy() for s in s1]
-    state.slots_2 = [s.numpy() for s in s2]
-    state.step = float(step)
+            loss = float(loss)
+            state.epoch += 1
+            if not np.isfinite(loss) or loss > EXPLODED_LOSS:
+                raise TrainingDivergedError(
+                    f"Training diverged in epoch {epoch + 1}: the loss became {loss:.4g} with "
+                    f"learning_rate={float(hyper['learning_rate'])!r}. Use a smaller "
+                    f"learning_rate (e.g. {hyper['learning_rate'] / 10:.3g}).",
+                    epoch=epoch + 1,
+                )
+            history.loss_curve.append(loss)
+            message = f"Epoch {state.epoch} - loss: {loss:.6f}"
+            if validation is not None:
+                params = runner.current()
+                score = _accuracy(proba_fn, X_val, validation[1], params)
+                history.validation_scores.append(score)
+                message += f" - val_accuracy: {score:.6f}"
+                if score > history.best_validation_score:
+                    history.best_validation_score = score
+                    best_params = params
+                better = score >= _best_before(history) + schedule.tol
+                no_improvement = 0 if better else no_improvement + 1
+            else:
+                improved = loss <= state.best_loss - schedule.tol
+                state.no_improvement = 0 if improved else state.no_improvement + 1
+                state.best_loss = min(state.best_loss, loss)
+                no_improvement = state.no_improvement
+            if schedule.verbose:
+                print(f"{message} - {time.perf_counter() - start:.3f}s", file=sys.stdout)
+            if no_improvement >= schedule.n_iter_no_change:
+                history.converged = state.converged = True
+                break
+        state.params, state.slots_1, state.slots_2 = runner.read()
+        if best_params is not None:
+            state.params = [p.numpy() for p in best_params]
+        state.step = float(step)
+    finally:
+        runner.release()
     return history
 
 

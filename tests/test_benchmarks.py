@@ -1,0 +1,35 @@
+"""Each benchmark script runs end to end at a tiny size and writes its results."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+BENCH = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+
+SMALL = {
+    "bench_fit_overhead.py": ["--repeats", "3", "--warmup", "1", "--memory-fits", "6",
+                              "--estimators", "KerasMLPClassifier", "sklearn MLPClassifier"],
+    "bench_epoch_throughput.py": ["--n-samples", "400", "--hidden", "32", "--batch", "64",
+                                  "--repeats", "1", "--no-raw-keras"],
+    "bench_search.py": ["--n-samples", "300", "--n-iter", "2", "--cv", "2", "--epochs", "1",
+                        "--estimators", "KerasMLPClassifier", "sklearn MLPClassifier"],
+    "bench_parallel.py": ["--n-samples", "300", "--n-iter", "2", "--cv", "2", "--epochs", "1"],
+    "bench_halving.py": ["--n-samples", "400", "--n-iter", "3", "--cv", "2", "--epochs", "3"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(SMALL))
+def test_benchmark_smoke(script, tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(BENCH, script), *SMALL[script],
+                             "--out", str(tmp_path)], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("# Python ")  # environment line first
+    assert "-----" in result.stdout  # the aligned table
+    (path,) = tmp_path.iterdir()
+    written = json.loads(path.read_text())
+    assert written["rows"] and {"python", "tensorflow", "cores"} <= set(written["environment"])
