@@ -173,10 +173,10 @@ class FitCache:
         try:
             os.makedirs(self.folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+            # No fsync: after a crash a half-written entry fails its checksum
+            # and is refit, so durability is not worth a disk flush per fit.
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
             os.replace(tmp, path)
             tmp = None
         except OSError as exc:

@@ -34,6 +34,7 @@ class ProgressScorer:
             "params": {k: _plain(params[k]) for k in self.keys if k in params},
             "score": score,
             "epochs_run": int(getattr(estimator, "n_iter_", 0)),
+            "pid": os.getpid(),
             "time": time.time(),
         }
         # One short write on an O_APPEND descriptor: lines from concurrent

@@ -284,7 +284,8 @@ def run(args, argv, stdout, stderr):
         args.strategy, estimator, space, n_iter=args.n_iter,
         cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state),
         scoring=ProgressScorer(args.scoring, progress_path, keys=keys),
-        n_jobs=args.n_jobs, random_state=args.random_state, epochs=args.epochs,
+        n_jobs=-1 if args.scheduler else args.n_jobs,  # Dask decides where fits run
+        random_state=args.random_state, epochs=args.epochs,
     )
     total_fits = expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)
     report = {

@@ -172,6 +172,9 @@ def test_scheduler_local_cli(tmp_path, capsys):
     assert main(["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q",
                  "--out", str(tmp_path / "local")]) == 0
     assert _scores(str(tmp_path / "dask")) == _scores(str(tmp_path / "local"))
+    with open(tmp_path / "dask" / "progress.jsonl") as fh:
+        pids = {json.loads(line)["pid"] for line in fh}
+    assert os.getpid() not in pids  # the fits ran in the cluster's worker processes
 
 
 def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys):
