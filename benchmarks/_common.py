@@ -39,6 +39,28 @@ def load_data(prefer_mnist=True, n_samples=None):
     return X, y, name
 
 
+def add_search_args(parser, n_iter=8, epochs=3, random_state=42):
+    """The options every search benchmark shares, with the paper-workload defaults."""
+    parser.add_argument("--n-samples", type=int, default=None,
+                        help="use only the first N samples (default: all)")
+    parser.add_argument("--n-iter", type=int, default=n_iter)
+    parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--random-state", type=int, default=random_state)
+    parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
+    return parser
+
+
+def start(args, what):
+    """Load the data, print the environment line and the workload line."""
+    X, y, data_name = load_data(n_samples=args.n_samples)
+    env = environment()
+    print(env_line(env))
+    print(f"# data: {data_name} {X.shape}; {what}", flush=True)
+    return X, y, data_name, env
+
+
 def environment():
     from skkeras_search import _backend
 

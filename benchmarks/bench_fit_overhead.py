@@ -25,7 +25,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
-
 import numpy as np  # noqa: E402
 
 ESTIMATORS = ["KerasMLPClassifier", "sklearn MLPClassifier", "scikeras 0.13", "raw Keras",

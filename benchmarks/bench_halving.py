@@ -33,13 +33,7 @@ import _common  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-samples", type=int, default=None)
-    parser.add_argument("--n-iter", type=int, default=27)
-    parser.add_argument("--cv", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=9)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--random-state", type=int, default=42)
-    parser.add_argument("--out", default=None)
+    _common.add_search_args(parser, n_iter=27, epochs=9)
     args = parser.parse_args(argv)
     from sklearn.model_selection import StratifiedKFold, train_test_split
 

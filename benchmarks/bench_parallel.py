@@ -20,26 +20,17 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
-
 import numpy as np  # noqa: E402
 from bench_search import run_search  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-samples", type=int, default=None)
-    parser.add_argument("--n-iter", type=int, default=8)
-    parser.add_argument("--cv", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--random-state", type=int, default=42)
-    parser.add_argument("--out", default=None)
+    _common.add_search_args(parser)
     args = parser.parse_args(argv)
-    X, y, data_name = _common.load_data(n_samples=args.n_samples)
-    env = _common.environment()
-    print(_common.env_line(env))
-    print(f"# data: {data_name} {X.shape}; KerasMLPClassifier, {args.n_iter} candidates x "
-          f"{args.cv}-fold, {args.epochs} epochs", flush=True)
+    X, y, data_name, env = _common.start(
+        args, f"KerasMLPClassifier, {args.n_iter} candidates x {args.cv}-fold, "
+              f"{args.epochs} epochs")
     settings = [(1, "-"), (2, "cold"), (2, "warm")]
     rows, baseline = [], None
     for i, (n_jobs, pool) in enumerate(settings, 1):

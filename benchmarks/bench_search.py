@@ -24,7 +24,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
-
 import numpy as np  # noqa: E402
 
 ESTIMATORS = ["KerasMLPClassifier", "sklearn MLPClassifier", "scikeras 0.13",
@@ -54,41 +53,44 @@ def run_search(name, X, y, n_iter, cv, epochs, batch_size, seed, n_jobs=1):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-samples", type=int, default=None)
-    parser.add_argument("--n-iter", type=int, default=8)
-    parser.add_argument("--cv", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--random-state", type=int, default=42)
+    _common.add_search_args(parser)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="searches per estimator, interleaved; the median is reported")
     parser.add_argument("--estimators", nargs="+", default=ESTIMATORS, choices=ESTIMATORS)
-    parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    X, y, data_name = _common.load_data(n_samples=args.n_samples)
-    env = _common.environment()
-    print(_common.env_line(env))
-    print(f"# data: {data_name} {X.shape}; {args.n_iter} candidates x {args.cv}-fold, "
-          f"{args.epochs} epochs, batch {args.batch_size}, random_state={args.random_state}",
-          flush=True)
+    X, y, data_name, env = _common.start(
+        args, f"{args.n_iter} candidates x {args.cv}-fold, {args.epochs} epochs, batch "
+              f"{args.batch_size}, random_state={args.random_state}, {args.repeats} repeats")
+    names = [n for n in args.estimators
+             if n != "scikeras 0.13" or _common.have_scikeras() or print(
+                 f"{n} skipped: pip install -e '.[bench]'")]
+    walls, results = {n: [] for n in names}, {}
+    for rep in range(args.repeats):  # interleaved, so drifting machine load hits all alike
+        for i, name in enumerate(names, 1):
+            search, wall = run_search(name, X, y, args.n_iter, args.cv, args.epochs,
+                                      args.batch_size, args.random_state)
+            walls[name].append(wall)
+            results[name] = search
+            print(f"{name} ({i}/{len(names)}, repeat {rep + 1}/{args.repeats}) ... {wall:.1f}s, "
+                  f"best CV {search.best_score_:.4f}", flush=True)
     rows = []
-    for i, name in enumerate(args.estimators, 1):
-        if name == "scikeras 0.13" and not _common.have_scikeras():
-            print(f"{name} ({i}/{len(args.estimators)}) skipped: pip install -e '.[bench]'")
-            continue
-        search, wall = run_search(name, X, y, args.n_iter, args.cv, args.epochs,
-                                  args.batch_size, args.random_state)
-        rows.append({"estimator": name, "wall_s": wall, "best_cv": float(search.best_score_),
+    for name in names:
+        search = results[name]
+        rows.append({"estimator": name, "wall_s": float(np.median(walls[name])),
+                     "wall_min_s": min(walls[name]), "wall_max_s": max(walls[name]),
+                     "walls_s": walls[name], "best_cv": float(search.best_score_),
                      "mean_test_scores": search.cv_results_["mean_test_score"].tolist(),
                      "mean_fit_times": search.cv_results_["mean_fit_time"].tolist()})
-        print(f"{name} ({i}/{len(args.estimators)}) ... {wall:.1f}s, best CV "
-              f"{search.best_score_:.4f}", flush=True)
     ours = next((r for r in rows if r["estimator"] == "KerasMLPClassifier"), None)
     for r in rows:
         r["ratio_wall"] = r["wall_s"] / ours["wall_s"] if ours else None
         r["cv_gap"] = r["best_cv"] - ours["best_cv"] if ours else None
     rows.sort(key=lambda r: r["wall_s"])
     print()
-    print(_common.table(rows, ["estimator", "wall_s", "best_cv", "ratio_wall", "cv_gap"]))
-    print("(ratio_wall: wall time / KerasMLPClassifier's; cv_gap: best CV - ours; same run)")
+    print(_common.table(rows, ["estimator", "wall_s", "wall_min_s", "wall_max_s", "best_cv",
+                               "ratio_wall", "cv_gap"]))
+    print("(wall_s: median over repeats; ratio_wall: median wall time / KerasMLPClassifier's; "
+          "cv_gap: best CV - ours; same run)")
     path = _common.write_results(__file__, env, rows, extra={"data": data_name}, out=args.out)
     print(f"raw rows: {path}")
     return 0

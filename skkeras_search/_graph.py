@@ -92,7 +92,7 @@ def epoch_function(n_hidden, activation, optimizer, dtype, use_dropout):
                          threading.get_ident())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, thread):
     return EpochRunner(n_hidden, activation, optimizer, dtype, use_dropout)
 
@@ -220,7 +220,7 @@ class EpochRunner:
             var.assign(empty)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def proba_function(n_hidden, activation, dtype):
     """Return the compiled ``(X, params) -> class probabilities`` function."""
     tf = _backend.tensorflow()

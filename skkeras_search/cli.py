@@ -248,9 +248,9 @@ def run(args, argv, stdout, stderr):
     from sklearn.model_selection import StratifiedKFold
 
     from . import _plots, _report, datasets
+    from ._cache import disk_usage
     from ._classifier import KerasMLPClassifier
     from ._progress import ProgressMonitor, ProgressScorer, read_progress
-    from ._cache import disk_usage
     from ._search import build_search, execution, expected_fits
     from .persistence import save_model
     from .space import paper_space
@@ -320,7 +320,7 @@ def run(args, argv, stdout, stderr):
         _write(os.path.join(args.out, "report.json"), _report.to_json(report))
         stderr.write(f"\ninterrupted: {len(done)} finished fits kept in "
                      f"{os.path.join(args.out, 'progress.jsonl')} and report.json"
-                     + (f"; rerun the same command with --resume to continue\n"
+                     + ("; rerun the same command with --resume to continue\n"
                         if cache_dir else "\n"))
         return 130
     except Exception as exc:

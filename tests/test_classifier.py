@@ -1,11 +1,9 @@
 """Behaviour of KerasMLPClassifier beyond scikit-learn's generic checks."""
 
 import copy
-
 import pickle
 import random
 import re
-import warnings
 
 import joblib
 import numpy as np

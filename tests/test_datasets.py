@@ -6,7 +6,6 @@ import re
 import numpy as np
 import pytest
 
-from skkeras_search import datasets
 from skkeras_search.datasets import DataError, DataUsageError, load, read_idx, write_idx
 
 
