@@ -202,3 +202,23 @@ def test_default_command_reaches_095_on_digits(tmp_path, capsys):
     assert main(["--out", str(tmp_path), "-q"]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["test_score"] >= 0.95
+
+
+def test_progress_with_two_worker_processes(tmp_path, capsys):
+    assert main([*FAST[:-1], "--n-jobs", "2", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    with open(tmp_path / "progress.jsonl") as fh:
+        pids = {json.loads(line)["pid"] for line in fh}
+    assert os.getpid() not in pids  # scored in the workers, reported by the parent
+
+
+def test_unwritable_cache_dir_refused_before_search(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = main([*FAST, "--out", str(tmp_path / "out"), "--cache-dir", str(blocker / "c")])
+    assert code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--cache-dir" in last and "cannot write there" in last
+    assert not (tmp_path / "out" / "report.json").exists()
