@@ -35,7 +35,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["FitCache", "data_fingerprint", "CacheEntry", "disk_usage"]
+__all__ = ["FitCache", "data_fingerprint", "CacheEntry", "clear", "disk_usage"]
 
 FORMAT = 1
 _ENTRY = re.compile(r"^(?P<key>[0-9a-f]{40})-e(?P<epochs>\d{6})\.(?P<kind>npz|failed\.json)$")
@@ -58,6 +58,21 @@ def data_fingerprint(*arrays):
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(a.tobytes())
     return h.hexdigest()
+
+
+def clear(path):
+    """Remove the cache entries under ``path`` (and nothing else)."""
+    removed = 0
+    for f in glob.glob(os.path.join(path, "*", "*")) + glob.glob(os.path.join(path, "*", ".tmp-*")):
+        name = os.path.basename(f)
+        if _ENTRY.match(name) or name.startswith(".tmp-"):
+            with contextlib.suppress(OSError):
+                os.remove(f)
+                removed += 1
+    for folder in glob.glob(os.path.join(path, "*")):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # only if now empty
+    return removed
 
 
 def disk_usage(path):

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from . import _training
 from ._graph import ACTIVATIONS, OPTIMIZERS
@@ -18,6 +18,7 @@ from ._seeding import preserve_global_rng, resolve_seed, stream
 from ._validation import (
     Interval,
     StrOptions,
+    _check_sample_weight,
     _fit_context,
     check_not_nd,
     check_two_classes,

@@ -9,13 +9,14 @@ import warnings
 import numpy as np
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import Interval, StrOptions  # noqa: F401
-from sklearn.utils.validation import validate_data  # noqa: F401
+from sklearn.utils.validation import _check_sample_weight, validate_data  # noqa: F401
 
 __all__ = [
     "_fit_context",
     "Interval",
     "StrOptions",
     "validate_data",
+    "_check_sample_weight",
     "check_not_nd",
     "check_two_classes",
     "resolve_batch_size",

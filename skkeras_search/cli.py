@@ -163,19 +163,6 @@ def _load_space(path):
         raise UsageError(f"--space {path}: {exc}") from None
 
 
-def _clear_cache(path):
-    """A fresh (not --resume) run starts an empty cache; only cache entries are removed."""
-    import shutil
-
-    from ._cache import _ENTRY
-
-    for sub in os.listdir(path):
-        folder = os.path.join(path, sub)
-        if os.path.isdir(folder) and len(sub) == 2:
-            if all(_ENTRY.match(f) or f.startswith(".tmp-") for f in os.listdir(folder)):
-                shutil.rmtree(folder)
-
-
 def _prepare_out(path, flag="--out"):
     try:
         os.makedirs(path, exist_ok=True)
@@ -260,8 +247,10 @@ def run(args, argv, stdout, stderr):
     cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.out, "fit-cache"))
     if cache_dir is not None:
         _prepare_out(cache_dir, flag="--cache-dir")
-        if not args.resume:
-            _clear_cache(cache_dir)
+        if not args.resume:  # a fresh run: only cache entries are removed
+            from ._cache import clear
+
+            clear(cache_dir)
     started = time.time()
     ds = datasets.load(args.dataset, args.data, args.target)
     X_tr, X_te, y_tr, y_te, idx_te = _split(ds, args)
