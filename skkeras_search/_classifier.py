@@ -300,7 +300,8 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             if state.params[0].dtype != X.dtype:
                 state = _cast_state(state, X.dtype)
         cache = None
-        if reset and epochs is None and self.cache_dir is not None and self.random_state is not None:
+        if (reset and epochs is None and self.cache_dir is not None and not self.warm_start
+                and self.random_state is not None):
             cache = _fit_cache(self, X, codes, sw, labels, seed)
         history, previous = _training.History(), None
         entry = cache.lookup(self.epochs) if cache is not None else None
