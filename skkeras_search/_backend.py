@@ -9,6 +9,7 @@ asked to (so that parallel workers on one host do not oversubscribe cores).
 
 import os
 import sys
+import threading
 from contextlib import contextmanager
 
 __all__ = ["tensorflow", "keras", "configure_threads", "stderr_silenced"]
@@ -16,27 +17,43 @@ __all__ = ["tensorflow", "keras", "configure_threads", "stderr_silenced"]
 _THREADS_ENV = "SKKERAS_SEARCH_THREADS"
 
 
+_silence_lock = threading.Lock()
+_silence_depth = 0
+_saved_fd = None
+
+
 @contextmanager
 def stderr_silenced():
-    """Send file descriptor 2 to /dev/null for the duration of the block."""
+    """Send file descriptor 2 to /dev/null for the duration of the block.
+
+    Thread-safe and re-entrant: the first thread in redirects, the last one
+    out restores, so concurrent first fits cannot leave stderr silenced.
+    """
+    global _silence_depth, _saved_fd
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         # stderr is not a real file (pytest capture, notebooks): nothing to silence
         yield
         return
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as devnull:
+    with _silence_lock:
+        if _silence_depth == 0:
             sys.stderr.flush()
-            os.dup2(devnull.fileno(), fd)
-            try:
-                yield
-            finally:
-                sys.stderr.flush()
-                os.dup2(saved, fd)
+            _saved_fd = os.dup(fd)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        _silence_depth += 1
+    try:
+        yield
     finally:
-        os.close(saved)
+        with _silence_lock:
+            _silence_depth -= 1
+            if _silence_depth == 0:
+                sys.stderr.flush()
+                os.dup2(_saved_fd, fd)
+                os.close(_saved_fd)
+                _saved_fd = None
 
 
 def tensorflow():

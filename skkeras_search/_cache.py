@@ -81,6 +81,12 @@ def disk_usage(path):
                if _ENTRY.match(os.path.basename(f)))
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _checksum(arrays):
     h = hashlib.sha256()
     for name in sorted(arrays):
@@ -143,17 +149,19 @@ class FitCache:
             if kind == "failed.json":
                 with open(path) as fh:
                     record = json.load(fh)
-                if record.get("format") != FORMAT:
+                if not isinstance(record, dict) or record.get("format") != FORMAT:
                     raise ValueError("format")
-                return CacheEntry(epochs, failure=record["message"])
+                return CacheEntry(epochs, failure=str(record["message"]))
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
             meta = json.loads(str(arrays.pop("meta")))
-            if meta.get("format") != FORMAT or meta.get("checksum") != _checksum(arrays):
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT \
+                    or meta.get("checksum") != _checksum(arrays):
                 raise ValueError("checksum")
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
+        except (FileNotFoundError, PermissionError):
+            return None  # gone, or another user's: not ours to judge or delete
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
+                zipfile.BadZipFile, json.JSONDecodeError):
             with contextlib.suppress(OSError):  # corrupt or truncated: refit it
                 os.remove(path)
             return None
@@ -192,6 +200,7 @@ class FitCache:
             # and is refit, so durability is not worth a disk flush per fit.
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a shared cache needs more
             os.replace(tmp, path)
             tmp = None
         except OSError as exc:

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -29,6 +29,7 @@ from ._validation import (
 __all__ = ["KerasMLPClassifier"]
 
 _FLOATS = (np.float64, np.float32)
+_INPUT_ATTRS = ("n_features_in_", "feature_names_in_")
 
 
 class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
@@ -250,6 +251,19 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, classes=classes, reset=first, epochs=1)
 
     def _fit(self, X, y, sample_weight, *, classes, reset, epochs):
+        # validate_data(reset=True) sets n_features_in_ / feature_names_in_ at
+        # once; put them back if the fit fails, so a failed fit changes nothing.
+        saved = {k: self.__dict__[k] for k in _INPUT_ATTRS if k in self.__dict__}
+        try:
+            return self._fit_unchecked(X, y, sample_weight, classes=classes, reset=reset,
+                                       epochs=epochs)
+        except BaseException:
+            for k in _INPUT_ATTRS:
+                self.__dict__.pop(k, None)
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_unchecked(self, X, y, sample_weight, *, classes, reset, epochs):
         check_not_nd(X)
         X, y = validate_data(
             self, X, y, accept_sparse=True, dtype=_FLOATS, reset=reset, y_numeric=False
@@ -278,7 +292,9 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         codes = np.searchsorted(labels, y).astype(np.int32)
         sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
         if self.class_weight is not None:
-            sw = sw * compute_sample_weight(self.class_weight, y).astype(X.dtype)
+            sw = sw * _class_weights(self.class_weight, labels, y, partial=epochs is not None)[
+                codes
+            ].astype(X.dtype)
         if epochs is None:  # fit: a single class after weighting is an error too
             check_two_classes(labels, np.unique(y[sw > 0]))
         if not np.any(sw > 0):
@@ -295,6 +311,14 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             state = _training.new_state(seed, sizes, X.dtype)
         else:
             seed = self._seed
+            expected = [X.shape[1]] + [self.hidden_units] * self.n_layers + [len(labels)]
+            actual = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+            if expected != actual:
+                raise ValueError(
+                    f"hidden_units={self.hidden_units!r} and n_layers={self.n_layers!r} do not "
+                    f"match the network being continued (layer sizes {actual}). Set "
+                    "warm_start=False to train the new architecture from scratch."
+                )
             state = self._state.copy()
             state.reset_stopping()
             if state.params[0].dtype != X.dtype:
@@ -464,11 +488,34 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+def _class_weights(class_weight, labels, y, partial):
+    """Weight of each class in ``labels`` (classes absent from a dict weigh 1)."""
+    if isinstance(class_weight, str):  # 'balanced'
+        if partial:
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one batch does not "
+                "show the class frequencies. Pass a dict of class weights."
+            )
+        return compute_class_weight("balanced", classes=labels, y=y)
+    unknown = [k for k in class_weight if k not in set(labels.tolist())]
+    if unknown:
+        raise ValueError(
+            f"class_weight has labels {unknown!r} that are not classes ({labels.tolist()}). "
+            "Use the labels of y as keys."
+        )
+    return np.array([class_weight.get(c, 1.0) for c in labels.tolist()], dtype=np.float64)
+
+
 def _fit_cache(est, X, codes, sw, labels, seed):
     from ._cache import FitCache, data_fingerprint
 
     ignore = {"epochs", "verbose", "cache_dir", "warm_start", "random_state"}
     params = {k: v for k, v in est.get_params().items() if k not in ignore}
+    if isinstance(params.get("class_weight"), dict):  # JSON-stable: numpy/mixed keys
+        params["class_weight"] = sorted(
+            (repr(k.item() if isinstance(k, np.generic) else k), float(v))
+            for k, v in params["class_weight"].items()
+        )
     return FitCache(est.cache_dir, params, data_fingerprint(X, codes, sw, labels), seed)
 
 

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import math
+import re
 
 import numpy as np
 
@@ -21,9 +22,11 @@ def _plain(value):
 def _reason(params, failures):
     """The failure message that names this candidate's learning rate, if any."""
     lr = params.get("learning_rate")
-    for message in failures or ():
-        if lr is not None and f"learning_rate={float(lr)!r}" in message:
-            return message
+    if lr is not None:
+        named = re.compile(rf"learning_rate={re.escape(repr(float(lr)))}(?![0-9e])")
+        for message in failures or ():
+            if named.search(message):
+                return message
     return "fit failed (see report.json 'failures')" if failures else "fit failed"
 
 

@@ -109,6 +109,9 @@ def build_parser():
 
 
 def _check_args(args):
+    if not 0 <= args.random_state < 2**32:
+        raise UsageError(f"--random-state {args.random_state} is out of range. Use an integer "
+                         "from 0 to 4294967295.")
     if args.n_iter < 1:
         raise UsageError(f"--n-iter {args.n_iter} samples no candidate. Use --n-iter 1 or more.")
     if args.cv < 2:
@@ -158,9 +161,16 @@ def _load_space(path):
     fixed = {"random_state", "verbose", "cache_dir", "warm_start"}
     names = set(KerasMLPClassifier().get_params()) - fixed
     try:
-        return space_from_dict(spec, valid_names=names)
+        space = space_from_dict(spec, valid_names=names)
+        for name, dist in space.items():  # every choice and bound must be a legal value
+            values = dist if isinstance(dist, list) else [
+                dist.low, dist.high]
+            for value in values:
+                KerasMLPClassifier(**{name: value})._validate_params()
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--space {path}: {exc}") from None
+        message = " ".join(str(exc).split())
+        raise UsageError(f"--space {path}: {message}") from None
+    return space
 
 
 def _prepare_out(path, flag="--out"):
@@ -190,6 +200,14 @@ def _split(ds, args):
         rare = classes[np.argmin(counts)]
         raise DataError(f"{ds.name}: class {rare!r} has a single sample, too few for a "
                         "stratified test split. Drop that class or add samples.")
+    n_test = int(np.ceil(args.test_size * len(ds.y)))
+    if n_test < len(classes) or len(ds.y) - n_test < len(classes):
+        raise UsageError(
+            f"--test-size {args.test_size} gives {n_test} test and {len(ds.y) - n_test} training "
+            f"samples, but a stratified split needs at least {len(classes)} (one per class) on "
+            "each side. Choose a --test-size between "
+            f"{len(classes) / len(ds.y):.3g} and {1 - len(classes) / len(ds.y):.3g}."
+        )
     idx_tr, idx_te = train_test_split(
         np.arange(len(ds.y)), test_size=args.test_size, stratify=ds.y,
         random_state=args.random_state,
@@ -247,10 +265,6 @@ def run(args, argv, stdout, stderr):
     cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.out, "fit-cache"))
     if cache_dir is not None:
         _prepare_out(cache_dir, flag="--cache-dir")
-        if not args.resume:  # a fresh run: only cache entries are removed
-            from ._cache import clear
-
-            clear(cache_dir)
     started = time.time()
     ds = datasets.load(args.dataset, args.data, args.target)
     X_tr, X_te, y_tr, y_te, idx_te = _split(ds, args)
@@ -263,9 +277,16 @@ def run(args, argv, stdout, stderr):
         f"{expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)} fits.\n"
     )
     space = _load_space(args.space) if args.space else paper_space()
+    # Every argument and the data are valid: only now touch earlier results.
+    # progress.jsonl describes this run only (a resumed run re-scores what it
+    # loads from the cache); without --resume the cache starts empty.
     progress_path = os.path.join(args.out, "progress.jsonl")
-    if os.path.exists(progress_path) and not args.resume:
+    if os.path.exists(progress_path):
         os.remove(progress_path)
+    if cache_dir is not None and not args.resume:
+        from ._cache import clear
+
+        clear(cache_dir)
     estimator = KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
                                    random_state=args.random_state, cache_dir=cache_dir)
     keys = list(space) + (["epochs"] if args.strategy == "halving" else [])
@@ -312,6 +333,14 @@ def run(args, argv, stdout, stderr):
                      + ("; rerun the same command with --resume to continue\n"
                         if cache_dir else "\n"))
         return 130
+    except ValueError as exc:
+        if "fits failed" not in str(exc):
+            raise
+        reasons = _failure_reasons([warnings.WarningMessage(str(exc), FitFailedWarning, "", 0)],
+                                   FitFailedWarning)
+        raise RuntimeError(
+            f"every fit failed; the first reason: {reasons[0] if reasons else str(exc)[:300]}"
+        ) from exc
     except Exception as exc:
         if type(exc).__name__ in ("TerminatedWorkerError", "BrokenProcessPool"):
             done = read_progress(progress_path)

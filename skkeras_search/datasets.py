@@ -10,7 +10,10 @@ import contextlib
 import csv
 import gzip
 import os
+import re
 import sys
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,8 +69,9 @@ def read_idx(path):
     try:
         with _open(path) as fh:
             data = fh.read()
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read IDX file ({exc}). Check the file is complete.") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: cannot read IDX file ({exc}). Check the file is complete.") \
+            from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
         raise DataError(
             f"{path}: not an IDX file (bad magic number {data[:4].hex() or 'empty'}). "
@@ -114,6 +118,11 @@ def load_idx_dir(path):
         )
     X = read_idx(os.path.join(path, images[0]))
     y = read_idx(os.path.join(path, labels[0]))
+    if y.ndim != 1 or X.ndim < 2:
+        raise DataError(
+            f"{path}: labels have shape {y.shape} and images {X.shape}; expected 1-D labels "
+            "and images of 2 or more dimensions. Check the file pair."
+        )
     if len(X) != len(y):
         raise DataError(
             f"{path}: {len(X)} images but {len(y)} labels. Use matching files."
@@ -156,6 +165,9 @@ def _mnist():
 
 def _npz(path):
     try:
+        if not zipfile.is_zipfile(path):
+            raise DataError(f"{path}: not an .npz archive (no zip structure). Save it with "
+                            "np.savez(path, X=X, y=y).")
         with np.load(path, allow_pickle=False) as archive:
             missing = {"X", "y"} - set(archive.files)
             if missing:
@@ -164,13 +176,23 @@ def _npz(path):
                     "Save with np.savez(path, X=X, y=y)."
                 )
             X, y = archive["X"], archive["y"]
+    except DataError:
+        raise
     except ValueError as exc:
         if "allow_pickle" in str(exc):
             raise DataError(
                 f"{path}: holds pickled (object) arrays, which are not loaded for safety. "
                 "Save numeric X and numeric or string y without dtype=object."
             ) from None
-        raise
+        raise DataError(f"{path}: cannot read the archive ({exc}). Save it again.") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path}: the archive is damaged ({type(exc).__name__}: {exc}). "
+                        "Save it again.") from None
+    if y.ndim != 1 or len(y) != len(X):
+        raise DataError(
+            f"{path}: y has shape {y.shape} but X has {len(X)} rows; expected one label per "
+            "row, shape (n_samples,). Save y as a 1-D array of class labels."
+        )
     if X.ndim > 2:
         return _images(X, y, f"npz:{os.path.basename(path)}")
     if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
@@ -188,45 +210,56 @@ def _csv(path, target):
             f"--data {path} is a CSV file but --target is missing. Name the label column, "
             "e.g. --target label."
         )
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
+    with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's BOM
+        reader = csv.reader(fh)
+        rows = [(reader.line_num, row) for row in reader]
     if not rows:
         raise DataError(f"{path}: the file is empty. Pass a CSV with a header row.")
-    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    header = [h.strip() for h in rows[0][1]]
+    body = [(n, r) for n, r in rows[1:] if r and any(v.strip() for v in r)]
     if target not in header:
         import difflib
 
         close = difflib.get_close_matches(target, header, n=1)
         hint = f"Did you mean --target {close[0]}?" if close else f"Columns: {', '.join(header)}."
         raise DataUsageError(f"--target {target!r} is not a column of {path}. {hint}")
+    if not body:
+        raise DataError(f"{path}: the header is there but no data rows follow. Add rows.")
     t = header.index(target)
     features = [h for i, h in enumerate(header) if i != t]
     X = np.empty((len(body), len(features)), dtype=np.float32)
     y = []
-    for r, row in enumerate(body, start=2):
+    for r, (line, row) in enumerate(body):
         if len(row) != len(header):
             raise DataError(
-                f"{path}, line {r}: {len(row)} fields but the header has {len(header)}. "
+                f"{path}, line {line}: {len(row)} fields but the header has {len(header)}. "
                 "Fix the row."
             )
         values = [v for i, v in enumerate(row) if i != t]
         for j, value in enumerate(values):
             try:
-                X[r - 2, j] = float(value)
+                X[r, j] = float(value)
             except ValueError:
                 raise DataError(
-                    f"{path}, line {r}: column {features[j]!r} has non-numeric value "
+                    f"{path}, line {line}: column {features[j]!r} has non-numeric value "
                     f"{value!r}. Encode it as numbers or drop the column."
                 ) from None
+            if not np.isfinite(X[r, j]):
+                raise DataError(
+                    f"{path}, line {line}: column {features[j]!r} is {value!r}. Fill in or drop "
+                    "missing and infinite values."
+                )
         y.append(row[t].strip())
-    y = np.asarray(y)
-    try:  # numeric labels stay numbers
-        as_float = y.astype(np.float64)
-        y = as_float.astype(np.int64) if np.all(as_float == np.round(as_float)) else as_float
-    except ValueError:
-        pass
+    y = _labels(y)
     return Dataset(X, y, f"csv:{os.path.basename(path)}", feature_names=features,
                    scaling={"kind": "standardize"})
+
+
+def _labels(texts):
+    """Integer labels stay integers when every one is written as a plain integer."""
+    if all(re.fullmatch(r"-?(0|[1-9][0-9]*)", v) for v in texts):
+        return np.asarray([int(v) for v in texts], dtype=np.int64)
+    return np.asarray(texts)
 
 
 def load(dataset="digits", data=None, target=None):

@@ -158,3 +158,37 @@ def test_halving_over_epochs_continues_and_matches_uncached(digits, tmp_path, ca
     # 9 candidates x 1 epoch, 3 x 3 epochs, 1 x 9 epochs, per fold
     assert trained_plain == 2 * (9 * 1 + 3 * 3 + 1 * 9)
     assert trained_cached == 2 * (9 * 1 + 3 * (3 - 1) + 1 * (9 - 3))
+
+
+def test_class_weight_with_numpy_keys_is_cacheable(tiny, tmp_path, capsys):
+    X, y = tiny
+    weights = dict(zip(np.unique(y), [1.0, 2.0, 3.0]))
+    first = est(tmp_path, class_weight=weights).fit(X, y)
+    again = est(tmp_path, class_weight=weights, verbose=1).fit(X, y)
+    assert epochs_trained(capsys) == 0
+    assert np.array_equal(first.predict_proba(X), again.predict_proba(X))
+
+
+@pytest.mark.parametrize("content", ["[]", "null", '{"format": 1}', "{"])
+def test_malformed_failure_record_is_refit(tiny, tmp_path, capsys, content):
+    X, y = tiny
+    bad = dict(learning_rate=100.0, optimizer="sgd")
+    with pytest.raises(TrainingDivergedError):
+        est(tmp_path, **bad).fit(X.astype(np.float32), y)
+    (record,) = glob.glob(os.path.join(str(tmp_path), "*", "*.failed.json"))
+    with open(record, "w") as fh:
+        fh.write(content)
+    with pytest.raises(TrainingDivergedError):  # trained again, not a crash
+        est(tmp_path, verbose=1, **bad).fit(X.astype(np.float32), y)
+    assert epochs_trained(capsys) == 2
+
+
+def test_entries_are_readable_by_others(tiny, tmp_path):
+    X, y = tiny
+    old = os.umask(0o022)
+    try:
+        est(tmp_path).fit(X, y)
+    finally:
+        os.umask(old)
+    (path,) = entries(tmp_path)
+    assert os.stat(path).st_mode & 0o777 == 0o644

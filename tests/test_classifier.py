@@ -290,3 +290,63 @@ def test_input_not_modified(tiny):
     assert np.array_equal(X_ro, X) and np.array_equal(sw, np.ones(len(X)))
 
 
+
+
+def test_failed_fresh_fit_leaves_estimator_unchanged(tiny):
+    X, y = tiny
+    clf = small().fit(X[:, :4], y)
+    before = clf.predict_proba(X[:, :4])
+    with pytest.raises(ValueError, match="only one class"):
+        clf.fit(X, np.zeros(len(X)))  # 5 features this time, and one class
+    assert clf.n_features_in_ == 4
+    assert np.array_equal(clf.predict_proba(X[:, :4]), before)
+
+
+def test_warm_start_refuses_a_changed_architecture(tiny):
+    X, y = tiny
+    clf = small(warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match=re.escape("hidden_units=16 and n_layers=2 do not match")):
+        clf.set_params(hidden_units=16, n_layers=2).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(5, 8), (8, 3)]
+
+
+def test_class_weight_dict_and_balanced(tiny):
+    X, y = tiny
+    heavy = small(class_weight={np.int64(2): 10.0}).fit(X, y)
+    plain = small().fit(X, y)
+    assert (heavy.predict(X) == 2).sum() >= (plain.predict(X) == 2).sum()
+    with pytest.raises(ValueError, match=r"class_weight has labels \[7\]"):
+        small(class_weight={7: 2.0}).fit(X, y)
+    # partial_fit: a batch without class 2 still uses the dict; 'balanced' is refused
+    clf = small(class_weight={1: 5.0, 2: 5.0})
+    clf.partial_fit(X[y != 2], y[y != 2], classes=[0, 1, 2])
+    assert clf.n_iter_ == 1
+    with pytest.raises(ValueError, match="class_weight='balanced' is not supported by partial_fit"):
+        small(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_stderr_silencing_is_thread_safe(capfd, monkeypatch):
+    import os
+    import sys
+    import threading
+
+    from skkeras_search._backend import stderr_silenced
+
+    monkeypatch.setattr(sys, "stderr", open(2, "w", closefd=False))  # the real fd 2
+
+    barrier = threading.Barrier(2)
+
+    def enter_together(pause):
+        with stderr_silenced():
+            barrier.wait()
+            os.write(2, b"swallowed\n")
+            threading.Event().wait(pause)
+
+    threads = [threading.Thread(target=enter_together, args=(p,)) for p in (0.01, 0.05)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    os.write(2, b"visible\n")
+    err = capfd.readouterr().err
+    assert "visible" in err and "swallowed" not in err

@@ -114,6 +114,12 @@ def test_mnist_idx_folder(mnist_dir, tmp_path, capsys):
     assert report["data"]["n_features"] == 784 and report["data"]["n_samples"] == 10000
 
 
+def _space(tmp_path, spec):
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps(spec))
+    return str(path)
+
+
 def _bad_csv(tmp_path, text):
     path = tmp_path / "bad.csv"
     path.write_text(text)
@@ -134,6 +140,12 @@ def _bad_csv(tmp_path, text):
         (lambda p: ["--cv", "200"], 2, "--cv 200 needs at least 200 samples of each class"),
         (lambda p: ["--scoring", "acuracy"], 2, "Did you mean --scoring accuracy?"),
         (lambda p: ["--out", _bad_csv(p, "x") + "/sub"], 2, "cannot write there"),
+        (lambda p: ["--random-state", "-1"], 2, "--random-state -1 is out of range"),
+        (lambda p: ["--test-size", "0.001"], 2, "--test-size 0.001 gives 2 test"),
+        (lambda p: ["--space", _space(p, {"hidden_units": [0]})], 2,
+         "The 'hidden_units' parameter of KerasMLPClassifier must be"),
+        (lambda p: ["--space", _space(p, {"learning_rate": [-1.0, 0.1]})], 2,
+         "The 'learning_rate' parameter"),
     ],
 )
 def test_bad_input_one_line_and_status(tmp_path, capsys, make_args, status, message):
@@ -222,3 +234,44 @@ def test_unwritable_cache_dir_refused_before_search(tmp_path, capsys):
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--cache-dir" in last and "cannot write there" in last
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_every_fit_failing_says_why(tmp_path, capsys):
+    space = _space(tmp_path, {"optimizer": ["sgd"], "learning_rate": [1e30], "hidden_units": [8]})
+    code = main(["--space", space, "--n-iter", "1", "--cv", "2", "--epochs", "2", "-q",
+                 "--out", str(tmp_path / "out")])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1
+    assert "every fit failed; the first reason: Training diverged in epoch" in last
+
+
+def test_usage_error_keeps_earlier_results(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main([*FAST, "--out", str(out)]) == 0
+    cached = sorted(out.glob("fit-cache/*/*.npz"))
+    assert cached
+    assert main([*FAST, "--out", str(out), "--test-size", "0.0001"]) == 2
+    assert sorted(out.glob("fit-cache/*/*.npz")) == cached
+    assert (out / "progress.jsonl").exists() and (out / "report.json").exists()
+
+
+def test_resume_progress_counts_this_run_only(tmp_path, capsys):
+    out = str(tmp_path)
+    assert main([*FAST[:-1], "--out", out]) == 0
+    capsys.readouterr()
+    assert main([*FAST[:-1], "--out", out, "--resume"]) == 0
+    err = capsys.readouterr().err
+    counters = [line.split("]")[0] for line in err.splitlines() if line.startswith("[")]
+    assert counters == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    with open(tmp_path / "progress.jsonl") as fh:
+        assert len(fh.readlines()) == 4
+
+
+def test_failure_reasons_match_exact_learning_rates():
+    from skkeras_search._report import _reason
+
+    failures = ["Training diverged in epoch 2: the loss became inf with learning_rate=0.55. Use x",
+                "Training diverged in epoch 1: the loss became nan with learning_rate=0.5. Use y"]
+    assert _reason({"learning_rate": 0.5}, failures).endswith("Use y")
+    assert _reason({"learning_rate": 0.55}, failures).endswith("Use x")
+    assert _reason({"learning_rate": 0.05}, failures).startswith("fit failed")

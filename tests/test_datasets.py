@@ -128,3 +128,40 @@ def test_mnist_download_failure_is_one_line(tmp_path):
     else:
         assert line.startswith("ERR could not download MNIST (")
         assert line.endswith("use --dataset digits.") and "\n" not in line
+
+
+def test_npz_shape_checks(tmp_path):
+    np.savez(tmp_path / "short.npz", X=np.ones((10, 3)), y=np.arange(7) % 2)
+    with pytest.raises(DataError, match=re.escape("y has shape (7,) but X has 10 rows")):
+        load(data=str(tmp_path / "short.npz"))
+    np.savez(tmp_path / "onehot.npz", X=np.ones((4, 3)), y=np.eye(2)[[0, 1, 0, 1]])
+    with pytest.raises(DataError, match="1-D array of class labels"):
+        load(data=str(tmp_path / "onehot.npz"))
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(DataError, match="not an .npz archive"):
+        load(data=str(tmp_path / "text.npz"))
+
+
+def test_csv_bom_blank_lines_header_only_and_label_text(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufefflabel,a\n007,1\n\n7,2\nx,3\n".encode())
+    ds = load(data=str(path), target="label")
+    assert ds.y.tolist() == ["007", "7", "x"]  # '007' and '7' stay distinct
+    path.write_text("a,label\n1,0\n\n\n2,1\nz,1\n")
+    with pytest.raises(DataError, match=re.escape("line 6: column 'a'")):
+        load(data=str(path), target="label")  # the file's own line number
+    path.write_text("a,label\n")
+    with pytest.raises(DataError, match="no data rows"):
+        load(data=str(path), target="label")
+    path.write_text("a,label\nnan,0\n1,1\n")
+    with pytest.raises(DataError, match="missing and infinite"):
+        load(data=str(path), target="label")
+    path.write_text("a,label\n1,3\n2,-1\n")
+    assert load(data=str(path), target="label").y.dtype == np.int64
+
+
+def test_idx_labels_must_be_one_dimensional(tmp_path):
+    write_idx(tmp_path / "t-images-idx3-ubyte", np.zeros((4, 2, 2), np.uint8))
+    write_idx(tmp_path / "t-labels-idx1-ubyte", np.zeros((4, 2), np.uint8))
+    with pytest.raises(DataError, match="expected 1-D labels"):
+        load(data=str(tmp_path))
