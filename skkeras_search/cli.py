@@ -233,6 +233,22 @@ def _split(ds, args):
     return X_tr, X_te, y_tr, y_te, idx_te
 
 
+def _check_scoring(scoring, X, y):
+    """Fail before the search if the scorer cannot score this kind of target at all."""
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import get_scorer
+
+    dummy = DummyClassifier(strategy="prior").fit(X[:, :1], y)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            get_scorer(scoring)(dummy, X[:, :1], y)
+    except (ValueError, TypeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise UsageError(f"--scoring {scoring} cannot score this data ({reason}). Choose "
+                         "another scorer, e.g. --scoring accuracy.") from None
+
+
 def _versions():
     import sklearn
 
@@ -268,6 +284,7 @@ def run(args, argv, stdout, stderr):
     started = time.time()
     ds = datasets.load(args.dataset, args.data, args.target)
     X_tr, X_te, y_tr, y_te, idx_te = _split(ds, args)
+    _check_scoring(args.scoring, X_tr, y_tr)
     n_classes = len(np.unique(ds.y))
     say = (lambda text: None) if args.quiet else stderr.write
     say(

@@ -141,6 +141,7 @@ def _bad_csv(tmp_path, text):
         (lambda p: ["--scoring", "acuracy"], 2, "Did you mean --scoring accuracy?"),
         (lambda p: ["--out", _bad_csv(p, "x") + "/sub"], 2, "cannot write there"),
         (lambda p: ["--random-state", "-1"], 2, "--random-state -1 is out of range"),
+        (lambda p: ["--scoring", "roc_auc"], 2, "--scoring roc_auc cannot score this data"),
         (lambda p: ["--test-size", "0.001"], 2, "--test-size 0.001 gives 2 test"),
         (lambda p: ["--space", _space(p, {"hidden_units": [0]})], 2,
          "The 'hidden_units' parameter of KerasMLPClassifier must be"),
