@@ -112,6 +112,15 @@ def _fmt(v):
     return str(v)
 
 
+def finish(script, env, rows, columns, legend, extra=None, out=None):
+    """Print the aligned table and its legend, write the raw rows; return 0."""
+    print()
+    print(table(rows, columns))
+    print(f"({legend})")
+    print(f"raw rows: {write_results(script, env, rows, extra=extra, out=out)}")
+    return 0
+
+
 def write_results(script, env, rows, extra=None, out=None):
     os.makedirs(out or RESULTS, exist_ok=True)
     name = os.path.splitext(os.path.basename(script))[0]

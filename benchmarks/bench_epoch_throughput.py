@@ -83,15 +83,13 @@ def main(argv=None):
             line += f", raw Keras {rt:.3f}s"
         print(line, flush=True)
     rows.sort(key=lambda r: (r["estimator"], r["hidden"], r["batch"]))
-    print()
-    print(_common.table(rows, ["estimator", "hidden", "batch", "epoch_s", "samples_per_s",
-                               "gflops", "peak_fraction", "ratio_vs_raw_keras"]))
-    print("(peak_fraction: achieved GFLOP/s / numpy sgemm GFLOP/s; ratio_vs_raw_keras: raw "
-          "Keras epoch time / ours)")
-    path = _common.write_results(__file__, env, rows, extra={"sgemm_peak_gflops": peak,
-                                                             "data": data_name}, out=args.out)
-    print(f"raw rows: {path}")
-    return 0
+    return _common.finish(
+        __file__, env, rows,
+        ["estimator", "hidden", "batch", "epoch_s", "samples_per_s", "gflops", "peak_fraction",
+         "ratio_vs_raw_keras"],
+        "peak_fraction: achieved GFLOP/s / numpy sgemm GFLOP/s; ratio_vs_raw_keras: raw Keras "
+        "epoch time / ours",
+        extra={"sgemm_peak_gflops": peak, "data": data_name}, out=args.out)
 
 
 if __name__ == "__main__":

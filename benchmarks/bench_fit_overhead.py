@@ -96,13 +96,11 @@ def main(argv=None):
     for r in rows:
         r["ratio"] = r["median_ms"] / ours if ours else None
     rows.sort(key=lambda r: r["median_ms"])
-    print()
-    print(_common.table(rows, ["estimator", "median_ms", "p10_ms", "p90_ms", "ratio",
-                               "rss_after_5_mb", "rss_after_n_mb", "growth_mb"]))
-    print("(ratio: median time / KerasMLPClassifier's median time, same run)")
-    path = _common.write_results(__file__, env, rows, out=args.out)
-    print(f"raw rows: {path}")
-    return 0
+    return _common.finish(
+        __file__, env, rows,
+        ["estimator", "median_ms", "p10_ms", "p90_ms", "ratio", "rss_after_5_mb",
+         "rss_after_n_mb", "growth_mb"],
+        "ratio: median time / KerasMLPClassifier's median time, same run", out=args.out)
 
 
 if __name__ == "__main__":

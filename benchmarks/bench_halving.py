@@ -76,14 +76,13 @@ def main(argv=None):
     for r in rows:
         r["epochs_ratio"] = r["epochs_trained"] / base["epochs_trained"]
         r["wall_ratio"] = r["wall_s"] / base["wall_s"]
-    print()
-    print(_common.table(rows, ["search", "epochs_trained", "wall_s", "best_cv", "test_score",
-                               "epochs_ratio", "wall_ratio"]))
-    print("(ratios: this search / random search, same run; epochs counted over all fits of "
-          "all folds and the refit)")
-    path = _common.write_results(__file__, env, rows, extra={"data": data_name}, out=args.out)
-    print(f"raw rows: {path}")
-    return 0
+    return _common.finish(
+        __file__, env, rows,
+        ["search", "epochs_trained", "wall_s", "best_cv", "test_score", "epochs_ratio",
+         "wall_ratio"],
+        "ratios: this search / random search, same run; epochs counted over all fits of all "
+        "folds and the refit",
+        extra={"data": data_name}, out=args.out)
 
 
 if __name__ == "__main__":

@@ -44,13 +44,11 @@ def main(argv=None):
                      "identical_scores": bool(np.array_equal(scores, baseline[1])),
                      "mean_test_scores": scores.tolist()})
         print(f"n_jobs={n_jobs} {pool} ({i}/{len(settings)}) ... {wall:.1f}s", flush=True)
-    print()
-    print(_common.table(rows, ["n_jobs", "pool", "wall_s", "speedup", "identical_scores"]))
-    print("(speedup: n_jobs=1 wall time / this row's, same run; cold includes starting the "
-          "worker processes)")
-    path = _common.write_results(__file__, env, rows, extra={"data": data_name}, out=args.out)
-    print(f"raw rows: {path}")
-    return 0
+    return _common.finish(
+        __file__, env, rows, ["n_jobs", "pool", "wall_s", "speedup", "identical_scores"],
+        "speedup: n_jobs=1 wall time / this row's, same run; cold includes starting the worker "
+        "processes",
+        extra={"data": data_name}, out=args.out)
 
 
 if __name__ == "__main__":

@@ -86,14 +86,12 @@ def main(argv=None):
         r["ratio_wall"] = r["wall_s"] / ours["wall_s"] if ours else None
         r["cv_gap"] = r["best_cv"] - ours["best_cv"] if ours else None
     rows.sort(key=lambda r: r["wall_s"])
-    print()
-    print(_common.table(rows, ["estimator", "wall_s", "wall_min_s", "wall_max_s", "best_cv",
-                               "ratio_wall", "cv_gap"]))
-    print("(wall_s: median over repeats; ratio_wall: median wall time / KerasMLPClassifier's; "
-          "cv_gap: best CV - ours; same run)")
-    path = _common.write_results(__file__, env, rows, extra={"data": data_name}, out=args.out)
-    print(f"raw rows: {path}")
-    return 0
+    return _common.finish(
+        __file__, env, rows,
+        ["estimator", "wall_s", "wall_min_s", "wall_max_s", "best_cv", "ratio_wall", "cv_gap"],
+        "wall_s: median over repeats; ratio_wall: median wall time / KerasMLPClassifier's; "
+        "cv_gap: best CV - ours; same run",
+        extra={"data": data_name}, out=args.out)
 
 
 if __name__ == "__main__":
