@@ -305,15 +305,14 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         # then equal repeated samples.
         sw = (sw * (sw.shape[0] / sw.sum())).astype(X.dtype)
 
+        sizes = [X.shape[1]] + [self.hidden_units] * self.n_layers + [len(labels)]
         if reset:
             seed = resolve_seed(self.random_state)
-            sizes = [X.shape[1]] + [self.hidden_units] * self.n_layers + [len(labels)]
             state = _training.new_state(seed, sizes, X.dtype)
         else:
             seed = self._seed
-            expected = [X.shape[1]] + [self.hidden_units] * self.n_layers + [len(labels)]
             actual = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-            if expected != actual:
+            if sizes != actual:
                 raise ValueError(
                     f"hidden_units={self.hidden_units!r} and n_layers={self.n_layers!r} do not "
                     f"match the network being continued (layer sizes {actual}). Set "
@@ -323,10 +322,35 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             state.reset_stopping()
             if state.params[0].dtype != X.dtype:
                 state = _cast_state(state, X.dtype)
-        cache = None
-        if (reset and epochs is None and self.cache_dir is not None and not self.warm_start
-                and self.random_state is not None):
-            cache = _fit_cache(self, X, codes, sw, labels, seed)
+        cached = (reset and epochs is None and self.cache_dir is not None
+                  and not self.warm_start and self.random_state is not None)
+        cache = _fit_cache(self, X, codes, sw, labels, seed) if cached else None
+        state, history = self._train_or_load(state, X, codes, sw, seed, epochs, cache)
+        if epochs is None and not history.converged and not self.early_stopping:
+            _warn_not_converged(self.epochs)
+        with_validation = self.early_stopping and epochs is None
+
+        # Commit: nothing above changed the estimator.
+        self.classes_ = labels
+        self._seed = seed
+        self._state = state
+        self._model = None
+        self.coefs_ = state.params[0::2]
+        self.intercepts_ = state.params[1::2]
+        self.n_iter_ = state.epoch
+        self.loss_curve_ = history.loss_curve
+        self.validation_scores_ = history.validation_scores if with_validation else None
+        self.best_validation_score_ = (
+            history.best_validation_score if with_validation else None
+        )
+        return self
+
+    def _train_or_load(self, state, X, codes, sw, seed, epochs, cache):
+        """Train ``state`` (or load/continue it from ``cache``); return (state, history).
+
+        ``epochs`` is None for ``fit`` (train ``self.epochs``) or the number of
+        epochs of a ``partial_fit`` call.
+        """
         history, previous = _training.History(), None
         entry = cache.lookup(self.epochs) if cache is not None else None
         if entry is not None and entry.failure is not None:
@@ -376,24 +400,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             history.loss_curve = previous["loss_curve"]
             history.validation_scores = previous["validation_scores"]
             history.best_validation_score = previous["best_validation_score"]
-        if epochs is None and not history.converged and not self.early_stopping:
-            _warn_not_converged(self.epochs)
-        with_validation = self.early_stopping and epochs is None
-
-        # Commit: nothing above changed the estimator.
-        self.classes_ = labels
-        self._seed = seed
-        self._state = state
-        self._model = None
-        self.coefs_ = state.params[0::2]
-        self.intercepts_ = state.params[1::2]
-        self.n_iter_ = state.epoch
-        self.loss_curve_ = history.loss_curve
-        self.validation_scores_ = history.validation_scores if with_validation else None
-        self.best_validation_score_ = (
-            history.best_validation_score if with_validation else None
-        )
-        return self
+        return state, history
 
     def _hyper(self):
         return {
