@@ -9,7 +9,6 @@ Ctrl-C after keeping what was finished.
 import argparse
 import contextlib
 import os
-import platform
 import sys
 import time
 import traceback
@@ -32,10 +31,6 @@ Load the saved best model and predict on raw features:
   from skkeras_search.persistence import load_model
   model = load_model("results/best_model"); model.predict(X_raw)
 """
-
-
-class UsageError(Exception):
-    """Bad flags or paths: exit status 2."""
 
 
 def build_parser():
@@ -108,160 +103,6 @@ def build_parser():
     return parser
 
 
-def _check_args(args):
-    if not 0 <= args.random_state < 2**32:
-        raise UsageError(f"--random-state {args.random_state} is out of range. Use an integer "
-                         "from 0 to 4294967295.")
-    if args.n_iter < 1:
-        raise UsageError(f"--n-iter {args.n_iter} samples no candidate. Use --n-iter 1 or more.")
-    if args.cv < 2:
-        raise UsageError(f"--cv {args.cv} is not a cross-validation. Use --cv 2 or more.")
-    if args.epochs < 1:
-        raise UsageError(f"--epochs {args.epochs} trains nothing. Use --epochs 1 or more.")
-    if not 0 < args.test_size < 1:
-        raise UsageError(f"--test-size {args.test_size} must lie strictly between 0 and 1, "
-                         "e.g. --test-size 0.25.")
-    if args.resume and args.no_cache:
-        raise UsageError("--resume needs the fit cache, but --no-cache was given. Drop one.")
-    if args.n_jobs == 0:
-        raise UsageError("--n-jobs 0 runs nothing. Use --n-jobs 1, a larger number, or -1.")
-    if args.batch_size != "auto":
-        try:
-            args.batch_size = int(args.batch_size)
-        except ValueError:
-            raise UsageError(f"--batch-size {args.batch_size!r} is not an integer. "
-                             "Use e.g. --batch-size 128 or --batch-size auto.") from None
-        if args.batch_size < 1:
-            raise UsageError(f"--batch-size {args.batch_size} must be at least 1.")
-    from sklearn.metrics import get_scorer_names
-
-    if args.scoring not in get_scorer_names():
-        import difflib
-
-        close = difflib.get_close_matches(args.scoring, get_scorer_names(), n=1)
-        hint = f"Did you mean --scoring {close[0]}?" if close else "See sklearn.metrics.get_scorer_names()."
-        raise UsageError(f"--scoring {args.scoring!r} is not a scikit-learn scorer. {hint}")
-
-
-def _load_space(path):
-    import json
-
-    from ._classifier import KerasMLPClassifier
-    from .space import space_from_dict
-
-    try:
-        with open(path) as fh:
-            spec = json.load(fh)
-    except OSError as exc:
-        raise UsageError(f"--space {path}: cannot read it ({exc.strerror}). Check the path.") \
-            from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--space {path}: not valid JSON ({exc.msg} at line {exc.lineno}). "
-                         "Fix the file.") from None
-    fixed = {"random_state", "verbose", "cache_dir", "warm_start"}
-    names = set(KerasMLPClassifier().get_params()) - fixed
-    try:
-        space = space_from_dict(spec, valid_names=names)
-        for name, dist in space.items():  # every choice and bound must be a legal value
-            values = dist if isinstance(dist, list) else [
-                dist.low, dist.high]
-            for value in values:
-                KerasMLPClassifier(**{name: value})._validate_params()
-    except (TypeError, ValueError) as exc:
-        message = " ".join(str(exc).split())
-        raise UsageError(f"--space {path}: {message}") from None
-    return space
-
-
-def _prepare_out(path, flag="--out"):
-    try:
-        os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, ".write-test")
-        with open(probe, "w") as fh:
-            fh.write("ok")
-        os.remove(probe)
-    except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror}). "
-                         "Choose a writable folder.") from None
-
-
-def _split(ds, args):
-    from sklearn.model_selection import train_test_split
-
-    classes, counts = np.unique(ds.y, return_counts=True)
-    if len(classes) < 2:
-        from .datasets import DataError
-
-        raise DataError(f"{ds.name}: every sample has label {classes[0]!r}; a classifier needs "
-                        "at least two classes. Check the target column.")
-    if counts.min() < 2:
-        from .datasets import DataError
-
-        rare = classes[np.argmin(counts)]
-        raise DataError(f"{ds.name}: class {rare!r} has a single sample, too few for a "
-                        "stratified test split. Drop that class or add samples.")
-    n_test = int(np.ceil(args.test_size * len(ds.y)))
-    if n_test < len(classes) or len(ds.y) - n_test < len(classes):
-        raise UsageError(
-            f"--test-size {args.test_size} gives {n_test} test and {len(ds.y) - n_test} training "
-            f"samples, but a stratified split needs at least {len(classes)} (one per class) on "
-            "each side. Choose a --test-size between "
-            f"{len(classes) / len(ds.y):.3g} and {1 - len(classes) / len(ds.y):.3g}."
-        )
-    idx_tr, idx_te = train_test_split(
-        np.arange(len(ds.y)), test_size=args.test_size, stratify=ds.y,
-        random_state=args.random_state,
-    )
-    X_tr, X_te, y_tr, y_te = ds.X[idx_tr], ds.X[idx_te], ds.y[idx_tr], ds.y[idx_te]
-    _, train_counts = np.unique(y_tr, return_counts=True)
-    smallest = int(train_counts.min())
-    if smallest < args.cv:
-        raise UsageError(
-            f"--cv {args.cv} needs at least {args.cv} samples of each class in the training "
-            f"split, but the rarest class has {smallest}. Use --cv {max(2, smallest)} or fewer."
-            if smallest >= 2 else
-            f"--cv {args.cv}: the rarest class has {smallest} training sample(s). Lower "
-            "--test-size or add samples."
-        )
-    if ds.scaling.get("kind") == "standardize":
-        mean = X_tr.mean(axis=0)
-        scale = X_tr.std(axis=0)
-        scale[scale == 0] = 1.0
-        X_tr = ((X_tr - mean) / scale).astype(np.float32)
-        X_te = ((X_te - mean) / scale).astype(np.float32)
-        ds.scaling = {"kind": "standardize", "mean": mean.tolist(), "scale": scale.tolist()}
-    return X_tr, X_te, y_tr, y_te, idx_te
-
-
-def _check_scoring(scoring, X, y):
-    """Fail before the search if the scorer cannot score this kind of target at all."""
-    from sklearn.dummy import DummyClassifier
-    from sklearn.metrics import get_scorer
-
-    dummy = DummyClassifier(strategy="prior").fit(X[:, :1], y)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            get_scorer(scoring)(dummy, X[:, :1], y)
-    except (ValueError, TypeError) as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise UsageError(f"--scoring {scoring} cannot score this data ({reason}). Choose "
-                         "another scorer, e.g. --scoring accuracy.") from None
-
-
-def _versions():
-    import sklearn
-
-    from . import __version__, _backend
-
-    keras, tf = _backend.keras(), _backend.tensorflow()
-
-    return {"skkeras_search": __version__, "python": platform.python_version(),
-            "numpy": np.__version__, "scikit-learn": sklearn.__version__,
-            "keras": keras.__version__, "tensorflow": tf.__version__,
-            "keras_backend": keras.backend.backend()}
-
-
 def run(args, argv, stdout, stderr):
     """The experiment; returns the exit code."""
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
@@ -271,20 +112,21 @@ def run(args, argv, stdout, stderr):
     from . import _plots, _report, datasets
     from ._cache import disk_usage
     from ._classifier import KerasMLPClassifier
+    from ._prepare import check_args, check_scoring, load_space, prepare_out, split, versions
     from ._progress import ProgressMonitor, ProgressScorer, read_progress
     from ._search import build_search, execution, expected_fits
     from .persistence import save_model
     from .space import paper_space
 
-    _check_args(args)
-    _prepare_out(args.out)
+    check_args(args)
+    prepare_out(args.out)
     cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.out, "fit-cache"))
     if cache_dir is not None:
-        _prepare_out(cache_dir, flag="--cache-dir")
+        prepare_out(cache_dir, flag="--cache-dir")
     started = time.time()
     ds = datasets.load(args.dataset, args.data, args.target)
-    X_tr, X_te, y_tr, y_te, idx_te = _split(ds, args)
-    _check_scoring(args.scoring, X_tr, y_tr)
+    X_tr, X_te, y_tr, y_te, idx_te = split(ds, args)
+    check_scoring(args.scoring, X_tr, y_tr)
     n_classes = len(np.unique(ds.y))
     say = (lambda text: None) if args.quiet else stderr.write
     say(
@@ -293,7 +135,7 @@ def run(args, argv, stdout, stderr):
         f"{args.strategy} search: {args.n_iter} candidates, {args.cv} folds, "
         f"{expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)} fits.\n"
     )
-    space = _load_space(args.space) if args.space else paper_space()
+    space = load_space(args.space) if args.space else paper_space()
     # Every argument and the data are valid: only now touch earlier results.
     # progress.jsonl describes this run only (a resumed run re-scores what it
     # loads from the cache); without --resume the cache starts empty.
@@ -317,7 +159,7 @@ def run(args, argv, stdout, stderr):
     total_fits = expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)
     report = {
         "command": ["skkeras-search", *argv],
-        "versions": _versions(),
+        "versions": versions(),
         "data": {"name": ds.name, "n_samples": int(len(ds.X)), "n_features": int(ds.X.shape[1]),
                  "n_classes": int(n_classes), "n_train": int(len(X_tr)),
                  "n_test": int(len(X_te))},
@@ -467,6 +309,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors, 0 on --help
+    from ._prepare import UsageError
     from ._search import SchedulerError
     from .datasets import DataError, DataUsageError
 
