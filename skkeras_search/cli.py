@@ -27,6 +27,13 @@ examples:
   # your own CSV with a label column
   skkeras-search --data table.csv --target label --cv 5 --scoring balanced_accuracy
 
+  # successive halving over epochs; after a crash or Ctrl-C, add --resume
+  skkeras-search --strategy halving --n-iter 27 --epochs 27 --out halving
+  skkeras-search --strategy halving --n-iter 27 --epochs 27 --out halving --resume
+
+  # on a Dask cluster (pip install 'skkeras-search[dask]')
+  skkeras-search --scheduler tcp://scheduler-host:8786 --n-iter 100 --out big
+
 Load the saved best model and predict on raw features:
   from skkeras_search.persistence import load_model
   model = load_model("results/best_model"); model.predict(X_raw)
