@@ -377,7 +377,6 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
                 batch_size=resolve_batch_size(self.batch_size, Xt.shape[0]),
                 tol=self.tol,
                 n_iter_no_change=self.n_iter_no_change if epochs is None else 2**31,
-                early_stopping=validation is not None,
                 verbose=self.verbose,
             )
             try:

@@ -69,7 +69,6 @@ class Schedule:
     batch_size: int
     tol: float
     n_iter_no_change: int
-    early_stopping: bool = False
     verbose: int = 0
 
 
