@@ -112,7 +112,11 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
     intercepts_ : list of ndarray
         Bias of each layer.
     model_ : keras.Model
-        The fitted network as a compiled Keras model (built on first access).
+        The fitted network as a compiled Keras model (built on first access),
+        with the same L2 penalty when it is a float32 model (Keras adds
+        penalties in float32). Its optimizer starts afresh: ``model_.fit``
+        is not ``warm_start``. Keras's ``predict`` casts float64 input to
+        float32; call ``model_(X)`` for a float64 model's full precision.
     n_iter_ : int
         Number of epochs trained, counting earlier calls with ``warm_start``
         and ``partial_fit``.
@@ -480,6 +484,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
                     self.learning_rate,
                     self.optimizer,
                     self._seed,
+                    alpha=self.alpha,
                 )
         return self._model
 

@@ -6,7 +6,7 @@ from ._graph import ACTIVATIONS
 __all__ = ["build_mlp"]
 
 
-def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, seed):
+def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, seed, alpha=0.0):
     """Return a compiled ``keras.Sequential`` MLP carrying the given weights.
 
     Parameters
@@ -23,6 +23,11 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
         Optimizer the model is compiled with, so that ``model.fit`` works.
     seed : int
         Seed of the dropout layers.
+    alpha : float, default=0.0
+        L2 penalty of every kernel (``keras.regularizers.L2``), as in training,
+        so that ``model.fit`` and ``model.evaluate`` use the same objective.
+        Only when the weights' dtype is Keras's floatx (float32 by default):
+        Keras cannot add a float64 penalty to its float32 loss.
 
     Returns
     -------
@@ -30,6 +35,13 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
     """
     keras = _backend.keras()
     dtype = str(coefs[0].dtype)
+
+    def l2():
+        # Keras adds regularisation losses in its floatx; a penalty of another
+        # dtype (a float64 model under float32 floatx) would break model.fit.
+        same_dtype = dtype == keras.config.floatx()
+        return keras.regularizers.L2(float(alpha)) if alpha > 0 and same_dtype else None
+
     layers = [keras.Input(shape=(coefs[0].shape[0],), dtype=dtype)]
     for i, kernel in enumerate(coefs[:-1]):
         layers.append(
@@ -37,6 +49,7 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
                 kernel.shape[1],
                 activation=ACTIVATIONS[activation],
                 kernel_initializer="zeros",  # overwritten below; draws no random numbers
+                kernel_regularizer=l2(),
                 dtype=dtype,
                 name=f"hidden_{i + 1}",
             )
@@ -48,6 +61,7 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
             coefs[-1].shape[1],
             activation="softmax",
             kernel_initializer="zeros",
+            kernel_regularizer=l2(),
             dtype=dtype,
             name="output",
         )

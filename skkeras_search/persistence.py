@@ -74,7 +74,9 @@ class SavedModel:
         self.classes_ = np.asarray(metadata["classes"], dtype=metadata["classes_dtype"])
 
     def _scale(self, X):
-        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        """Scale raw features exactly as in training: in the model's dtype."""
+        dtype = np.dtype(self.model.inputs[0].dtype)
+        X = np.asarray(X, dtype=dtype).reshape(len(X), -1)
         if X.shape[1] != self.metadata["n_features_in"]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but the saved model expects "
@@ -82,14 +84,21 @@ class SavedModel:
             )
         s = self.metadata["scaling"]
         if s["kind"] == "divide":
-            X = X / s["by"]
+            X = X / dtype.type(s["by"])
         elif s["kind"] == "standardize":
-            X = (X - np.asarray(s["mean"])) / np.asarray(s["scale"])
-        return X.astype(self.model.inputs[0].dtype)
+            X = (X - np.asarray(s["mean"], dtype=dtype)) / np.asarray(s["scale"], dtype=dtype)
+        return X
 
-    def predict_proba(self, X):
-        """Class probabilities for raw (unscaled) features ``X``."""
-        return np.asarray(self.model.predict(self._scale(X), verbose=0))
+    def predict_proba(self, X, batch_size=8192):
+        """Class probabilities for raw (unscaled) features ``X``.
+
+        Calls the model directly, in chunks: ``keras.Model.predict`` would cast
+        float64 input to float32 and so lose a float64 model's precision.
+        """
+        X = self._scale(X)
+        chunks = [np.asarray(self.model(X[i:i + batch_size], training=False))
+                  for i in range(0, len(X), batch_size)]
+        return np.concatenate(chunks) if chunks else np.empty((0, len(self.classes_)))
 
     def predict(self, X):
         """Labels (as in training) for raw (unscaled) features ``X``."""
@@ -118,5 +127,8 @@ def load_model(path):
             f"{FORMAT_VERSION}. Save the model again with this version of skkeras_search."
         )
     keras = _backend.keras()
-    model = keras.models.load_model(os.path.join(path, "model.keras"), safe_mode=True)
+    # compile=False: the archive's optimizer was never trained through Keras,
+    # and inference does not need one (compile the model to train it further).
+    model = keras.models.load_model(os.path.join(path, "model.keras"), safe_mode=True,
+                                    compile=False)
     return SavedModel(model, metadata)
