@@ -1,0 +1,561 @@
+"""Search strategies inside scikit-learn's search API: Hyperband, BOHB and TPE.
+
+Each class is a :class:`~sklearn.model_selection.GridSearchCV`-like
+estimator built on scikit-learn's ``BaseSearchCV``: it only decides which
+candidates to evaluate (``_run_search``), while cross-validation, scoring
+(also several metrics with ``refit=name``), ``n_jobs`` and joblib/Dask
+backends, ``error_score``, ``return_train_score`` and the refit are
+scikit-learn's own. ``param_distributions`` are the same as for
+``RandomizedSearchCV``: :mod:`skkeras_search.space` distributions,
+``scipy.stats`` ``loguniform``/``uniform``/``randint``, and lists.
+
+* :class:`HyperbandSearchCV` runs Hyperband's brackets of successive halving
+  over the epoch budget (Li et al. 2017), or BOHB with ``sampler="tpe"``
+  (Falkner et al. 2018). With :class:`~skkeras_search.KerasMLPClassifier`'s
+  fit cache a promoted candidate trains only its extra epochs.
+* :class:`TPESearchCV` asks Optuna's TPE sampler (Bergstra et al. 2011) for
+  fixed-size batches of candidates, so results do not depend on ``n_jobs``.
+"""
+
+import contextlib
+import shutil
+import tempfile
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import ParameterSampler
+from sklearn.model_selection._search import BaseSearchCV
+
+from ._hyperband import Bracket, hyperband_brackets, top_k
+from ._seeding import resolve_seed
+from ._validation import Interval, StrOptions
+
+__all__ = ["HyperbandSearchCV", "TPESearchCV", "Bracket", "hyperband_brackets"]
+
+_COMMON_DOC = """
+    scoring : str, callable, list, tuple, dict or None, default=None
+        As in :class:`~sklearn.model_selection.GridSearchCV`; with several
+        metrics, ``refit`` names the one that is optimised.
+    n_jobs : int or None, default=None
+        Parallel fits (joblib); results do not depend on it.
+    refit : bool, str or callable, default=True
+        Refit the best candidate on the whole data, as in ``GridSearchCV``.
+    cv : int, cross-validation generator or iterable, default=None
+        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for classifiers).
+    verbose : int, default=0
+        scikit-learn's progress messages.
+    pre_dispatch : int or str, default='2*n_jobs'
+        joblib's ``pre_dispatch``.
+    error_score : 'raise' or float, default=np.nan
+        Score of a failed fit (e.g. a diverging network,
+        :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
+        trial that is never promoted or modelled as good. A round (or batch)
+        whose fits all fail leaves no rows in ``cv_results_`` (scikit-learn
+        keeps none for such a call); the search warns and goes on, and raises
+        scikit-learn's "All the N fits failed" only if no fit succeeded at all.
+    return_train_score : bool, default=False
+        Also score the training folds."""
+
+
+def _objective_key(refit, results, owner):
+    """The ``cv_results_`` column the search maximises."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    if isinstance(refit, str) and f"mean_test_{refit}" in results:
+        return f"mean_test_{refit}"
+    names = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
+    raise ValueError(
+        f"refit={refit!r} does not name one of the scorers {names}, so {owner} does not know "
+        f"which score to optimise. Set refit to one of {names}."
+    )
+
+
+def _evaluate(evaluate_candidates, candidates, more_results, error_score, where):
+    """``evaluate_candidates``, or None when every fit of the call failed.
+
+    scikit-learn raises "All the N fits failed" for such a call even when
+    ``error_score`` is a number, and keeps no rows for it. A search made of
+    many small calls (a Hyperband round, a TPE batch) would then die because
+    of one diverging candidate, so the call is reported as failed instead.
+    """
+    try:
+        return evaluate_candidates(candidates, more_results=more_results)
+    except ValueError as exc:
+        if isinstance(error_score, str) or "fits failed" not in str(exc):
+            raise
+        warnings.warn(
+            f"All the fits of {where} ({len(candidates)} candidates) failed; scikit-learn keeps "
+            "no cv_results_ rows for such a call, so the search counts them as failed trials "
+            "and goes on. Use error_score='raise' to see why they fail.",
+            UserWarning, stacklevel=3,
+        )
+        return exc
+
+
+def _candidate_key(params):
+    return repr(sorted(params.items()))
+
+
+class HyperbandSearchCV(BaseSearchCV):
+    """Hyperband (or BOHB) search over the epoch budget, with cross-validation.
+
+    Candidates are drawn from ``param_distributions`` and raced in Hyperband's
+    brackets (Li et al. 2017, Algorithm 1): each bracket starts many
+    candidates on few epochs and gives the best ``1/factor`` of them
+    ``factor`` times more, until the finalists train exactly ``max_epochs``;
+    brackets differ in how many candidates they start. When the estimator
+    (or the step that owns ``resource``) has a fit cache (``cache_dir``), a
+    promoted candidate continues its shorter run and trains only the extra
+    epochs; if ``cache_dir`` is None the search uses a temporary cache of its
+    own and deletes it afterwards (a given ``cache_dir`` is kept, so an
+    interrupted search resumes from it). With ``sampler="tpe"`` this is BOHB
+    (Falkner et al. 2018): each bracket's new candidates come from a TPE model
+    of the results on the largest budget with at least ``d + 3`` finite
+    results (``N_min + 2``, ``N_min = d + 1`` for ``d`` searched parameters),
+    and a fraction ``random_fraction`` of them at random.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Fitted once per (candidate, budget, fold); must have the parameter
+        named by ``resource``.
+    param_distributions : dict or list of dicts
+        Parameter names to distributions (with ``rvs``) or lists, as for
+        ``RandomizedSearchCV``. ``sampler="tpe"`` needs one dict of
+        distributions TPE can model (see :class:`TPESearchCV`).
+    max_epochs : int
+        Budget (epochs) of the last round of every bracket and of the refit.
+    factor : int, default=3
+        Li et al.'s ``eta``: the fraction kept and the budget growth per round.
+    min_epochs : int, default=1
+        Smallest budget (epochs) of a round; with ``max_epochs`` it sets the
+        number of halvings ``s_max = floor(log_factor(max_epochs / min_epochs))``.
+    n_brackets : int or None, default=None
+        Brackets to run: None runs one Hyperband iteration (``s_max + 1``
+        brackets, most exploratory first); 1 is plain successive halving;
+        more than ``s_max + 1`` repeats the cycle with new candidates.
+    resource : str, default='epochs'
+        Estimator parameter that receives the budget, with a ``Pipeline``
+        prefix where needed (``'classifier__epochs'``).
+    sampler : {'random', 'tpe'}, default='random'
+        How a bracket's new candidates are drawn: ``ParameterSampler``
+        (Hyperband) or a TPE model plus a random fraction (BOHB).
+    random_fraction : float, default=1/3
+        With ``sampler='tpe'``, the probability that a candidate is drawn at
+        random instead of from the model (BOHB's ``rho``). Ignored otherwise.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the candidate draws (not the estimator). Pass an int for
+        reproducible (and resumable) searches.
+    """ + _COMMON_DOC + """
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy arrays
+        One row per (candidate, budget): scikit-learn's columns (the budget
+        is in ``param_<resource>``, e.g. ``param_epochs``) plus ``bracket``
+        (0-based, in run order), ``round`` (0-based, within the bracket),
+        ``n_resources`` (the budget, in epochs) and ``n_epochs_trained``: the
+        epochs each fold's fit trains for this row, i.e. the budget minus the
+        largest budget of the same candidate evaluated earlier in this search
+        when the fit cache continues it (0 for a row it loads). It is the
+        number scheduled: a fit that stops early (``n_iter_no_change``) or
+        fails trains fewer, and a rerun that loads entries from the cache
+        trains none. The search's training epochs are
+        ``n_epochs_trained.sum() * n_splits_``, plus ``max_epochs`` for the refit.
+    best_estimator_, best_score_, best_params_, best_index_ : as in GridSearchCV
+        Chosen among the rows with the full budget (``max_epochs``) only,
+        unless ``refit`` is a callable, which sees every row.
+    brackets_ : list of Bracket
+        The planned brackets: ``s``, ``n_candidates`` and ``budgets`` per round.
+    n_candidates_ : list of int
+        New candidates drawn for each bracket run.
+    scorer_, n_splits_, refit_time_, multimetric_ : as in GridSearchCV
+
+    Raises
+    ------
+    ValueError
+        If ``resource`` is not a parameter of the estimator or is searched,
+        ``min_epochs > max_epochs``, or (``sampler='tpe'``) a distribution
+        cannot be modelled.
+
+    See Also
+    --------
+    TPESearchCV : Model-based search at a fixed budget.
+    sklearn.model_selection.HalvingRandomSearchCV : One bracket, no continuation.
+
+    References
+    ----------
+    .. [1] L. Li, K. Jamieson, G. DeSalvo, A. Rostamizadeh, A. Talwalkar,
+       "Hyperband: A Novel Bandit-Based Approach to Hyperparameter
+       Optimization", JMLR 18(185), 2018 (ICLR 2017), Algorithm 1.
+    .. [2] S. Falkner, A. Klein, F. Hutter, "BOHB: Robust and Efficient
+       Hyperparameter Optimization at Scale", ICML 2018, section 3.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skkeras_search import KerasMLPClassifier, paper_space
+    >>> from skkeras_search.search import HyperbandSearchCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = HyperbandSearchCV(KerasMLPClassifier(random_state=0), paper_space(),
+    ...                            max_epochs=9, cv=3, random_state=0)
+    >>> search.fit(X / 16, y).best_params_["epochs"]  # doctest: +SKIP
+    9
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSearchCV._parameter_constraints,
+        "param_distributions": [dict, list],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "factor": [Interval(Integral, 2, None, closed="left")],
+        "min_epochs": [Interval(Integral, 1, None, closed="left")],
+        "n_brackets": [Interval(Integral, 1, None, closed="left"), None],
+        "resource": [str],
+        "sampler": [StrOptions({"random", "tpe"})],
+        "random_fraction": [Interval(Real, 0, 1, closed="both")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator, param_distributions, *, max_epochs, factor=3, min_epochs=1,
+                 n_brackets=None, resource="epochs", sampler="random", random_fraction=1 / 3,
+                 random_state=None, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False):
+        super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.param_distributions = param_distributions
+        self.max_epochs = max_epochs
+        self.factor = factor
+        self.min_epochs = min_epochs
+        self.n_brackets = n_brackets
+        self.resource = resource
+        self.sampler = sampler
+        self.random_fraction = random_fraction
+        self.random_state = random_state
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, X, y=None, **params):
+        """Run the brackets, then refit the best full-budget candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,), default=None
+            Targets.
+        **params : dict
+            Passed to the estimator's ``fit`` (and split by the folds), as in
+            ``GridSearchCV.fit``.
+
+        Returns
+        -------
+        self : HyperbandSearchCV
+        """
+        self._validate_params()
+        self._check_settings()
+        key = self._prefix() + "cache_dir"
+        estimator_params = self.estimator.get_params()
+        own = None
+        estimator = self.estimator
+        if key in estimator_params and estimator_params[key] is None:
+            own = tempfile.mkdtemp(prefix="skkeras-hyperband-")
+            estimator = clone(self.estimator).set_params(**{key: own})
+        original = self.estimator
+        self.estimator = estimator  # BaseSearchCV clones self.estimator for every fit
+        try:
+            super().fit(X, y, **params)
+        finally:
+            self.estimator = original
+            if own is not None:
+                shutil.rmtree(own, ignore_errors=True)
+        if own is not None and hasattr(self, "best_estimator_"):
+            self.best_estimator_.set_params(**{key: None})
+        return self
+
+    def _prefix(self):
+        return self.resource.rsplit("__", 1)[0] + "__" if "__" in self.resource else ""
+
+    def _check_settings(self):
+        if self.min_epochs > self.max_epochs:
+            raise ValueError(f"min_epochs={self.min_epochs!r} exceeds max_epochs="
+                             f"{self.max_epochs!r}. Use min_epochs<=max_epochs.")
+        names = self.estimator.get_params()
+        if self.resource not in names:
+            import difflib
+
+            close = difflib.get_close_matches(self.resource, list(names), n=1)
+            hint = f"Did you mean {close[0]!r}?" if close else \
+                "Name the estimator parameter that sets the number of epochs."
+            raise ValueError(f"resource={self.resource!r} is not a parameter of "
+                             f"{type(self.estimator).__name__}. {hint}")
+        spaces = self.param_distributions
+        for space in [spaces] if isinstance(spaces, dict) else spaces:
+            if self.resource in space:
+                raise ValueError(
+                    f"resource={self.resource!r} is also in param_distributions; the search sets "
+                    "the budget itself. Remove it from param_distributions."
+                )
+        p = self._prefix()
+        if p + "cache_dir" in names and names.get(p + "random_state") is None:
+            import warnings
+
+            warnings.warn(
+                f"{p}random_state=None turns the estimator's fit cache off, so promoted candidates "
+                f"train from scratch. Set {p}random_state to an int to continue them.",
+                UserWarning, stacklevel=3,
+            )
+
+    def _continues(self, estimator_params, candidate):
+        """Whether the fit cache continues this candidate from a shorter budget."""
+        p, merged = self._prefix(), {**estimator_params, **candidate}
+        return (merged.get(p + "cache_dir") is not None
+                and merged.get(p + "random_state") is not None
+                and not merged.get(p + "warm_start", False)
+                and not merged.get(p + "early_stopping", False))
+
+    @staticmethod
+    def _select_best_index(refit, refit_metric, results):
+        """Best row among those with the largest budget (``max_epochs``)."""
+        if callable(refit):
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        budgets = np.asarray(results["n_resources"])
+        full = np.flatnonzero(budgets == budgets.max())
+        return int(full[np.argmin(np.asarray(results[f"rank_test_{refit_metric}"])[full])])
+
+    # ------------------------------------------------------------- search
+    def _run_search(self, evaluate_candidates):
+        from ._optuna_space import quiet_optuna, to_optuna
+
+        dims = None
+        if self.sampler == "tpe":
+            dims = to_optuna(self.param_distributions, "HyperbandSearchCV(sampler='tpe')")
+        rng = np.random.RandomState(resolve_seed(self.random_state))
+        self.brackets_ = hyperband_brackets(self.max_epochs, self.factor, self.min_epochs,
+                                            self.n_brackets)
+        self.n_candidates_ = []
+        estimator_params = self.estimator.get_params()
+        done, results, objective, failure = {}, None, None, None
+        with quiet_optuna() if dims else contextlib.nullcontext():
+            for b, bracket in enumerate(self.brackets_):
+                candidates = self._propose(bracket.n_candidates[0], rng, results, objective, dims)
+                self.n_candidates_.append(len(candidates))
+                scores = None
+                for i, budget in enumerate(bracket.budgets):
+                    if i:
+                        keep = max(1, len(candidates) // self.factor)
+                        candidates = [candidates[j] for j in top_k(scores, keep)]
+                    if not candidates:  # every candidate failed
+                        break
+                    trained = [self._epochs_to_train(done, c, budget, estimator_params)
+                               for c in candidates]
+                    n = len(candidates)
+                    out = _evaluate(
+                        evaluate_candidates, [{**c, self.resource: budget} for c in candidates],
+                        {"bracket": [b] * n, "round": [i] * n, "n_resources": [budget] * n,
+                         "n_epochs_trained": trained},
+                        self.error_score, f"bracket {b}, round {i}",
+                    )
+                    if isinstance(out, Exception):
+                        failure, scores = out, np.full(n, np.nan)
+                    else:
+                        results = out
+                        objective = objective or _objective_key(self.refit, results,
+                                                                "HyperbandSearchCV")
+                        scores = np.asarray(results[objective][-n:], dtype=float)
+                    for c, score in zip(candidates, scores):
+                        done.setdefault(_candidate_key(c), []).append((budget, np.isnan(score)))
+        if results is None and failure is not None:
+            raise failure  # nothing succeeded at all: scikit-learn's own error
+
+    def _epochs_to_train(self, done, candidate, budget, estimator_params):
+        if not self._continues(estimator_params, candidate):
+            return budget
+        earlier = [(e, failed) for e, failed in done.get(_candidate_key(candidate), ())
+                   if e <= budget]
+        if not earlier:
+            return budget
+        start, failed = max(earlier)
+        return 0 if failed else budget - start  # a cached failure fails again at once
+
+    def _propose(self, n, rng, results, objective, dims):
+        """``n`` new candidates: random (Hyperband) or TPE plus a random fraction (BOHB)."""
+        if dims is None:
+            return list(ParameterSampler(self.param_distributions, n,
+                                         random_state=rng.randint(2**31 - 1)))
+        model_seed = rng.randint(2**31 - 1)
+        study, out = None, []
+        for _ in range(n):
+            u, seed = rng.random_sample(), rng.randint(2**31 - 1)
+            if u >= self.random_fraction and study is None:
+                study = _bohb_model(results, objective, dims, model_seed) or False
+            if u < self.random_fraction or study is False:
+                out.append(next(iter(ParameterSampler(self.param_distributions, 1,
+                                                      random_state=seed))))
+            else:
+                trial = study.ask({k: d.distribution for k, d in dims.items()})
+                out.append({k: dims[k].decode(v) for k, v in trial.params.items()})
+        return out
+
+
+def _bohb_model(results, objective, dims, seed):
+    """A TPE study fitted on the largest budget with at least N_min + 2 finite results."""
+    if results is None:
+        return None
+    import optuna
+
+    from ._optuna_space import gamma_bohb, new_study, tpe_sampler
+
+    budgets = np.asarray(results["n_resources"])
+    scores = np.asarray(results[objective], dtype=float)
+    n_min = len(dims) + 1  # Falkner et al. (2018): N_min = d + 1
+    usable = [b for b in sorted(set(budgets.tolist()), reverse=True)
+              if np.isfinite(scores[budgets == b]).sum() >= n_min + 2]
+    if not usable:
+        return None
+    study = new_study(tpe_sampler(seed, n_startup_trials=0, gamma=gamma_bohb))
+    distributions = {k: d.distribution for k, d in dims.items()}
+    trials = []
+    for i in np.flatnonzero(budgets == usable[0]):
+        params = {k: d.encode(results["params"][i][k]) for k, d in dims.items()}
+        if np.isfinite(scores[i]):
+            trials.append(optuna.trial.create_trial(params=params, distributions=distributions,
+                                                    value=float(scores[i])))
+        else:  # failed: a bad observation, not ignored
+            trials.append(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
+                                                    params=params, distributions=distributions))
+    study.add_trials(trials)
+    return study
+
+
+class TPESearchCV(BaseSearchCV):
+    """Model-based search with Optuna's TPE sampler, in fixed-size batches.
+
+    The first ``n_startup`` candidates are drawn at random, the others by the
+    Tree-structured Parzen Estimator (Bergstra et al. 2011) fitted on all
+    results so far, through Optuna's ask/tell interface. Candidates are asked
+    ``batch_size`` at a time and each batch is one round of cross-validated
+    fits, so the sequence of candidates, and ``cv_results_``, depend only on
+    ``random_state`` and the scores: not on ``n_jobs``, the joblib backend or
+    the order in which fits finish. A failed fit (NaN score) is told to
+    Optuna as a pruned trial, which TPE counts among the bad ones. With an
+    estimator fit cache (``cache_dir``), rerunning an interrupted search loads
+    the finished fits and, since the sampler sees the same scores, proposes
+    the same candidates.
+
+    Every sampler option is pinned (Optuna 5 changed several defaults):
+    ``multivariate=True``, ``n_ei_candidates=24``, ``gamma`` = 10% of the
+    trials (at most 25), flat ``weights`` (ramped after 25), ``consider_prior=True``,
+    ``prior_weight=1.0``, ``consider_magic_clip=True``, ``consider_endpoints=False``,
+    ``constant_liar=True`` (candidates of one batch avoid each other), ``group=False``.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Fitted once per (candidate, fold).
+    param_distributions : dict
+        Parameter names to :func:`~skkeras_search.space.log_uniform`,
+        :func:`~skkeras_search.space.int_range`, ``scipy.stats``
+        ``loguniform``/``uniform``/``randint`` (frozen) or lists (categorical).
+    n_iter : int, default=10
+        Number of candidates.
+    batch_size : int, default=5
+        Candidates asked, and evaluated in parallel, per round. Unrelated to
+        the estimator's ``batch_size``.
+    n_startup : int, default=5
+        Candidates drawn at random before TPE takes over.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampler (not the estimator). Pass an int for reproducible
+        (and resumable) searches.
+    """ + _COMMON_DOC + """
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy arrays
+        scikit-learn's columns plus ``batch`` (0-based round of each candidate).
+    best_estimator_, best_score_, best_params_, best_index_ : as in GridSearchCV
+    scorer_, n_splits_, refit_time_, multimetric_ : as in GridSearchCV
+
+    Raises
+    ------
+    ValueError
+        If a distribution cannot be modelled by TPE (the message names the
+        parameter and what to use), or the objective is ambiguous (several
+        metrics without ``refit=name``).
+
+    See Also
+    --------
+    HyperbandSearchCV : Multi-fidelity search; ``sampler='tpe'`` is BOHB.
+    sklearn.model_selection.RandomizedSearchCV : The random baseline.
+
+    References
+    ----------
+    .. [1] J. Bergstra, R. Bardenet, Y. Bengio, B. Kegl, "Algorithms for
+       Hyper-Parameter Optimization", NeurIPS 2011.
+    .. [2] T. Akiba, S. Sano, T. Yanase, T. Ohta, M. Koyama, "Optuna: A
+       Next-generation Hyperparameter Optimization Framework", KDD 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skkeras_search import KerasMLPClassifier, paper_space
+    >>> from skkeras_search.search import TPESearchCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = TPESearchCV(KerasMLPClassifier(epochs=10, random_state=0), paper_space(),
+    ...                      n_iter=20, batch_size=4, cv=3, random_state=0)
+    >>> search.fit(X / 16, y).cv_results_["batch"].max()  # doctest: +SKIP
+    4
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSearchCV._parameter_constraints,
+        "param_distributions": [dict, list],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_startup": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator, param_distributions, *, n_iter=10, batch_size=5, n_startup=5,
+                 random_state=None, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False):
+        super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.param_distributions = param_distributions
+        self.n_iter = n_iter
+        self.batch_size = batch_size
+        self.n_startup = n_startup
+        self.random_state = random_state
+
+    def _run_search(self, evaluate_candidates):
+        from optuna.trial import TrialState
+
+        from ._optuna_space import gamma_tpe, new_study, quiet_optuna, to_optuna, tpe_sampler
+
+        dims = to_optuna(self.param_distributions, "TPESearchCV")
+        distributions = {k: d.distribution for k, d in dims.items()}
+        seed = resolve_seed(self.random_state)
+        objective, results, failure = None, None, None
+        with quiet_optuna():
+            study = new_study(tpe_sampler(seed, n_startup_trials=self.n_startup, gamma=gamma_tpe))
+            for batch, start in enumerate(range(0, self.n_iter, self.batch_size)):
+                n = min(self.batch_size, self.n_iter - start)
+                trials = [study.ask(distributions) for _ in range(n)]
+                candidates = [{k: dims[k].decode(v) for k, v in t.params.items()} for t in trials]
+                out = _evaluate(evaluate_candidates, candidates, {"batch": [batch] * n},
+                                self.error_score, f"batch {batch}")
+                if isinstance(out, Exception):
+                    failure, scores = out, np.full(n, np.nan)
+                else:
+                    results = out
+                    objective = objective or _objective_key(self.refit, results, "TPESearchCV")
+                    scores = results[objective][-n:]
+                for trial, score in zip(trials, scores):
+                    if np.isfinite(score):
+                        study.tell(trial, float(score))
+                    else:
+                        study.tell(trial, state=TrialState.PRUNED)
+        if results is None and failure is not None:
+            raise failure
