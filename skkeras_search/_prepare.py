@@ -11,8 +11,8 @@ import warnings
 
 import numpy as np
 
-__all__ = ["UsageError", "check_args", "prepare_out", "load_space", "split", "check_scoring",
-           "versions"]
+__all__ = ["UsageError", "check_args", "check_writable", "make_dir", "load_space", "split",
+           "check_scoring", "versions"]
 
 
 class UsageError(Exception):
@@ -84,13 +84,31 @@ def load_space(path):
     return space
 
 
-def prepare_out(path, flag="--out"):
+def check_writable(path, flag="--out"):
+    """Refuse a folder that cannot be written, without creating or changing anything.
+
+    An existing folder gets a probe file (removed at once); for a folder
+    still to be made, the nearest existing parent must be a writable folder.
+    """
+    import tempfile
+
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    try:
+        if not os.path.isdir(existing):
+            raise NotADirectoryError(20, "Not a directory")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror}). "
+                         "Choose a writable folder.") from None
+
+
+def make_dir(path, flag="--out"):
+    """Create ``path`` (after every argument and the data were accepted)."""
     try:
         os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, ".write-test")
-        with open(probe, "w") as fh:
-            fh.write("ok")
-        os.remove(probe)
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror}). "
                          "Choose a writable folder.") from None
@@ -123,7 +141,8 @@ def split(ds, args):
         np.arange(len(ds.y)), test_size=args.test_size, stratify=ds.y,
         random_state=args.random_state,
     )
-    X_tr, X_te, y_tr, y_te = ds.X[idx_tr], ds.X[idx_te], ds.y[idx_tr], ds.y[idx_te]
+    X_tr, X_te = _take(ds.X, idx_tr), _take(ds.X, idx_te)
+    y_tr, y_te = ds.y[idx_tr], ds.y[idx_te]
     _, train_counts = np.unique(y_tr, return_counts=True)
     smallest = int(train_counts.min())
     if smallest < args.cv:
@@ -134,26 +153,24 @@ def split(ds, args):
             f"--cv {args.cv}: the rarest class has {smallest} training sample(s). Lower "
             "--test-size or add samples."
         )
-    if ds.scaling.get("kind") == "standardize":
-        mean = X_tr.mean(axis=0)
-        scale = X_tr.std(axis=0)
-        scale[scale == 0] = 1.0
-        X_tr = ((X_tr - mean) / scale).astype(np.float32)
-        X_te = ((X_te - mean) / scale).astype(np.float32)
-        ds.scaling = {"kind": "standardize", "mean": mean.tolist(), "scale": scale.tolist()}
-    return X_tr, X_te, y_tr, y_te, idx_te
+    return X_tr, X_te, y_tr, y_te, ds.index[idx_te]
 
 
-def check_scoring(scoring, X, y):
+def _take(X, rows):
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+
+
+def check_scoring(scoring, y):
     """Fail before the search if the scorer cannot score this kind of target at all."""
     from sklearn.dummy import DummyClassifier
     from sklearn.metrics import get_scorer
 
-    dummy = DummyClassifier(strategy="prior").fit(X[:, :1], y)
+    X = np.zeros((len(y), 1))
+    dummy = DummyClassifier(strategy="prior").fit(X, y)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            get_scorer(scoring)(dummy, X[:, :1], y)
+            get_scorer(scoring)(dummy, X, y)
     except (ValueError, TypeError) as exc:
         reason = " ".join(str(exc).split())[:200]
         raise UsageError(f"--scoring {scoring} cannot score this data ({reason}). Choose "

@@ -31,7 +31,8 @@ class ProgressScorer:
         score = float(get_scorer(self.scoring)(estimator, X, y))
         params = estimator.get_params()
         record = {
-            "params": {k: _plain(params[k]) for k in self.keys if k in params},
+            # a pipeline's 'classifier__epochs' is shown as 'epochs'
+            "params": {k.rsplit("__", 1)[-1]: _plain(params[k]) for k in self.keys if k in params},
             "score": score,
             "epochs_run": int(getattr(estimator, "n_iter_", 0)),
             "pid": os.getpid(),

@@ -8,7 +8,8 @@ import re
 
 import numpy as np
 
-__all__ = ["failed_rows", "top_rows", "format_table", "cv_results_csv", "predictions_csv", "to_json"]
+__all__ = ["failed_rows", "top_rows", "format_table", "cv_results_csv", "predictions_csv", "to_json",
+           "unprefixed", "summary", "preprocessing_text"]
 
 
 def _plain(value):
@@ -17,6 +18,21 @@ def _plain(value):
     if value is np.ma.masked:
         return None
     return value
+
+
+def unprefixed(cv_results, prefix="classifier__"):
+    """``cv_results_`` of a searched pipeline with the step prefix dropped from parameter names.
+
+    ``param_classifier__hidden_units`` becomes ``param_hidden_units`` and the
+    ``params`` dicts lose the prefix too, so reports read as for a bare
+    estimator. Other keys are unchanged.
+    """
+    out = {}
+    for key, value in cv_results.items():
+        if key == "params":
+            value = [{k.removeprefix(prefix): v for k, v in p.items()} for p in value]
+        out[key.replace("param_" + prefix, "param_", 1) if key.startswith("param_") else key] = value
+    return out
 
 
 def _reason(params, failures):
@@ -128,3 +144,51 @@ def to_json(obj):
             return None
         return o
     return json.dumps(clean(obj), indent=2)
+
+
+def preprocessing_text(description):
+    """One line saying what the features became (from ``_preprocessing.describe``)."""
+    d = description
+    if d["kind"] == "images":
+        return f"pixels {d['scaling']} (fixed), {d['n_features_out']} features"
+    parts = [f"{len(d['columns'])} columns -> {d['n_features_out']} features"]
+    if d["numeric"]:
+        imputed = [f"{c} {n}" for c, n in d["imputed"].items() if c in set(d["numeric"])]
+        parts.append(f"{len(d['numeric'])} numeric standardised"
+                     + (f", median-imputed ({', '.join(imputed[:5])}"
+                        f"{', ...' if len(imputed) > 5 else ''} missing)" if imputed else ""))
+    if d["categorical"]:
+        shown = [f"{c} {n}" for c, n in list(d["categorical"].items())[:5]]
+        parts.append(f"{len(d['categorical'])} categorical one-hot ({', '.join(shown)}"
+                     f"{', ...' if len(d['categorical']) > 5 else ''} categories)")
+    if d["dropped"]:
+        parts.append("dropped: " + ", ".join(f"{c} ({why})" for c, why in d["dropped"].items()))
+    return "; ".join(parts) + " (fitted on each fold's training rows)"
+
+
+def summary(report, args, cache_dir, elapsed):
+    """The command's stdout text: objective, top table, best model, files."""
+    best = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in report["best_params"].items())
+    search = report["search"]
+    lines = [
+        f"Objective: mean CV {search['scoring']} ({search['cv']}-fold), {search['n_iter']} "
+        f"candidates, {report['n_failed_candidates']} failed, {elapsed:.1f}s",
+        "",
+        format_table(report["top"]),
+        "",
+        f"Best parameters: {best}",
+        f"Best CV {search['scoring']}: {report['best_cv_score']:.4f}",
+        f"Held-out test {search['scoring']} of the refit best model: {report['test_score']:.4f} "
+        f"({report['data']['n_test']} samples)",
+        f"Preprocessing: {preprocessing_text(report['preprocessing'])}",
+    ]
+    lines += [f"Data: {note}" for note in report["preprocessing"].get("notes", [])]
+    lines.append(f"Results written to {args.out}/")
+    for row in report["failed_candidates"]:
+        params = " ".join(f"{k}={_fmt_param(v)}" for k, v in row["params"].items())
+        lines.append(f"failed: {params}: {row['reason']}")
+    if cache_dir:
+        lines.append(f"Fit cache: {report['cache_bytes'] / 2**20:.1f} MB in {cache_dir}/ "
+                     "(delete it freely; --resume needs it)")
+    return "\n".join(lines) + "\n"

@@ -13,13 +13,14 @@ class SchedulerError(RuntimeError):
 
 
 def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, random_state,
-                 epochs):
+                 epochs, resource="epochs"):
     """``RandomizedSearchCV``, or ``HalvingRandomSearchCV`` over the epoch budget.
 
     Halving starts ``n_iter`` candidates on ``epochs / 3**k`` epochs and gives
     the best third of them three times the budget, up to ``epochs``. With a
     fit cache (``estimator.cache_dir``) a promoted candidate continues from
-    its shorter run instead of starting again.
+    its shorter run instead of starting again. ``resource`` names the epochs
+    parameter (``classifier__epochs`` in a pipeline).
     """
     common = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, random_state=random_state,
                   error_score=np.nan, refit=True, return_train_score=False)
@@ -30,7 +31,7 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingRandomSearchCV
 
-    return HalvingRandomSearchCV(estimator, space, n_candidates=n_iter, resource="epochs",
+    return HalvingRandomSearchCV(estimator, space, n_candidates=n_iter, resource=resource,
                                  max_resources=epochs, min_resources="exhaust", factor=3,
                                  **common)
 

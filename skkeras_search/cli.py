@@ -49,9 +49,11 @@ def build_parser():
             "Random search over a Keras MLP's hidden_units (16..496, step 32) and "
             "learning_rate (log-uniform on [1e-5, 1]) with scikit-learn's "
             "RandomizedSearchCV, cross-validated; the best model is refit and scored on a "
-            "held-out test split. Writes cv_results.csv, report.json, PNG plots and the "
-            "best model (best_model/: model.keras + metadata.json) to --out. Progress goes "
-            "to stderr, the summary to stdout."
+            "held-out test split. Tables are imputed, standardised and one-hot encoded inside "
+            "the searched pipeline (each fold fits its own preprocessing). Writes "
+            "cv_results.csv, report.json, PNG plots and the best model (best_model/: the "
+            "whole pipeline as pipeline.skops, the network as model.keras, metadata.json) to "
+            "--out. Progress goes to stderr, the summary to stdout."
         ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -61,9 +63,26 @@ def build_parser():
                       help="bundled dataset when --data is not given (default: digits; "
                            "mnist downloads through Keras)")
     data.add_argument("--data", metavar="PATH",
-                      help="your data: a .csv (with --target), an .npz holding X and y, or a "
-                           "folder of MNIST-format IDX files")
-    data.add_argument("--target", metavar="COLUMN", help="label column of a CSV file")
+                      help="your data: a table (.csv, .tsv, .txt, optionally .gz/.zip/.bz2/.xz, "
+                           "or .parquet) with --target, an .npz holding X and y, or a folder "
+                           "of MNIST-format IDX files")
+    data.add_argument("--target", metavar="COLUMN", help="label column of a table")
+    data.add_argument("--drop", metavar="COL[,COL...]", type=_names, action="extend", default=[],
+                      help="table columns to leave out (e.g. an identifier); repeatable")
+    data.add_argument("--categorical", metavar="COL[,COL...]", type=_names, action="extend", default=[],
+                      help="numeric-looking table columns to one-hot encode as categories "
+                           "(e.g. a code); repeatable")
+    data.add_argument("--drop-missing-target", action="store_true",
+                      help="leave out rows whose label is missing (default: refuse them)")
+    data.add_argument("--sep", metavar="CHAR",
+                      help="table delimiter (default: detected among , ; tab |)")
+    data.add_argument("--decimal", metavar="CHAR",
+                      help="decimal mark (default: '.', or ',' when the file writes 1,5)")
+    data.add_argument("--encoding", metavar="NAME",
+                      help="table text encoding (default: UTF-8, with or without BOM)")
+    data.add_argument("--na-values", metavar="TEXT[,TEXT...]", type=_names, action="extend", default=[],
+                      help="more cell texts meaning 'missing' (always: empty, ?, NA, NaN, "
+                           "null, N/A, None); repeatable")
     data.add_argument("--test-size", type=float, default=0.25,
                       help="fraction held out (stratified) for the final test (default: 0.25)")
     search = parser.add_argument_group("search")
@@ -110,72 +129,148 @@ def build_parser():
     return parser
 
 
+def _names(text):
+    """'a,b' -> ['a', 'b'] (argparse type of the column-list flags)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def run(args, argv, stdout, stderr):
     """The experiment; returns the exit code."""
-    from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-    from sklearn.metrics import get_scorer
-    from sklearn.model_selection import StratifiedKFold
-
-    from . import _plots, _report, datasets
-    from ._cache import disk_usage
-    from ._classifier import KerasMLPClassifier
-    from ._prepare import check_args, check_scoring, load_space, prepare_out, split, versions
-    from ._progress import ProgressMonitor, ProgressScorer, read_progress
-    from ._search import build_search, execution, expected_fits
-    from .persistence import save_model
+    from . import _report
+    from ._cache import clear
+    from ._prepare import check_args, check_writable, load_space, make_dir
     from .space import paper_space
 
     check_args(args)
-    prepare_out(args.out)
+    check_writable(args.out)
     cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.out, "fit-cache"))
     if cache_dir is not None:
-        prepare_out(cache_dir, flag="--cache-dir")
+        check_writable(cache_dir, flag="--cache-dir")
     started = time.time()
-    ds = datasets.load(args.dataset, args.data, args.target)
-    X_tr, X_te, y_tr, y_te, idx_te = split(ds, args)
-    check_scoring(args.scoring, X_tr, y_tr)
-    n_classes = len(np.unique(ds.y))
-    say = (lambda text: None) if args.quiet else stderr.write
-    say(
-        f"skkeras-search: {ds.name}, {len(ds.X)} samples x {ds.X.shape[1]} features, "
-        f"{n_classes} classes; {len(X_tr)} for the search, {len(X_te)} held out. "
-        f"{args.strategy} search: {args.n_iter} candidates, {args.cv} folds, "
-        f"{expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)} fits.\n"
-    )
+    data = _prepare_data(args, stderr)
     space = load_space(args.space) if args.space else paper_space()
-    # Every argument and the data are valid: only now touch earlier results.
-    # progress.jsonl describes this run only (a resumed run re-scores what it
-    # loads from the cache); without --resume the cache starts empty.
+    search, total_fits = _build_search(args, data, space, cache_dir)
+    # Every argument and the data are valid: only now touch --out and earlier
+    # results. progress.jsonl describes this run only (a resumed run re-scores
+    # what it loads from the cache); without --resume the cache starts empty.
+    make_dir(args.out)
+    if cache_dir is not None:
+        make_dir(cache_dir, flag="--cache-dir")
+        if not args.resume:
+            clear(cache_dir)
     progress_path = os.path.join(args.out, "progress.jsonl")
     if os.path.exists(progress_path):
         os.remove(progress_path)
-    if cache_dir is not None and not args.resume:
-        from ._cache import clear
+    if not args.quiet:
+        stderr.write(_header(args, data, total_fits))
+    report = _report_header(args, argv, data, space, cache_dir)
+    code = _fit(search, data, args, report, progress_path, total_fits, cache_dir, started, stderr)
+    if code:
+        return code
+    results = _write_results(search, data, args, report, cache_dir, started)
+    stdout.write(_report.summary(results, args, cache_dir, time.time() - started))
+    stdout.flush()
+    return 0
 
-        clear(cache_dir)
+
+def _prepare_data(args, stderr):
+    """Load, choose columns, split and check the scorer; warnings go to stderr."""
+    from types import SimpleNamespace
+
+    from . import datasets
+    from ._prepare import UsageError, check_scoring, split
+    from ._preprocessing import DataWarning, select_features
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        ds = datasets.load(args.dataset, args.data, args.target, sep=args.sep,
+                           decimal=args.decimal, encoding=args.encoding,
+                           na_values=args.na_values, drop_missing_target=args.drop_missing_target)
+        columns, categorical, dropped = None, [], {}
+        if ds.kind == "table":
+            columns, categorical, dropped = select_features(
+                ds.X, args.target, drop=args.drop, categorical=args.categorical, lines=ds.lines,
+                name=args.data or ds.name)
+            ds.X = ds.X[columns]
+        elif args.drop or args.categorical:
+            raise UsageError(f"--drop and --categorical name table columns, but {ds.name} holds "
+                             "images. Drop those flags.")
+    messages = [" ".join(str(w.message).split()) for w in caught
+                if issubclass(w.category, DataWarning)]
+    for message in messages:
+        stderr.write(f"skkeras-search: warning: {message}\n")
+    X_tr, X_te, y_tr, y_te, idx_te = split(ds, args)
+    check_scoring(args.scoring, y_tr)
+    return SimpleNamespace(ds=ds, columns=columns, categorical=categorical, dropped=dropped,
+                           warnings=messages, X_tr=X_tr, X_te=X_te, y_tr=y_tr, y_te=y_te,
+                           idx_te=idx_te, n_classes=len(np.unique(ds.y)))
+
+
+def _build_search(args, data, space, cache_dir):
+    from sklearn.model_selection import StratifiedKFold
+
+    from ._classifier import KerasMLPClassifier
+    from ._preprocessing import build_pipeline
+    from ._progress import ProgressScorer
+    from ._search import build_search, expected_fits
+
     estimator = KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
                                    random_state=args.random_state, cache_dir=cache_dir)
-    keys = list(space) + (["epochs"] if args.strategy == "halving" else [])
+    pipeline = build_pipeline(estimator, columns=data.columns, categorical=data.categorical,
+                              image_max=data.ds.image_max if data.ds.kind == "images" else None)
+    space = {f"classifier__{name}": dist for name, dist in space.items()}
+    keys = list(space) + (["classifier__epochs"] if args.strategy == "halving" else [])
     search = build_search(
-        args.strategy, estimator, space, n_iter=args.n_iter,
+        args.strategy, pipeline, space, n_iter=args.n_iter,
         cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state),
-        scoring=ProgressScorer(args.scoring, progress_path, keys=keys),
+        scoring=ProgressScorer(args.scoring, os.path.join(args.out, "progress.jsonl"), keys=keys),
         n_jobs=-1 if args.scheduler else args.n_jobs,  # Dask decides where fits run
-        random_state=args.random_state, epochs=args.epochs,
+        random_state=args.random_state, epochs=args.epochs, resource="classifier__epochs",
     )
-    total_fits = expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)
-    report = {
+    return search, expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)
+
+
+def _header(args, data, total_fits):
+    ds = data.ds
+    if ds.kind == "table":
+        columns = (f"{len(data.columns)} feature columns ({len(data.columns) - len(data.categorical)}"
+                   f" numeric, {len(data.categorical)} categorical)")
+    else:
+        columns = f"{ds.n_features} features"
+    notes = "".join(f"; {note}" for note in ds.notes)
+    return (
+        f"skkeras-search: {ds.name}, {len(ds.y)} samples x {columns}, {data.n_classes} classes"
+        f"{notes}; {len(data.y_tr)} for the search, {len(data.y_te)} held out. "
+        f"{args.strategy} search: {args.n_iter} candidates, {args.cv} folds, {total_fits} fits.\n"
+    )
+
+
+def _report_header(args, argv, data, space, cache_dir):
+    from ._prepare import versions
+
+    ds = data.ds
+    return {
         "command": ["skkeras-search", *argv],
         "versions": versions(),
-        "data": {"name": ds.name, "n_samples": int(len(ds.X)), "n_features": int(ds.X.shape[1]),
-                 "n_classes": int(n_classes), "n_train": int(len(X_tr)),
-                 "n_test": int(len(X_te))},
+        "data": {"name": ds.name, "n_samples": int(len(ds.y)), "n_features": ds.n_features,
+                 "n_classes": int(data.n_classes), "n_train": int(len(data.y_tr)),
+                 "n_test": int(len(data.y_te))},
         "random_state": args.random_state,
         "search": {"space": {k: repr(v) for k, v in space.items()}, "n_iter": args.n_iter,
                    "cv": args.cv, "epochs": args.epochs, "batch_size": args.batch_size,
                    "n_jobs": args.n_jobs, "scoring": args.scoring, "strategy": args.strategy,
                    "scheduler": args.scheduler, "resume": args.resume, "cache_dir": cache_dir},
     }
+
+
+def _fit(search, data, args, report, progress_path, total_fits, cache_dir, started, stderr):
+    """Run the search; returns None, or 130 after Ctrl-C (having written report.json)."""
+    from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+
+    from . import _report
+    from ._progress import ProgressMonitor, read_progress
+    from ._search import execution
+
     monitor = None
     if not args.quiet:
         monitor = ProgressMonitor(progress_path, total_fits, args.cv, stderr)
@@ -186,7 +281,7 @@ def run(args, argv, stdout, stderr):
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("always", FitFailedWarning)
             with execution(args.scheduler):
-                search.fit(X_tr, y_tr)
+                search.fit(data.X_tr, data.y_tr)
     except KeyboardInterrupt:
         if monitor:
             monitor.stop()
@@ -221,67 +316,61 @@ def run(args, argv, stdout, stderr):
     finally:
         if monitor and monitor.is_alive():
             monitor.stop()
-    failures = _failure_reasons(caught, FitFailedWarning)
-    best = search.best_estimator_
-    test_score = float(get_scorer(args.scoring)(best, X_te, y_te))
+    report["failures"] = _failure_reasons(caught, FitFailedWarning)
+    return None
 
-    # Files
-    _write(os.path.join(args.out, "cv_results.csv"), _report.cv_results_csv(search.cv_results_))
+
+def _write_results(search, data, args, report, cache_dir, started):
+    """Score the refit pipeline on the held-out rows; write every file; returns the report."""
+    from sklearn.metrics import get_scorer
+
+    from . import _plots, _report
+    from ._cache import disk_usage
+    from ._preprocessing import describe
+    from .persistence import save_model
+
+    best = search.best_estimator_
+    classifier = best.named_steps["classifier"]
+    results = _report.unprefixed(search.cv_results_)
+    failures = report["failures"]
+    test_score = float(get_scorer(args.scoring)(best, data.X_te, data.y_te))
+    _write(os.path.join(args.out, "cv_results.csv"), _report.cv_results_csv(results))
     _write(os.path.join(args.out, "test_predictions.csv"),
-           _report.predictions_csv(idx_te, y_te, best.predict(X_te)))
+           _report.predictions_csv(data.idx_te, data.y_te, best.predict(data.X_te)))
     plots = {"score_vs_learning_rate": "score_vs_learning_rate.png",
              "score_vs_hidden_units": "score_vs_hidden_units.png",
              "best_loss_curve": "best_loss_curve.png"}
-    if {"param_learning_rate", "param_hidden_units"} <= set(search.cv_results_):
-        _plots.plot_search(search.cv_results_,
-                           os.path.join(args.out, plots["score_vs_learning_rate"]),
+    if {"param_learning_rate", "param_hidden_units"} <= set(results):
+        _plots.plot_search(results, os.path.join(args.out, plots["score_vs_learning_rate"]),
                            os.path.join(args.out, plots["score_vs_hidden_units"]), args.scoring)
     else:  # a custom --space without both of the paper's parameters
         del plots["score_vs_learning_rate"], plots["score_vs_hidden_units"]
-    _plots.plot_loss_curve(best.loss_curve_, os.path.join(args.out, plots["best_loss_curve"]))
-    save_model(os.path.join(args.out, "best_model"), best, scaling=ds.scaling,
-               extra={"data": ds.name, "feature_names": ds.feature_names,
-                      "image_shape": ds.image_shape})
-    rows = _report.top_rows(search.cv_results_, args.top, failures)
-    n_failed = int(np.isnan(np.asarray(search.cv_results_["mean_test_score"], float)).sum())
+    _plots.plot_loss_curve(classifier.loss_curve_,
+                           os.path.join(args.out, plots["best_loss_curve"]))
+    preprocessing = describe(best, data.X_tr, data.dropped)
+    preprocessing.update(notes=data.ds.notes, warnings=data.warnings)
+    save_model(os.path.join(args.out, "best_model"), best,
+               extra={"data": data.ds.name, "image_shape": data.ds.image_shape,
+                      "preprocessing": preprocessing})
+    best_params = {k.removeprefix("classifier__"): v for k, v in search.best_params_.items()}
+    n_failed = int(np.isnan(np.asarray(results["mean_test_score"], float)).sum())
     report.update(
         status="finished",
-        best_params=search.best_params_,
+        preprocessing=preprocessing,
+        best_params=best_params,
         best_cv_score=float(search.best_score_),
         test_score=test_score,
-        refit_epochs=int(best.n_iter_),
+        refit_epochs=int(classifier.n_iter_),
         n_failed_candidates=n_failed,
-        failures=failures,
-        failed_candidates=_report.failed_rows(search.cv_results_, failures),
+        failed_candidates=_report.failed_rows(results, failures),
         cache_bytes=disk_usage(cache_dir) if cache_dir else None,
-        top=rows,
+        top=_report.top_rows(results, args.top, failures),
         files={**plots, "cv_results": "cv_results.csv", "best_model": "best_model/",
                "test_predictions": "test_predictions.csv"},
         elapsed_s=time.time() - started,
     )
     _write(os.path.join(args.out, "report.json"), _report.to_json(report))
-
-    # Summary
-    best_txt = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                        for k, v in search.best_params_.items())
-    stdout.write(
-        f"Objective: mean CV {args.scoring} ({args.cv}-fold), {args.n_iter} candidates, "
-        f"{n_failed} failed, {time.time() - started:.1f}s\n\n"
-        f"{_report.format_table(rows)}\n\n"
-        f"Best parameters: {best_txt}\n"
-        f"Best CV {args.scoring}: {search.best_score_:.4f}\n"
-        f"Held-out test {args.scoring} of the refit best model: {test_score:.4f} "
-        f"({len(X_te)} samples)\n"
-        f"Results written to {args.out}/\n"
-    )
-    for row in _report.failed_rows(search.cv_results_, failures):
-        params = " ".join(f"{k}={_report._fmt_param(v)}" for k, v in row["params"].items())
-        stdout.write(f"failed: {params}: {row['reason']}\n")
-    if cache_dir:
-        stdout.write(f"Fit cache: {disk_usage(cache_dir) / 2**20:.1f} MB in {cache_dir}/ "
-                     "(delete it freely; --resume needs it)\n")
-    stdout.flush()
-    return 0
+    return report
 
 
 def _failure_reasons(caught, category):

@@ -1,16 +1,15 @@
-"""Loading the experiment's data: bundled digits, MNIST, CSV, NPZ and IDX files.
+"""Reading the experiment's data: bundled digits, MNIST, tables, NPZ and IDX files.
 
-Every loader returns a :class:`Dataset`: a float32 feature matrix, the labels,
-and how the features were scaled, so that the saved best model can apply the
-same scaling at prediction time. Problems with the data raise
-:class:`DataError` with one line naming the file and the fix.
+Every loader returns a :class:`Dataset`: the raw features (a DataFrame for
+tables, an array for images), the labels and what the reader noticed. This
+module only reads; what the features become is decided in
+:mod:`._preprocessing`, inside the searched pipeline. Problems with the data
+raise :class:`DataError` with one line naming the file and the fix.
 """
 
 import contextlib
-import csv
 import gzip
 import os
-import re
 import sys
 import zipfile
 import zlib
@@ -18,7 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["DataError", "Dataset", "load", "read_idx", "write_idx", "load_idx_dir"]
+__all__ = ["DataError", "DataUsageError", "Dataset", "load", "read_idx", "write_idx",
+           "load_idx_dir"]
 
 
 class DataError(ValueError):
@@ -31,15 +31,35 @@ class DataUsageError(DataError):
 
 @dataclass
 class Dataset:
-    X: np.ndarray
+    """Raw features and labels, as read.
+
+    ``X`` is a DataFrame of the feature columns for tables (``kind='table'``),
+    or an array of shape (n_samples, n_pixels) for images (``kind='images'``,
+    scaled later by ``image_max``). ``index`` is each sample's row in the
+    source (0-based data row); ``lines`` its line in a text file.
+    """
+
+    X: object
     y: np.ndarray
     name: str
-    feature_names: list = None
-    # How raw features map to X: {"kind": "divide", "by": 255.0} or
-    # {"kind": "standardize", "mean": [...], "scale": [...]} (fitted later on
-    # the training split) or {"kind": "none"}.
-    scaling: dict = field(default_factory=lambda: {"kind": "none"})
+    kind: str = "table"
     image_shape: tuple = None
+    image_max: float = None
+    index: np.ndarray = None
+    lines: np.ndarray = None
+    notes: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.index is None:
+            self.index = np.arange(len(self.y))
+
+    @property
+    def feature_names(self):
+        return [str(c) for c in self.X.columns] if self.kind == "table" else None
+
+    @property
+    def n_features(self):
+        return int(np.shape(self.X)[1])
 
 
 # ------------------------------------------------------------------- IDX
@@ -131,12 +151,11 @@ def load_idx_dir(path):
 
 
 def _images(images, y, name, top=None):
-    """Flatten images and scale them to [0, 1] by their range (255 for uint8)."""
+    """Flattened raw images; :class:`ImageScaler` divides them by ``top`` (255 for uint8)."""
     if top is None:
         top = 255.0 if images.dtype == np.uint8 else float(np.abs(images).max() or 1.0)
-    X = images.reshape(len(images), -1).astype(np.float32) / np.float32(top)
-    return Dataset(X, np.asarray(y), name, scaling={"kind": "divide", "by": top},
-                   image_shape=tuple(images.shape[1:]))
+    return Dataset(images.reshape(len(images), -1), np.asarray(y), name, kind="images",
+                   image_shape=tuple(images.shape[1:]), image_max=float(top))
 
 
 # ------------------------------------------------------------- other kinds
@@ -200,69 +219,29 @@ def _npz(path):
             f"{path}: X has shape {X.shape} and dtype {X.dtype}; expected a numeric "
             "(n_samples, n_features) array. Save numeric features."
         )
-    return Dataset(X.astype(np.float32), y, f"npz:{os.path.basename(path)}",
-                   scaling={"kind": "standardize"})
+    import pandas as pd
+
+    columns = [f"x{i}" for i in range(X.shape[1])]
+    return Dataset(pd.DataFrame(X, columns=columns), y, f"npz:{os.path.basename(path)}")
 
 
-def _csv(path, target):
-    if target is None:
-        raise DataUsageError(
-            f"--data {path} is a CSV file but --target is missing. Name the label column, "
-            "e.g. --target label."
-        )
-    with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's BOM
-        reader = csv.reader(fh)
-        rows = [(reader.line_num, row) for row in reader]
-    if not rows:
-        raise DataError(f"{path}: the file is empty. Pass a CSV with a header row.")
-    header = [h.strip() for h in rows[0][1]]
-    body = [(n, r) for n, r in rows[1:] if r and any(v.strip() for v in r)]
-    if target not in header:
-        import difflib
+def _table(path, target, sep, decimal, encoding, na_values, drop_missing_target):
+    from ._tables import read_table, table_labels
 
-        close = difflib.get_close_matches(target, header, n=1)
-        hint = f"Did you mean --target {close[0]}?" if close else f"Columns: {', '.join(header)}."
-        raise DataUsageError(f"--target {target!r} is not a column of {path}. {hint}")
-    if not body:
-        raise DataError(f"{path}: the header is there but no data rows follow. Add rows.")
-    t = header.index(target)
-    features = [h for i, h in enumerate(header) if i != t]
-    X = np.empty((len(body), len(features)), dtype=np.float32)
-    y = []
-    for r, (line, row) in enumerate(body):
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}, line {line}: {len(row)} fields but the header has {len(header)}. "
-                "Fix the row."
-            )
-        values = [v for i, v in enumerate(row) if i != t]
-        for j, value in enumerate(values):
-            try:
-                X[r, j] = float(value)
-            except ValueError:
-                raise DataError(
-                    f"{path}, line {line}: column {features[j]!r} has non-numeric value "
-                    f"{value!r}. Encode it as numbers or drop the column."
-                ) from None
-            if not np.isfinite(X[r, j]):
-                raise DataError(
-                    f"{path}, line {line}: column {features[j]!r} is {value!r}. Fill in or drop "
-                    "missing and infinite values."
-                )
-        y.append(row[t].strip())
-    y = _labels(y)
-    return Dataset(X, y, f"csv:{os.path.basename(path)}", feature_names=features,
-                   scaling={"kind": "standardize"})
+    frame, lines, notes = read_table(path, target, sep=sep, decimal=decimal, encoding=encoding,
+                                     na_values=na_values)
+    name = f"{'csv' if '.csv' in path.lower() else 'table'}:{os.path.basename(path)}"
+    y, keep = table_labels(frame[target], path, lines, decimal=decimal or ".",
+                           drop_missing=drop_missing_target)
+    if not keep.all():
+        notes.append(f"--drop-missing-target: left out {int((~keep).sum())} row(s) with no label")
+    X = frame.drop(columns=[target]).loc[keep]
+    return Dataset(X, y, name, index=X.index.to_numpy(),
+                   lines=None if lines is None else lines[keep], notes=notes)
 
 
-def _labels(texts):
-    """Integer labels stay integers when every one is written as a plain integer."""
-    if all(re.fullmatch(r"-?(0|[1-9][0-9]*)", v) for v in texts):
-        return np.asarray([int(v) for v in texts], dtype=np.int64)
-    return np.asarray(texts)
-
-
-def load(dataset="digits", data=None, target=None):
+def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, encoding=None,
+         na_values=(), drop_missing_target=False):
     """Load the named bundled dataset, or the user's file or folder.
 
     Parameters
@@ -270,15 +249,28 @@ def load(dataset="digits", data=None, target=None):
     dataset : {'digits', 'mnist'}, default='digits'
         Used when ``data`` is None.
     data : str or None
-        A CSV file (with ``target``), an ``.npz`` file holding ``X`` and
-        ``y``, or a folder of MNIST-format IDX files.
+        A table (``.csv``, ``.tsv``, ``.txt``, optionally ``.gz``/``.zip``/
+        ``.bz2``/``.xz``, or ``.parquet``) with ``target``, an ``.npz`` file
+        holding ``X`` and ``y``, or a folder of MNIST-format IDX files.
     target : str or None
-        Label column of a CSV file.
+        Label column of a table.
+    sep, decimal, encoding, na_values, drop_missing_target
+        How to read a table; see :func:`._tables.read_table` and
+        :func:`._tables.table_labels`.
 
     Returns
     -------
     dataset : Dataset
+
+    Raises
+    ------
+    DataUsageError
+        No such file, an unknown file type or column, or a wrong encoding.
+    DataError
+        The file is unusable (damaged, empty, missing labels, ...).
     """
+    from ._tables import is_table
+
     if data is None:
         if dataset == "digits":
             return _digits()
@@ -289,12 +281,11 @@ def load(dataset="digits", data=None, target=None):
         raise DataUsageError(f"--data {data}: no such file or folder. Check the path.")
     if os.path.isdir(data):
         return load_idx_dir(data)
-    lower = data.lower()
-    if lower.endswith(".npz"):
+    if data.lower().endswith(".npz"):
         return _npz(data)
-    if lower.endswith((".csv", ".txt")):
-        return _csv(data, target)
+    if is_table(data):
+        return _table(data, target, sep, decimal, encoding, na_values, drop_missing_target)
     raise DataUsageError(
-        f"--data {data}: unknown file type. Pass a .csv (with --target), an .npz with X and "
-        "y, or a folder of MNIST IDX files."
+        f"--data {data}: unknown file type. Pass a table (.csv, .tsv, .txt, compressed or not, "
+        "or .parquet) with --target, an .npz with X and y, or a folder of MNIST IDX files."
     )

@@ -1,13 +1,22 @@
-"""Save a fitted model safely (Keras ``.keras`` plus JSON) and load it back.
+"""Save a fitted pipeline safely and load it back: skops, never pickle.
 
-Nothing is pickled: the network is a ``.keras`` archive loaded with Keras's
-``safe_mode=True``, and everything else (classes, feature scaling, the
-parameters) is plain JSON, so a saved model from an untrusted source cannot
-run code when loaded.
+``save_model`` writes the whole fitted pipeline (preprocessing and
+classifier) with skops, scikit-learn's safe persistence format, plus the
+network alone as a Keras ``.keras`` archive and plain-JSON metadata.
+``load_model`` reads the pipeline with an explicit list of trusted types:
+it refuses any other type instead of running code, as ``pickle`` would.
+
+Why skops and not Keras preprocessing layers: the saved object *is* the
+fitted scikit-learn pipeline, so a reloaded model predicts bit-for-bit what
+the search's in-memory model predicted, with scikit-learn's own imputation
+and encoding rules (Keras has no median imputer or most-frequent
+imputation, and its ``Normalization`` layer rounds differently). Users who
+serve the network elsewhere (TensorFlow Serving) get ``model.keras``, which
+takes the already-preprocessed features.
 
 >>> from skkeras_search.persistence import load_model  # doctest: +SKIP
 >>> model = load_model("skkeras-search-out/best_model")  # doctest: +SKIP
->>> model.predict(X_raw)  # raw features, scaled as in training  # doctest: +SKIP
+>>> model.predict(df)  # a DataFrame with the training columns, any order  # doctest: +SKIP
 """
 
 import json
@@ -15,11 +24,20 @@ import os
 
 import numpy as np
 
-from . import _backend
+__all__ = ["save_model", "load_model", "SavedModel", "TRUSTED_TYPES"]
 
-__all__ = ["save_model", "load_model", "SavedModel"]
+FORMAT_VERSION = 2
+PIPELINE_FILE = "pipeline.skops"
 
-FORMAT_VERSION = 1
+#: Types outside skops's own safe defaults (scikit-learn, NumPy, SciPy) that a
+#: saved model may hold. Loading refuses every other type.
+TRUSTED_TYPES = (
+    "numpy.dtype",
+    "skkeras_search._classifier.KerasMLPClassifier",
+    "skkeras_search._training.TrainState",
+    "skkeras_search._preprocessing.TableSchema",
+    "skkeras_search._preprocessing.ImageScaler",
+)
 
 
 def _jsonable(value):
@@ -30,33 +48,49 @@ def _jsonable(value):
     return value
 
 
-def save_model(path, estimator, scaling=None, extra=None):
-    """Write ``path/model.keras`` and ``path/metadata.json``.
+def _classifier(model):
+    return model.steps[-1][1] if hasattr(model, "steps") else model
+
+
+def save_model(path, model, extra=None):
+    """Write ``path/pipeline.skops``, ``path/model.keras`` and ``path/metadata.json``.
 
     Parameters
     ----------
     path : str
-        Folder to create (or overwrite files in).
-    estimator : KerasMLPClassifier
-        A fitted estimator.
-    scaling : dict, optional
-        How raw features become model input (see :mod:`.datasets`).
+        Folder to create (or overwrite those files in).
+    model : Pipeline or KerasMLPClassifier
+        Fitted; a pipeline ends with the classifier.
     extra : dict, optional
         More JSON-serialisable metadata.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        ``model`` is not fitted.
     """
+    import skops.io as sio
+    from sklearn.utils.validation import check_is_fitted
+
     import skkeras_search
 
+    check_is_fitted(model)
+    classifier = _classifier(model)
     os.makedirs(path, exist_ok=True)
-    estimator.model_.save(os.path.join(path, "model.keras"))
+    tmp = os.path.join(path, PIPELINE_FILE + ".tmp")
+    sio.dump(model, tmp)
+    os.replace(tmp, os.path.join(path, PIPELINE_FILE))
+    classifier.model_.save(os.path.join(path, "model.keras"))
+    names = getattr(model, "feature_names_in_", None)
     meta = {
         "format_version": FORMAT_VERSION,
         "skkeras_search_version": skkeras_search.__version__,
-        "classes": [_jsonable(c) for c in estimator.classes_],
-        "classes_dtype": str(np.asarray(estimator.classes_).dtype),
-        "n_features_in": int(estimator.n_features_in_),
-        "params": {k: _jsonable(v) for k, v in estimator.get_params().items()
+        "classes": [_jsonable(c) for c in classifier.classes_],
+        "classes_dtype": str(np.asarray(classifier.classes_).dtype),
+        "feature_names": None if names is None else [str(n) for n in names],
+        "n_features_in": int(getattr(model, "n_features_in_", classifier.n_features_in_)),
+        "params": {k: _jsonable(v) for k, v in classifier.get_params().items()
                    if isinstance(_jsonable(v), (int, float, str, bool, type(None)))},
-        "scaling": {k: _jsonable(v) for k, v in (scaling or {"kind": "none"}).items()},
         **(extra or {}),
     }
     tmp = os.path.join(path, "metadata.json.tmp")
@@ -66,69 +100,86 @@ def save_model(path, estimator, scaling=None, extra=None):
 
 
 class SavedModel:
-    """A loaded model: scales raw features, predicts original labels."""
+    """A loaded model: the fitted pipeline, predicting from raw features.
 
-    def __init__(self, model, metadata):
-        self.model = model
+    Attributes
+    ----------
+    pipeline : Pipeline or KerasMLPClassifier
+        The fitted object as it was saved.
+    classes_ : ndarray of shape (n_classes,)
+    feature_names_in_ : ndarray of str or None
+        The training columns of a table.
+    metadata : dict
+    """
+
+    def __init__(self, pipeline, metadata):
+        self.pipeline = pipeline
         self.metadata = metadata
-        self.classes_ = np.asarray(metadata["classes"], dtype=metadata["classes_dtype"])
+        self.classes_ = _classifier(pipeline).classes_
+        self.feature_names_in_ = getattr(pipeline, "feature_names_in_", None)
 
-    def _scale(self, X):
-        """Scale raw features exactly as in training: in the model's dtype."""
-        dtype = np.dtype(self.model.inputs[0].dtype)
-        X = np.asarray(X, dtype=dtype).reshape(len(X), -1)
-        if X.shape[1] != self.metadata["n_features_in"]:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but the saved model expects "
-                f"{self.metadata['n_features_in']}. Pass data shaped like the training data."
-            )
-        s = self.metadata["scaling"]
-        if s["kind"] == "divide":
-            X = X / dtype.type(s["by"])
-        elif s["kind"] == "standardize":
-            X = (X - np.asarray(s["mean"], dtype=dtype)) / np.asarray(s["scale"], dtype=dtype)
-        return X
+    @property
+    def model(self):
+        """The fitted network, a ``keras.Model`` taking preprocessed features."""
+        return _classifier(self.pipeline).model_
 
-    def predict_proba(self, X, batch_size=8192):
-        """Class probabilities for raw (unscaled) features ``X``.
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order.
 
-        Calls the model directly, in chunks: ``keras.Model.predict`` would cast
-        float64 input to float32 and so lose a float64 model's precision.
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            A DataFrame with the training columns in any order (extra columns
+            are ignored with a warning), or an array with them in training
+            order; images of the training shape.
+
+        Raises
+        ------
+        ValueError
+            A training column is missing, or ``X`` has the wrong width.
         """
-        X = self._scale(X)
-        chunks = [np.asarray(self.model(X[i:i + batch_size], training=False))
-                  for i in range(0, len(X), batch_size)]
-        return np.concatenate(chunks) if chunks else np.empty((0, len(self.classes_)))
+        return self.pipeline.predict_proba(X)
 
     def predict(self, X):
-        """Labels (as in training) for raw (unscaled) features ``X``."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        """Labels as in training, shape (n_samples,); ``X`` as in :meth:`predict_proba`."""
+        return self.pipeline.predict(X)
 
 
 def load_model(path):
-    """Load a model written by :func:`save_model` (safe mode, no pickle).
+    """Load a model written by :func:`save_model`; never unpickles.
 
     Parameters
     ----------
     path : str
-        The folder holding ``model.keras`` and ``metadata.json``.
+        The folder holding ``pipeline.skops`` and ``metadata.json``.
 
     Returns
     -------
     model : SavedModel
-        With ``predict``, ``predict_proba``, ``classes_``, ``metadata`` and
-        the ``keras.Model`` as ``model``.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` holds no saved model.
+    ValueError
+        The model was saved in another format version, or the file holds a
+        type outside :data:`TRUSTED_TYPES`.
     """
+    import skops.io as sio
+
     with open(os.path.join(path, "metadata.json")) as fh:
         metadata = json.load(fh)
     if metadata.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path}: metadata format_version={metadata.get('format_version')!r} is not "
-            f"{FORMAT_VERSION}. Save the model again with this version of skkeras_search."
+            f"{FORMAT_VERSION} (skkeras_search {metadata.get('skkeras_search_version', '?')} saved "
+            "it). Rerun the search with this version, or load model.keras with "
+            "keras.models.load_model and scale the inputs as metadata.json says."
         )
-    keras = _backend.keras()
-    # compile=False: the archive's optimizer was never trained through Keras,
-    # and inference does not need one (compile the model to train it further).
-    model = keras.models.load_model(os.path.join(path, "model.keras"), safe_mode=True,
-                                    compile=False)
-    return SavedModel(model, metadata)
+    file = os.path.join(path, PIPELINE_FILE)
+    untrusted = sio.get_untrusted_types(file=file)
+    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if refused:
+        raise ValueError(f"{file}: holds type(s) {refused} that skkeras_search does not trust; "
+                         "refusing to load. Load only models that skkeras_search saved.")
+    return SavedModel(sio.load(file, trusted=list(untrusted)), metadata)

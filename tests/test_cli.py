@@ -36,7 +36,7 @@ def test_run_writes_every_file(digits_run):
     assert {"cv_results.csv", "report.json", "score_vs_learning_rate.png",
             "score_vs_hidden_units.png", "best_loss_curve.png", "best_model",
             "test_predictions.csv", "progress.jsonl"} <= names
-    assert set(os.listdir(out / "best_model")) == {"model.keras", "metadata.json"}
+    assert set(os.listdir(out / "best_model")) == {"pipeline.skops", "model.keras", "metadata.json"}
     for png in ("score_vs_learning_rate.png", "score_vs_hidden_units.png", "best_loss_curve.png"):
         pixels = image.imread(out / png)
         assert pixels.shape[0] > 100 and pixels.shape[1] > 100
@@ -103,7 +103,8 @@ def test_csv_and_npz_data(tmp_path, digits):
     assert main([*FAST, "--data", str(tmp_path / "d.csv"), "--target", "digit",
                  "--out", str(tmp_path / "csv")]) == 0
     meta = json.loads((tmp_path / "csv" / "best_model" / "metadata.json").read_text())
-    assert meta["scaling"]["kind"] == "standardize" and len(meta["scaling"]["mean"]) == 64
+    assert meta["preprocessing"]["kind"] == "table" and meta["preprocessing"]["n_features_out"] == 64
+    assert meta["feature_names"] == [f"p{i}" for i in range(64)]
     np.savez(tmp_path / "d.npz", X=X[:300], y=y[:300])
     assert main([*FAST, "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "npz")]) == 0
 
@@ -132,8 +133,15 @@ def _bad_csv(tmp_path, text):
         (lambda p: ["--data", str(p / "missing.csv"), "--target", "y"], 2, "no such file"),
         (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\n2,1\n"), "--target", "label"], 2,
          "--target 'label' is not a column"),
-        (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\nfoo,1\n"), "--target", "y"], 1,
-         "column 'a' has non-numeric value 'foo'"),
+        (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\n2,\n3,1\n"), "--target", "y"], 1,
+         "1 row(s) have no label in column 'y' (line 3)"),
+        (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\ninf,1\n"), "--target", "y"], 1,
+         "line 3: column 'a' is infinite"),
+        (lambda p: ["--data", _bad_csv(p, "a;y\n1;0\n2;1\n"), "--target", "y", "--sep", ","], 2,
+         "pass the file's delimiter with --sep"),
+        (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\n2,1\n"), "--target", "y", "--drop", "b"], 2,
+         "--drop 'b' is not a column"),
+        (lambda p: ["--drop", "x"], 2, "--drop and --categorical name table columns"),
         (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\n2,0\n3,0\n"), "--target", "y"], 1,
          "at least two classes"),
         (lambda p: ["--n-iter", "0"], 2, "--n-iter 0 samples no candidate"),
@@ -150,12 +158,13 @@ def _bad_csv(tmp_path, text):
     ],
 )
 def test_bad_input_one_line_and_status(tmp_path, capsys, make_args, status, message):
-    code = main([*FAST, "--out", str(tmp_path / "out"), *make_args(tmp_path)])
+    code = main([*FAST, "--out", str(tmp_path / "out" / "run"), *make_args(tmp_path)])
     err = capsys.readouterr().err
     assert code == status
     last = err.strip().splitlines()[-1]
     assert message in last and last.startswith("skkeras-search: error:")
     assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # a refused run leaves no folder behind
 
 
 def test_pickled_npz_rejected(tmp_path, capsys):
@@ -234,7 +243,7 @@ def test_unwritable_cache_dir_refused_before_search(tmp_path, capsys):
     assert code == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--cache-dir" in last and "cannot write there" in last
-    assert not (tmp_path / "out" / "report.json").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_every_fit_failing_says_why(tmp_path, capsys):
@@ -276,3 +285,75 @@ def test_failure_reasons_match_exact_learning_rates():
     assert _reason({"learning_rate": 0.5}, failures).endswith("Use y")
     assert _reason({"learning_rate": 0.55}, failures).endswith("Use x")
     assert _reason({"learning_rate": 0.05}, failures).startswith("fit failed")
+
+
+def _census(path, n=240, seed=0):
+    """A table shaped like UCI adult: an id, numbers, text, '?' cells, ', ' separators."""
+    rng = np.random.RandomState(seed)
+    lines = ["id, age, workclass, education, hours-per-week, sex, capital-gain, income"]
+    for i in range(n):
+        age, hours = rng.randint(17, 80), rng.randint(10, 70)
+        education = rng.choice(["HS-grad", "Bachelors", "Masters", "Some-college"])
+        sex = rng.choice(["Male", "Female"])
+        score = (age - 40) / 10 + (hours - 40) / 10 + 1.5 * (education in ("Bachelors", "Masters"))
+        label = ">50K" if score + rng.randn() > 1 else "<=50K"
+        workclass = rng.choice(["Private", "Self-emp", "Gov", "?"], p=[0.6, 0.2, 0.15, 0.05])
+        age_text = "?" if rng.rand() < 0.05 else str(age)
+        gain = rng.choice([0, 0, 0, rng.randint(1, 20000)])
+        lines.append(f"{5000 + i}, {age_text}, {workclass}, {education}, {hours}, {sex}, {gain}, "
+                     f"{label}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_mixed_table_end_to_end_and_reload_in_fresh_process(tmp_path, capsys):
+    data, out = _census(tmp_path / "adult.csv"), tmp_path / "out"
+    assert main([*FAST, "--data", data, "--target", "income", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: column 'id' has a different value in every row" in captured.err
+    assert "--drop id" in captured.err
+    assert main([*FAST, "--data", data, "--target", "income", "--drop", "id",
+                 "--out", str(out)]) == 0
+    summary = capsys.readouterr().out
+    assert "Preprocessing: 6 columns -> " in summary and "dropped: id (--drop)" in summary
+    report = json.loads((out / "report.json").read_text())
+    pre = report["preprocessing"]
+    assert pre["numeric"] == ["age", "hours-per-week", "capital-gain"]
+    assert set(pre["categorical"]) == {"workclass", "education", "sex"}
+    assert pre["imputed"]["age"] > 0 and pre["imputed"]["workclass"] > 0
+    assert pre["missing_indicators"] == ["age"] and pre["dropped"] == {"id": "--drop"}
+    assert pre["n_features_out"] == 3 + 1 + pre["categorical"]["workclass"] + 4 + 2
+    # A fresh process, as a user would: plain pandas, columns shuffled, the label left in.
+    code = f"""
+import numpy as np, pandas as pd, warnings
+from skkeras_search.persistence import load_model
+expected = pd.read_csv({str(out / 'test_predictions.csv')!r})
+rows = pd.read_csv({data!r}).iloc[expected["index"]]
+rows = rows[list(rows.columns[::-1])]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    pred = load_model({str(out / 'best_model')!r}).predict(rows)
+print(int((pred == expected["y_pred"].to_numpy()).sum()), len(expected))
+print(sorted({{str(w.message)[:40] for w in caught if "not trained on" in str(w.message)}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    counts, extra = result.stdout.strip().splitlines()
+    same, total = map(int, counts.split())
+    assert total == 60 and same == total
+    assert extra == "[\"X has column(s) ['income', 'id'] that th\"]"  # names stripped like ours
+
+
+def test_drop_missing_target_is_said_in_the_summary(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    rng = np.random.RandomState(0)
+    rows = [f"{a:.3f},{'' if i % 9 == 0 else int(a > 0)}" for i, a in enumerate(rng.randn(80))]
+    path.write_text("x,label\n" + "\n".join(rows) + "\n")
+    assert main([*FAST, "--data", str(path), "--target", "label", "--out", str(tmp_path / "o")]) == 1
+    assert "--drop-missing-target" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert main([*FAST, "--data", str(path), "--target", "label", "--drop-missing-target",
+                 "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "--drop-missing-target: left out 9 row(s) with no label" in out
+    assert json.loads((tmp_path / "o" / "report.json").read_text())["data"]["n_samples"] == 71

@@ -1,5 +1,7 @@
 """Saved models: safe to load, and predicting exactly what the estimator predicts."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -21,24 +23,53 @@ def test_roundtrip_predicts_identically(tiny, tmp_path, dtype):
     assert model.classes_.tolist() == ["ant", "bee", "cat"]
 
 
-def test_standardized_scaling_matches_training_arithmetic(tiny, tmp_path):
+def test_pipeline_roundtrip_keeps_the_column_contract(tiny, tmp_path):
+    import pandas as pd
+
+    from skkeras_search._preprocessing import build_pipeline
+
     X, y = tiny
-    raw = (X * 7 + 3).astype(np.float32)
-    mean, scale = raw.mean(axis=0), raw.std(axis=0)
-    scaled = ((raw - mean) / scale).astype(np.float32)  # as the command scales training data
-    clf = KerasMLPClassifier(hidden_units=8, epochs=3, random_state=0).fit(scaled, y)
-    save_model(str(tmp_path), clf, scaling={"kind": "standardize", "mean": mean.tolist(),
-                                            "scale": scale.tolist()})
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(kind=np.array(["u", "v"])[y % 2])
+    frame.loc[3, "a"] = np.nan
+    pipe = build_pipeline(KerasMLPClassifier(hidden_units=8, epochs=3, random_state=0),
+                          columns=list(frame.columns), categorical=["kind"]).fit(frame, y)
+    save_model(str(tmp_path), pipe)
     model = load_model(str(tmp_path))
-    assert np.array_equal(model._scale(raw), scaled)
-    assert np.array_equal(model.predict_proba(raw), clf.predict_proba(scaled))
+    assert np.array_equal(model.predict_proba(frame), pipe.predict_proba(frame))
+    assert np.array_equal(model.predict(frame[frame.columns[::-1]]), pipe.predict(frame))
+    assert model.feature_names_in_.tolist() == ["a", "b", "c", "d", "e", "kind"]
+    with pytest.raises(ValueError, match=re.escape("X is missing column(s) ['kind']")):
+        model.predict(frame.drop(columns="kind"))
+    assert model.model.count_params() == pipe[-1].model_.count_params()
 
 
-def test_wrong_width_is_a_clear_error(tiny, tmp_path):
+def test_untrusted_types_are_refused(tiny, tmp_path):
+    """A file that would call os.system on load is refused, not unpickled."""
+    import os
+
+    import skops.io as sio
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = tiny
+    clf = KerasMLPClassifier(hidden_units=4, epochs=1, random_state=0).fit(X, y)
+    save_model(str(tmp_path), clf)
+    evil = make_pipeline(FunctionTransformer(os.system), clf)
+    sio.dump(evil, tmp_path / "pipeline.skops")
+    with pytest.raises(ValueError, match=r"holds type\(s\) \['(posix|nt)\.system'\] that "
+                                         "skkeras_search does not trust; refusing to load"):
+        load_model(str(tmp_path))
+
+
+def test_older_format_is_refused_with_the_way_out(tiny, tmp_path):
+    import json
+
     X, y = tiny
     save_model(str(tmp_path), KerasMLPClassifier(hidden_units=4, epochs=1, random_state=0).fit(X, y))
-    with pytest.raises(ValueError, match="X has 4 features, but the saved model expects 5"):
-        load_model(str(tmp_path)).predict(X[:, :4])
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    (tmp_path / "metadata.json").write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(ValueError, match="format_version=1 is not 2.*Rerun the search"):
+        load_model(str(tmp_path))
 
 
 def test_model_carries_the_l2_penalty_and_trains_further(tiny):
@@ -53,3 +84,10 @@ def test_model_carries_the_l2_penalty_and_trains_further(tiny):
     model64 = KerasMLPClassifier(hidden_units=8, epochs=2, alpha=0.1, random_state=0).fit(X, y).model_
     assert model64.losses == []
     model64.fit(X, y, epochs=1, verbose=0)
+
+
+def test_wrong_width_is_a_clear_error(tiny, tmp_path):
+    X, y = tiny
+    save_model(str(tmp_path), KerasMLPClassifier(hidden_units=4, epochs=1, random_state=0).fit(X, y))
+    with pytest.raises(ValueError, match="X has 4 features, but KerasMLPClassifier is expecting 5"):
+        load_model(str(tmp_path)).predict(X[:, :4])

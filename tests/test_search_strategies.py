@@ -13,11 +13,11 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skkeras_search.search as search_module
+import skkeras_search._optuna_space as optuna_space
 from skkeras_search import KerasMLPClassifier, TrainingDivergedError, _training
 from skkeras_search._hyperband import top_k
-from skkeras_search._optuna_space import to_optuna
-from skkeras_search.search import HyperbandSearchCV, TPESearchCV, _bohb_model, hyperband_brackets
+from skkeras_search._optuna_space import bohb_model, to_optuna
+from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets
 from skkeras_search.space import int_range, log_uniform
 
 SPACE = {"hidden_units": int_range(3, 9, 3), "learning_rate": log_uniform(1e-3, 1e-1)}
@@ -192,17 +192,17 @@ def test_bohb_models_the_largest_budget_with_enough_results():
         return {"n_resources": np.array(budgets), "params": params,
                 "mean_test_score": rng.uniform(size=len(budgets))}
 
-    assert _bohb_model(None, "mean_test_score", dims, 0) is None
-    assert _bohb_model(results([(1, 4)]), "mean_test_score", dims, 0) is None
+    assert bohb_model(None, "mean_test_score", dims, 0) is None
+    assert bohb_model(results([(1, 4)]), "mean_test_score", dims, 0) is None
     res = results([(1, 9), (3, 4), (9, 1)])
-    study = _bohb_model(res, "mean_test_score", dims, 0)
+    study = bohb_model(res, "mean_test_score", dims, 0)
     assert len(study.trials) == 9  # budget 3 has too few
     res = results([(1, 9), (3, 5), (9, 1)])
     res["mean_test_score"][9] = np.nan  # a failed fit on budget 3 does not count...
-    assert len(_bohb_model(res, "mean_test_score", dims, 0).trials) == 9
+    assert len(bohb_model(res, "mean_test_score", dims, 0).trials) == 9
     res = results([(1, 9), (3, 6), (9, 1)])
     res["mean_test_score"][9] = np.nan
-    study = _bohb_model(res, "mean_test_score", dims, 0)
+    study = bohb_model(res, "mean_test_score", dims, 0)
     assert len(study.trials) == 6  # ...but is modelled as a bad (pruned) one once it does
     assert sum(t.state.name == "PRUNED" for t in study.trials) == 1
     assert sorted(t.value for t in study.trials if t.value is not None) == \
@@ -219,8 +219,8 @@ def test_bohb_is_reproducible_and_proposes_from_the_model(tiny, monkeypatch):
             studies.append((study, len(study.trials)))
         return study
 
-    original = search_module._bohb_model
-    monkeypatch.setattr(search_module, "_bohb_model", recording)
+    original = optuna_space.bohb_model
+    monkeypatch.setattr(optuna_space, "bohb_model", recording)
 
     def run(random_fraction):
         return HyperbandSearchCV(clf(), SPACE, max_epochs=9, n_brackets=4, sampler="tpe",
@@ -245,8 +245,11 @@ def test_bohb_is_reproducible_and_proposes_from_the_model(tiny, monkeypatch):
 
 
 # ------------------------------------------------------------------------- TPE
-def test_tpe_batches_refit_and_multimetric(tiny):
+def test_tpe_batches_refit_and_multimetric(tiny, capfd):
+    import optuna
+
     X, y = tiny
+    optuna.logging.set_verbosity(optuna.logging.INFO)
     scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
     search = TPESearchCV(clf(), SPACE, n_iter=7, batch_size=3, n_startup=3, cv=CV,
                          scoring=scoring, refit="acc", random_state=0).fit(X, y)
@@ -255,6 +258,8 @@ def test_tpe_batches_refit_and_multimetric(tiny):
     assert search.best_index_ == np.argmax(r["mean_test_acc"])
     assert search.best_estimator_.get_params()["hidden_units"] == search.best_params_["hidden_units"]
     assert search.best_estimator_.n_iter_ == 3
+    assert "Trial" not in capfd.readouterr().err  # Optuna kept quiet...
+    assert optuna.logging.get_verbosity() == optuna.logging.INFO  # ...and was put back
     again = TPESearchCV(clf(), SPACE, n_iter=7, batch_size=3, n_startup=3, cv=CV,
                         scoring=scoring, refit="acc", random_state=0).fit(X, y)
     assert again.cv_results_["params"] == r["params"]
@@ -290,8 +295,12 @@ def _strategies(estimator, space, **kw):
 
 
 @pytest.mark.parametrize("name", ["hyperband", "bohb", "tpe"])
-def test_a_diverging_candidate_is_a_failed_trial(tiny, name):
+def test_a_diverging_candidate_is_a_failed_trial(tiny, name, monkeypatch):
     X, y = tiny
+    studies = []
+    original = optuna_space.new_study
+    monkeypatch.setattr(optuna_space, "new_study", lambda s: studies.append(original(s)) or
+                        studies[-1])
     space = {"learning_rate": [1e3, 1e-2], "hidden_units": [3, 5, 7]}
     search = _strategies(clf(optimizer="sgd"), space)[name]
     with pytest.warns(UserWarning):  # scikit-learn's "fits failed" / non-finite score warnings
@@ -305,6 +314,9 @@ def test_a_diverging_candidate_is_a_failed_trial(tiny, name):
     if name != "tpe":  # a failed candidate is never promoted
         promoted = np.asarray(r["round"]) > 0
         assert (lr[promoted] == 1e-2).all()
+    else:  # and TPE is told it was bad (pruned), not nothing (failed)
+        states = [t.state.name for t in studies[0].trials]
+        assert states == ["PRUNED" if f else "COMPLETE" for f in failed]
     with pytest.raises(TrainingDivergedError):
         search.set_params(error_score="raise").fit(X, y)
 

@@ -1,0 +1,171 @@
+"""Reading real-world tables: delimiters, decimal marks, encodings, compression, labels."""
+
+import bz2
+import gzip
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skkeras_search._tables import detect_separator
+from skkeras_search.datasets import DataError, DataUsageError, load
+
+ROWS = [("1.5", "red", "a"), ("2.25", "blue", "b"), ("-3", "red", "a"), ("4e1", "green", "b")]
+
+
+def _write(path, sep=",", decimal=".", rows=ROWS, header=("size", "colour", "label")):
+    lines = [sep.join(header)] + [sep.join((r[0].replace(".", decimal),) + r[1:]) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_delimiter_detected(tmp_path, sep):
+    ds = load(data=_write(tmp_path / "t.csv", sep=sep), target="label")
+    assert ds.feature_names == ["size", "colour"]
+    assert ds.X["size"].tolist() == [1.5, 2.25, -3.0, 40.0]
+    assert ds.y.tolist() == ["a", "b", "a", "b"]
+    assert (f"delimiter {sep!r} detected" in ds.notes) == (sep != ",")
+
+
+def test_semicolon_with_decimal_comma_detected_and_flags_override(tmp_path):
+    path = _write(tmp_path / "eu.csv", sep=";", decimal=",")
+    ds = load(data=path, target="label")
+    assert ds.X["size"].tolist() == [1.5, 2.25, -3.0, 40.0]
+    assert "decimal mark ',' detected" in ds.notes
+    # explicit flags win over detection
+    forced = load(data=path, target="label", sep=";", decimal=".")
+    assert forced.X["size"].dtype == object  # '1,5' stays text when told '.' is the mark
+
+
+def test_wrong_sep_names_the_delimiter(tmp_path):
+    path = _write(tmp_path / "t.csv", sep=";")
+    with pytest.raises(DataUsageError, match=re.escape("pass the file's delimiter with --sep")):
+        load(data=path, target="label", sep=",")
+
+
+@given(st.lists(st.lists(st.sampled_from(["a", "b c", "1", "2.5", ""]), min_size=3, max_size=3),
+                min_size=1, max_size=8),
+       st.sampled_from([",", ";", "\t", "|"]))
+def test_detect_separator_property(rows, sep):
+    text = "\n".join(sep.join(r) for r in [["x", "y", "z"], *rows]) + "\n"
+    assert detect_separator(text) == sep
+
+
+def test_latin1_file_names_offset_and_flag(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("Größe,label\n1,a\n2,b\n".encode("latin-1"))
+    with pytest.raises(DataUsageError) as err:
+        load(data=str(path), target="label")
+    message = str(err.value)
+    assert str(path) in message and "byte offset 2" in message and "0xf6" in message
+    assert "--encoding latin-1" in message and "\n" not in message
+    ds = load(data=str(path), target="label", encoding="latin-1")
+    assert ds.feature_names == ["Größe"]
+
+
+def test_invalid_byte_deep_in_a_large_file_is_located(tmp_path):
+    path = tmp_path / "late.csv"
+    body = "".join(f"{i},a\n" for i in range(20000))
+    path.write_bytes(("x,label\n" + body).encode() + b"1,caf\xe9\n")
+    with pytest.raises(DataUsageError, match=rf"byte offset {len(body) + 8 + 5} .*line 20002"):
+        load(data=str(path), target="label")
+
+
+def test_utf8_with_and_without_bom(tmp_path):
+    for name, prefix in [("bom.csv", "\ufeff"), ("plain.csv", "")]:
+        (tmp_path / name).write_text(prefix + "zähler,label\n1,ä\n2,b\n", encoding="utf-8")
+        ds = load(data=str(tmp_path / name), target="label")
+        assert ds.feature_names == ["zähler"] and ds.y.tolist() == ["ä", "b"]
+
+
+def test_unknown_encoding_is_a_usage_error(tmp_path):
+    with pytest.raises(DataUsageError, match="--encoding 'latin-99' is not an encoding"):
+        load(data=_write(tmp_path / "t.csv"), target="label", encoding="latin-99")
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.zip", ".csv.bz2", ".tsv", ".parquet"])
+def test_compressed_tsv_and_parquet(tmp_path, suffix):
+    text = "size;colour;label\n1.5;red;a\n2.5;blue;b\n"
+    path = tmp_path / f"t{suffix}"
+    if suffix == ".csv.gz":
+        path.write_bytes(gzip.compress(text.encode()))
+    elif suffix == ".csv.bz2":
+        path.write_bytes(bz2.compress(text.encode()))
+    elif suffix == ".csv.zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("t.csv", text)
+    elif suffix == ".tsv":
+        path.write_text(text.replace(";", "\t"))
+    else:
+        pd.DataFrame({"size": [1.5, 2.5], "colour": ["red", "blue"],
+                      "label": ["a", "b"]}).to_parquet(path)
+    ds = load(data=str(path), target="label")
+    assert ds.X["size"].tolist() == [1.5, 2.5] and ds.X["colour"].tolist() == ["red", "blue"]
+    assert ds.y.tolist() == ["a", "b"]
+
+
+def test_zip_with_two_tables_refused(tmp_path):
+    path = tmp_path / "two.csv.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.csv", "x,y\n1,2\n")
+        archive.writestr("b.csv", "x,y\n1,2\n")
+    with pytest.raises(DataError, match="holds 2 files"):
+        load(data=str(path), target="y")
+
+
+def test_missing_labels_name_their_lines(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,label\n1,2\n2,\n\n3,4\n4,NA\n5, ?\n6,2\n7,\n8,4\n9,\n10,null\n")
+    with pytest.raises(DataError) as err:
+        load(data=str(path), target="label")
+    message = str(err.value)
+    assert "6 row(s) have no label in column 'label' (lines 3, 6, 7, 9, 11, ...)" in message
+    assert "--drop-missing-target" in message
+    ds = load(data=str(path), target="label", drop_missing_target=True)
+    assert ds.y.tolist() == [2, 4, 2, 4] and ds.y.dtype == np.int64
+    # index: the data row as pandas.read_csv numbers it (blank lines skipped)
+    assert ds.X["a"].tolist() == [1, 3, 6, 8] and ds.index.tolist() == [0, 2, 5, 7]
+    assert "--drop-missing-target: left out 6 row(s) with no label" in ds.notes
+
+
+def test_numbers_written_differently_are_one_class(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('a,label\n1,1\n2,1.0\n3," 1"\n4,1e0\n5,2\n6,2.00\n7,+2\n')
+    ds = load(data=str(path), target="label")
+    assert ds.y.tolist() == [1, 1, 1, 1, 2, 2, 2] and ds.y.dtype == np.int64
+    path.write_text("a;label\n1;0,5\n2;0.5\n3;1\n")
+    half = load(data=str(path), target="label", decimal=",")
+    assert half.y.tolist() == [0.5, 0.5, 1.0] and half.y.dtype == np.float64
+
+
+def test_text_labels_are_stripped(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('a,label\n1,cat\n2," cat "\n3,"cat  "\n4,dog\n')
+    assert load(data=str(path), target="label").y.tolist() == ["cat", "cat", "cat", "dog"]
+
+
+def test_missing_value_markers_in_features(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("num,text,label\n1,M\n?,F,a\n,NA,b\nNaN,null,a\n2, ?,b\n-,x,a\n".replace(
+        "1,M\n", "1,M,b\n"))
+    ds = load(data=str(path), target="label", na_values=["-"])
+    assert ds.X["num"].isna().tolist() == [False, True, True, True, False, True]
+    assert ds.X["text"].isna().tolist() == [False, False, True, True, True, False]
+
+
+def test_ragged_row_is_a_data_error(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n1,2,x\n1,2,3,4\n")
+    with pytest.raises(DataError, match="Expected 3 fields in line 3, saw 4"):
+        load(data=str(path), target="label")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(DataError, match="the file is empty"):
+        load(data=str(tmp_path / "e.csv"), target="y")
