@@ -146,18 +146,26 @@ def detect_separator(text):
     return best
 
 
-_COMMA_NUMBER = re.compile(r"^[+-]?\d+,\d+$")
+_COMMA_NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}(\.\d{3})+),\d+$")
+_DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")
 _DOT_NUMBER = re.compile(r"^[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def _detect_decimal(text, sep):
-    """',' when the sample writes numbers as ``1,5`` (and never ``1.5``), else '.'."""
+    """(',', thousands) when the sample writes numbers as ``1,5`` or ``1.234,5``, else ('.', None).
+
+    A comma-separated file cannot use a decimal comma without quoting, so
+    only other delimiters are looked at.
+    """
     if sep == ",":
-        return "."
+        return ".", None
     cells = [c.strip() for row in csv.reader(text.splitlines()[1:], delimiter=sep) for c in row]
-    comma = sum(bool(_COMMA_NUMBER.match(c)) for c in cells)
+    comma = [c for c in cells if _COMMA_NUMBER.match(c)]
+    dotted = any(_DOTTED_THOUSANDS.match(c) for c in comma)
     dot = sum(bool(_DOT_NUMBER.match(c)) for c in cells)
-    return "," if comma and not dot else "."
+    if comma and (not dot or dotted):
+        return ",", "." if dotted else None
+    return ".", None
 
 
 def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values=()):
@@ -245,17 +253,24 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
 
     from .datasets import DataError
 
-    encoding = encoding or "utf-8-sig"
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        from .datasets import DataUsageError
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            from .datasets import DataUsageError
 
-        raise DataUsageError(f"--encoding {encoding!r} is not an encoding Python knows. Use e.g. "
-                             "utf-8, latin-1 or cp1252.") from None
+            raise DataUsageError(f"--encoding {encoding!r} is not an encoding Python knows. Use "
+                                 "e.g. utf-8, latin-1 or cp1252.") from None
     sample, whole = _sample(path, compression)
     if not sample.strip():
         raise DataError(f"{path}: the file is empty. Pass a table with a header row.")
+    notes = []
+    if encoding is None:
+        # UTF-8 with or without BOM; a UTF-16 BOM is Excel's "Unicode text" export
+        utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        encoding = "utf-16" if utf16 else "utf-8-sig"
+        if utf16:
+            notes.append("UTF-16 detected (byte-order mark)")
     try:
         text = sample.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -264,18 +279,20 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
         text = sample[:exc.start].decode(encoding)
     if not whole:
         text = text[: text.rfind("\n") + 1] or text
-    notes = []
     if sep is None:
         sep = "\t" if ext in (".tsv", ".tab") else detect_separator(text)
         if sep != ",":
             notes.append(f"delimiter {sep!r} detected")
+    thousands = None
     if decimal is None:
-        decimal = _detect_decimal(text, sep)
+        decimal, thousands = _detect_decimal(text, sep)
         if decimal != ".":
-            notes.append(f"decimal mark {decimal!r} detected")
+            notes.append(f"decimal mark {decimal!r} detected"
+                         + (f", thousands separator {thousands!r}" if thousands else ""))
     try:
         frame = pd.read_csv(
-            path, sep=sep, decimal=decimal, encoding=encoding, compression=compression,
+            path, sep=sep, decimal=decimal, thousands=thousands, encoding=encoding,
+            compression=compression,
             na_values=sorted(MISSING_MARKERS | set(na_values)), keep_default_na=True,
             skipinitialspace=True, skip_blank_lines=False, engine="c", low_memory=False,
         )
@@ -326,7 +343,7 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False):
     -------
     y : ndarray of shape (n_kept,)
         int64 when every label is a whole number, float64 when every label is
-        a number, else str.
+        a number, bool for a column of True/False, else str.
     keep : ndarray of bool, shape (n_rows,)
         The rows that have a label.
 
@@ -357,6 +374,8 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False):
         )
     keep = ~missing
     kept = text[keep]
+    if values.dtype.kind == "b":  # pandas reads True/false/TRUE columns as booleans
+        return kept.to_numpy(dtype=bool), keep
     if numeric:
         numbers = kept.to_numpy(dtype=np.float64)
     else:

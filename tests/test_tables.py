@@ -169,3 +169,20 @@ def test_empty_file(tmp_path):
     (tmp_path / "e.csv").write_text("")
     with pytest.raises(DataError, match="the file is empty"):
         load(data=str(tmp_path / "e.csv"), target="y")
+
+
+def test_utf16_excel_export_and_thousands_separator(tmp_path):
+    path = tmp_path / "excel.txt"  # Excel's "Unicode text": UTF-16 with BOM, tab-separated
+    path.write_bytes("Größe\tPreis\tlabel\n1,5\t1.234,5\tja\n2\t3,25\tnein\n".encode("utf-16"))
+    ds = load(data=str(path), target="label")
+    assert ds.X["Größe"].tolist() == [1.5, 2.0] and ds.X["Preis"].tolist() == [1234.5, 3.25]
+    assert ds.y.tolist() == ["ja", "nein"]
+    assert "UTF-16 detected (byte-order mark)" in ds.notes
+    assert "decimal mark ',' detected, thousands separator '.'" in ds.notes
+
+
+def test_boolean_labels_stay_booleans(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,label\n1,True\n2,false\n3,TRUE\n")
+    ds = load(data=str(path), target="label")
+    assert ds.y.dtype == bool and ds.y.tolist() == [True, False, True]
