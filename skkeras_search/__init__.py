@@ -2,12 +2,15 @@
 
 from ._classifier import KerasMLPClassifier
 from ._training import TrainingDivergedError
+from .search import HyperbandSearchCV, TPESearchCV
 from .space import int_range, log_uniform, paper_grid, paper_space
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KerasMLPClassifier",
+    "HyperbandSearchCV",
+    "TPESearchCV",
     "TrainingDivergedError",
     "int_range",
     "log_uniform",

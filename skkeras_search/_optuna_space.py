@@ -16,7 +16,7 @@ import numpy as np
 from .space import IntRange, LogUniform
 
 __all__ = ["Dimension", "to_optuna", "tpe_sampler", "new_study", "quiet_optuna",
-           "gamma_tpe", "gamma_bohb", "uniform_weights"]
+           "gamma_tpe", "gamma_bohb", "uniform_weights", "bohb_model"]
 
 _USE_INSTEAD = (
     "Use skkeras_search.space.log_uniform(low, high) or int_range(low, high, step), "
@@ -188,3 +188,37 @@ def quiet_optuna():
         yield
     finally:
         optuna.logging.set_verbosity(previous)
+
+
+def bohb_model(results, objective, dims, seed):
+    """BOHB's model: a TPE study of the results on the largest budget with enough of them.
+
+    Falkner et al. (2018), Algorithm 2: the largest budget ``b`` with at least
+    ``N_min + 2`` observations, ``N_min = d + 1`` for ``d`` parameters; only
+    finite scores count, failed fits are added as pruned (bad) trials. None
+    when no budget qualifies (the caller then samples at random).
+    """
+    if results is None:
+        return None
+    import optuna
+
+    budgets = np.asarray(results["n_resources"])
+    scores = np.asarray(results[objective], dtype=float)
+    n_min = len(dims) + 1  # Falkner et al. (2018): N_min = d + 1
+    usable = [b for b in sorted(set(budgets.tolist()), reverse=True)
+              if np.isfinite(scores[budgets == b]).sum() >= n_min + 2]
+    if not usable:
+        return None
+    study = new_study(tpe_sampler(seed, n_startup_trials=0, gamma=gamma_bohb))
+    distributions = {k: d.distribution for k, d in dims.items()}
+    trials = []
+    for i in np.flatnonzero(budgets == usable[0]):
+        params = {k: d.encode(results["params"][i][k]) for k, d in dims.items()}
+        if np.isfinite(scores[i]):
+            trials.append(optuna.trial.create_trial(params=params, distributions=distributions,
+                                                    value=float(scores[i])))
+        else:  # failed: a bad observation, not ignored
+            trials.append(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
+                                                    params=params, distributions=distributions))
+    study.add_trials(trials)
+    return study

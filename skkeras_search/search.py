@@ -34,30 +34,6 @@ from ._validation import Interval, StrOptions
 
 __all__ = ["HyperbandSearchCV", "TPESearchCV", "Bracket", "hyperband_brackets"]
 
-_COMMON_DOC = """
-    scoring : str, callable, list, tuple, dict or None, default=None
-        As in :class:`~sklearn.model_selection.GridSearchCV`; with several
-        metrics, ``refit`` names the one that is optimised.
-    n_jobs : int or None, default=None
-        Parallel fits (joblib); results do not depend on it.
-    refit : bool, str or callable, default=True
-        Refit the best candidate on the whole data, as in ``GridSearchCV``.
-    cv : int, cross-validation generator or iterable, default=None
-        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for classifiers).
-    verbose : int, default=0
-        scikit-learn's progress messages.
-    pre_dispatch : int or str, default='2*n_jobs'
-        joblib's ``pre_dispatch``.
-    error_score : 'raise' or float, default=np.nan
-        Score of a failed fit (e.g. a diverging network,
-        :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
-        trial that is never promoted or modelled as good. A round (or batch)
-        whose fits all fail leaves no rows in ``cv_results_`` (scikit-learn
-        keeps none for such a call); the search warns and goes on, and raises
-        scikit-learn's "All the N fits failed" only if no fit succeeded at all.
-    return_train_score : bool, default=False
-        Also score the training folds."""
-
 
 def _objective_key(refit, results, owner):
     """The ``cv_results_`` column the search maximises."""
@@ -148,7 +124,28 @@ class HyperbandSearchCV(BaseSearchCV):
     random_state : int, RandomState instance or None, default=None
         Seeds the candidate draws (not the estimator). Pass an int for
         reproducible (and resumable) searches.
-    """ + _COMMON_DOC + """
+    scoring : str, callable, list, tuple, dict or None, default=None
+        As in :class:`~sklearn.model_selection.GridSearchCV`; with several
+        metrics, ``refit`` names the one that is optimised.
+    n_jobs : int or None, default=None
+        Parallel fits (joblib); results do not depend on it.
+    refit : bool, str or callable, default=True
+        Refit the best candidate on the whole data, as in ``GridSearchCV``.
+    cv : int, cross-validation generator or iterable, default=None
+        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for classifiers).
+    verbose : int, default=0
+        scikit-learn's progress messages.
+    pre_dispatch : int or str, default='2*n_jobs'
+        joblib's ``pre_dispatch``.
+    error_score : 'raise' or float, default=np.nan
+        Score of a failed fit (e.g. a diverging network,
+        :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
+        trial that is never promoted or modelled as good. A round (or batch)
+        whose fits all fail leaves no rows in ``cv_results_`` (scikit-learn
+        keeps none for such a call); the search warns and goes on, and raises
+        scikit-learn's "All the N fits failed" only if no fit succeeded at all.
+    return_train_score : bool, default=False
+        Also score the training folds.
 
     Attributes
     ----------
@@ -381,6 +378,8 @@ class HyperbandSearchCV(BaseSearchCV):
 
     def _propose(self, n, rng, results, objective, dims):
         """``n`` new candidates: random (Hyperband) or TPE plus a random fraction (BOHB)."""
+        from ._optuna_space import bohb_model
+
         if dims is None:
             return list(ParameterSampler(self.param_distributions, n,
                                          random_state=rng.randint(2**31 - 1)))
@@ -389,7 +388,7 @@ class HyperbandSearchCV(BaseSearchCV):
         for _ in range(n):
             u, seed = rng.random_sample(), rng.randint(2**31 - 1)
             if u >= self.random_fraction and study is None:
-                study = _bohb_model(results, objective, dims, model_seed) or False
+                study = bohb_model(results, objective, dims, model_seed) or False
             if u < self.random_fraction or study is False:
                 out.append(next(iter(ParameterSampler(self.param_distributions, 1,
                                                       random_state=seed))))
@@ -397,36 +396,6 @@ class HyperbandSearchCV(BaseSearchCV):
                 trial = study.ask({k: d.distribution for k, d in dims.items()})
                 out.append({k: dims[k].decode(v) for k, v in trial.params.items()})
         return out
-
-
-def _bohb_model(results, objective, dims, seed):
-    """A TPE study fitted on the largest budget with at least N_min + 2 finite results."""
-    if results is None:
-        return None
-    import optuna
-
-    from ._optuna_space import gamma_bohb, new_study, tpe_sampler
-
-    budgets = np.asarray(results["n_resources"])
-    scores = np.asarray(results[objective], dtype=float)
-    n_min = len(dims) + 1  # Falkner et al. (2018): N_min = d + 1
-    usable = [b for b in sorted(set(budgets.tolist()), reverse=True)
-              if np.isfinite(scores[budgets == b]).sum() >= n_min + 2]
-    if not usable:
-        return None
-    study = new_study(tpe_sampler(seed, n_startup_trials=0, gamma=gamma_bohb))
-    distributions = {k: d.distribution for k, d in dims.items()}
-    trials = []
-    for i in np.flatnonzero(budgets == usable[0]):
-        params = {k: d.encode(results["params"][i][k]) for k, d in dims.items()}
-        if np.isfinite(scores[i]):
-            trials.append(optuna.trial.create_trial(params=params, distributions=distributions,
-                                                    value=float(scores[i])))
-        else:  # failed: a bad observation, not ignored
-            trials.append(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
-                                                    params=params, distributions=distributions))
-    study.add_trials(trials)
-    return study
 
 
 class TPESearchCV(BaseSearchCV):
@@ -464,11 +433,35 @@ class TPESearchCV(BaseSearchCV):
         Candidates asked, and evaluated in parallel, per round. Unrelated to
         the estimator's ``batch_size``.
     n_startup : int, default=5
-        Candidates drawn at random before TPE takes over.
+        Results needed before TPE takes over (Optuna's ``n_startup_trials``);
+        until then candidates are drawn at random. A batch is asked before
+        any of its results are told, so whole batches are random: with
+        ``n_startup=5, batch_size=4`` the first 8 candidates are.
     random_state : int, RandomState instance or None, default=None
         Seeds the sampler (not the estimator). Pass an int for reproducible
         (and resumable) searches.
-    """ + _COMMON_DOC + """
+    scoring : str, callable, list, tuple, dict or None, default=None
+        As in :class:`~sklearn.model_selection.GridSearchCV`; with several
+        metrics, ``refit`` names the one that is optimised.
+    n_jobs : int or None, default=None
+        Parallel fits (joblib); results do not depend on it.
+    refit : bool, str or callable, default=True
+        Refit the best candidate on the whole data, as in ``GridSearchCV``.
+    cv : int, cross-validation generator or iterable, default=None
+        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for classifiers).
+    verbose : int, default=0
+        scikit-learn's progress messages.
+    pre_dispatch : int or str, default='2*n_jobs'
+        joblib's ``pre_dispatch``.
+    error_score : 'raise' or float, default=np.nan
+        Score of a failed fit (e.g. a diverging network,
+        :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
+        trial that is never promoted or modelled as good. A round (or batch)
+        whose fits all fail leaves no rows in ``cv_results_`` (scikit-learn
+        keeps none for such a call); the search warns and goes on, and raises
+        scikit-learn's "All the N fits failed" only if no fit succeeded at all.
+    return_train_score : bool, default=False
+        Also score the training folds.
 
     Attributes
     ----------

@@ -9,6 +9,7 @@ import tempfile
 import numpy as np
 import pytest
 import scipy.stats
+from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -141,6 +142,18 @@ def test_continuation_trains_only_the_extra_epochs(tiny, tmp_path, trained_epoch
     assert search.best_estimator_.cache_dir == str(tmp_path)
 
 
+def test_rerun_hyperband_with_its_cache_trains_only_the_refit(tiny, tmp_path, trained_epochs):
+    X, y = tiny
+    search = HyperbandSearchCV(clf(cache_dir=str(tmp_path)), SPACE, max_epochs=8, cv=CV,
+                               random_state=0, sampler="tpe")
+    first = search.fit(X, y).cv_results_
+    trained_epochs.clear()
+    second = clone(search).fit(X, y).cv_results_
+    assert second["params"] == first["params"]
+    assert np.array_equal(second["mean_test_score"], first["mean_test_score"])
+    assert trained_epochs == []  # every fit, and the refit, loaded from the cache
+
+
 def test_without_random_state_nothing_continues_and_a_warning_says_why(tiny, trained_epochs):
     X, y = tiny
     with pytest.warns(UserWarning, match=re.escape("random_state=None")):
@@ -245,21 +258,32 @@ def test_bohb_is_reproducible_and_proposes_from_the_model(tiny, monkeypatch):
 
 
 # ------------------------------------------------------------------------- TPE
-def test_tpe_batches_refit_and_multimetric(tiny, capfd):
+def test_tpe_batches_refit_and_multimetric(tiny):
+    import logging
+
     import optuna
 
     X, y = tiny
-    optuna.logging.set_verbosity(optuna.logging.INFO)
     scoring = {"acc": "accuracy", "bal": "balanced_accuracy"}
-    search = TPESearchCV(clf(), SPACE, n_iter=7, batch_size=3, n_startup=3, cv=CV,
-                         scoring=scoring, refit="acc", random_state=0).fit(X, y)
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("optuna").addHandler(handler)
+    try:
+        search = TPESearchCV(clf(), SPACE, n_iter=7, batch_size=3, n_startup=3, cv=CV,
+                             scoring=scoring, refit="acc", random_state=0).fit(X, y)
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO  # put back afterwards
+    finally:
+        logging.getLogger("optuna").removeHandler(handler)
+        optuna.logging.set_verbosity(previous)
+    assert records == []  # Optuna kept quiet (no "study created", "trial finished")
     r = search.cv_results_
     assert list(r["batch"]) == [0, 0, 0, 1, 1, 1, 2]
     assert search.best_index_ == np.argmax(r["mean_test_acc"])
     assert search.best_estimator_.get_params()["hidden_units"] == search.best_params_["hidden_units"]
     assert search.best_estimator_.n_iter_ == 3
-    assert "Trial" not in capfd.readouterr().err  # Optuna kept quiet...
-    assert optuna.logging.get_verbosity() == optuna.logging.INFO  # ...and was put back
     again = TPESearchCV(clf(), SPACE, n_iter=7, batch_size=3, n_startup=3, cv=CV,
                         scoring=scoring, refit="acc", random_state=0).fit(X, y)
     assert again.cv_results_["params"] == r["params"]
