@@ -86,7 +86,10 @@ class HyperbandSearchCV(BaseSearchCV):
     promoted candidate continues its shorter run and trains only the extra
     epochs; if ``cache_dir`` is None the search uses a temporary cache of its
     own and deletes it afterwards (a given ``cache_dir`` is kept, so an
-    interrupted search resumes from it). With ``sampler="tpe"`` this is BOHB
+    interrupted search resumes from it). On a Dask cluster spanning several
+    machines, give a ``cache_dir`` on a shared file system: the temporary one
+    exists only where the search runs, so workers elsewhere would retrain
+    promoted candidates from scratch and leave folders behind. With ``sampler="tpe"`` this is BOHB
     (Falkner et al. 2018): each bracket's new candidates come from a TPE model
     of the results on the largest budget with at least ``d + 3`` finite
     results (``N_min + 2``, ``N_min = d + 1`` for ``d`` searched parameters),
