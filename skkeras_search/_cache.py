@@ -3,7 +3,7 @@
 An entry is the complete training state of one fit (weights, optimizer
 slots, epoch counter, stopping-rule state, loss curve) under a key made of
 the estimator's parameters except ``epochs``, a hash of the training data,
-the seed and this package's version. So:
+the seed and the versions of this package, TensorFlow, Keras and NumPy. So:
 
 * a rerun of a search loads every fit that had finished instead of training
   it again (resume after a crash, Ctrl-C or a killed worker);
@@ -17,7 +17,7 @@ the seed and this package's version. So:
 Entries are ``.npz`` files read with ``allow_pickle=False`` (JSON metadata in
 a string array), written to a temporary file and renamed into place, and
 carry a SHA-256 of their arrays: a truncated or corrupt entry is detected,
-deleted and refit, never loaded. Entries written by another package version
+deleted and refit, never loaded. Entries written under other versions
 never match. A failed write (disk full, read-only folder) warns and the fit
 proceeds uncached. Disk use per entry is about 12 bytes per network weight
 in float32 (24 in float64): weights plus two optimizer slots.
@@ -96,6 +96,19 @@ def _checksum(arrays):
     return h.hexdigest()
 
 
+def _versions():
+    """What decides the arithmetic: this package, TensorFlow, Keras and NumPy.
+
+    An entry trained under other versions may hold other bits (a changed
+    kernel, initialiser or random stream), so it never matches: after an
+    upgrade ``--resume`` retrains instead of mixing arithmetic.
+    """
+    from . import __version__, _backend
+
+    return {"skkeras_search": __version__, "tensorflow": _backend.tensorflow().__version__,
+            "keras": _backend.keras().__version__, "numpy": np.__version__}
+
+
 class FitCache:
     """Entries for one (parameters, data, seed) key under ``directory``.
 
@@ -114,10 +127,8 @@ class FitCache:
     """
 
     def __init__(self, directory, params, fingerprint, seed):
-        from . import __version__
-
         self.directory = directory
-        blob = json.dumps({"format": FORMAT, "version": __version__, "params": params,
+        blob = json.dumps({"format": FORMAT, "version": _versions(), "params": params,
                            "data": fingerprint, "seed": int(seed)}, sort_keys=True, default=repr)
         self.key = hashlib.sha1(blob.encode()).hexdigest()
         self.folder = os.path.join(directory, self.key[:2])

@@ -97,10 +97,44 @@ def test_corrupt_entry_is_refit_not_loaded(tiny, tmp_path, capsys, damage):
     assert len(entries(tmp_path)) == 1  # rewritten
 
 
+def test_consistent_rewrite_that_passes_the_zip_crc_is_caught_by_the_checksum(
+        tiny, tmp_path, capsys):
+    """A valid archive (fresh CRCs) whose weights no longer match the recorded SHA-256."""
+    import zipfile
+
+    X, y = tiny
+    good = est(tmp_path).fit(X, y)
+    (path,) = entries(tmp_path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["p0"] = arrays["p0"] + 0.5  # tampered weights, old metadata and checksum
+    np.savez(path, **arrays)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None  # every CRC is right: only the checksum can tell
+    again = est(tmp_path, verbose=1).fit(X, y)
+    assert epochs_trained(capsys) == 6  # refit, not loaded
+    assert np.array_equal(good.predict_proba(X), again.predict_proba(X))
+    with np.load(path, allow_pickle=False) as archive:
+        assert np.array_equal(archive["p0"], good.coefs_[0])  # the entry was rewritten
+
+
 def test_other_package_version_not_reused(tiny, tmp_path, capsys, monkeypatch):
     X, y = tiny
     est(tmp_path).fit(X, y)
     monkeypatch.setattr(skkeras_search, "__version__", "999.0")
+    est(tmp_path, verbose=1).fit(X, y)
+    assert epochs_trained(capsys) == 6 and len(entries(tmp_path)) == 2
+
+
+@pytest.mark.parametrize("library", ["tensorflow", "keras"])
+def test_other_tensorflow_or_keras_version_not_reused(tiny, tmp_path, capsys, monkeypatch,
+                                                     library):
+    from skkeras_search import _backend
+
+    X, y = tiny
+    est(tmp_path).fit(X, y)
+    module = getattr(_backend, library)()
+    monkeypatch.setattr(module, "__version__", "0.0.1")
     est(tmp_path, verbose=1).fit(X, y)
     assert epochs_trained(capsys) == 6 and len(entries(tmp_path)) == 2
 
