@@ -342,6 +342,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         self.coefs_ = state.params[0::2]
         self.intercepts_ = state.params[1::2]
         self.n_iter_ = state.epoch
+        self._fit_epochs = history.epochs_trained  # read by the command's progress record
         self.loss_curve_ = history.loss_curve
         self.validation_scores_ = history.validation_scores if with_validation else None
         self.best_validation_score_ = (
@@ -393,6 +394,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
                 if cache is not None:
                     cache.store_failure(exc.epoch or self.epochs, str(exc))
                 raise
+            history.epochs_trained = len(history.loss_curve)
             if previous is not None:  # continued from a cached shorter run
                 history.loss_curve = previous["loss_curve"] + history.loss_curve
             if cache is not None:

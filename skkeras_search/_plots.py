@@ -1,8 +1,18 @@
-"""PNG plots of a search (matplotlib, Agg backend, no display needed)."""
+"""PNG plots of a search (matplotlib, Agg backend, no display needed).
+
+Every plot names the strategy in its title. Multi-fidelity searches
+(halving, Hyperband, BOHB) score candidates at several epoch budgets: those
+points get one marker per budget, hollow below the full budget, so scores
+from different budgets are never read as one population.
+"""
 
 import numpy as np
 
-__all__ = ["plot_search", "plot_loss_curve"]
+__all__ = ["plot_search", "plot_history", "plot_loss_curve", "training_epochs"]
+
+_TITLES = {"random": "Random search", "grid": "Grid search", "halving": "Successive halving",
+           "hyperband": "Hyperband", "tpe": "TPE search", "bohb": "BOHB"}
+_MARKERS = "o^sDvP*X"
 
 
 def _pyplot():
@@ -14,41 +24,120 @@ def _pyplot():
     return plt
 
 
-def plot_search(cv_results, lr_path, units_path, scoring="accuracy"):
-    """CV score against learning rate (log x, coloured by width) and against width."""
+def _budgets(cv_results, epochs):
+    """Each row's epoch budget (``epochs`` for single-fidelity searches)."""
+    n = len(cv_results["mean_test_score"])
+    if "n_resources" in cv_results:
+        return np.asarray(cv_results["n_resources"], dtype=int)
+    return np.full(n, epochs, dtype=int)
+
+
+def training_epochs(cv_results, epochs, n_splits):
+    """Epochs trained for each row, all folds together (continuation counts the extra only)."""
+    if "n_epochs_trained" in cv_results:
+        return np.asarray(cv_results["n_epochs_trained"], dtype=int) * n_splits
+    return _budgets(cv_results, epochs) * n_splits
+
+
+def plot_search(cv_results, lr_path, units_path, scoring="accuracy", strategy="random",
+                epochs=None):
+    """CV score against learning rate (log x, coloured by width) and against width.
+
+    Parameters
+    ----------
+    cv_results : dict
+        ``cv_results_`` with ``param_learning_rate`` and ``param_hidden_units``.
+    lr_path, units_path : str
+        PNG files to write.
+    scoring : str
+    strategy : str
+        Names the plot (one of the command's ``--strategy`` values).
+    epochs : int, optional
+        The full budget; rows with ``n_resources`` below it are drawn hollow.
+    """
     plt = _pyplot()
     lr = np.asarray(cv_results["param_learning_rate"], dtype=float)
     units = np.asarray(cv_results["param_hidden_units"], dtype=float)
     score = np.asarray(cv_results["mean_test_score"], dtype=float)
     std = np.asarray(cv_results["std_test_score"], dtype=float)
+    budgets = _budgets(cv_results, epochs)
+    full = budgets.max() if len(budgets) else epochs
     ok = np.isfinite(score)
+    title = _TITLES.get(strategy, strategy)
+    several = len(np.unique(budgets)) > 1
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    points = ax.scatter(lr[ok], score[ok], c=units[ok], cmap="viridis", vmin=16, vmax=496,
-                        edgecolors="black", linewidths=0.4)
+    points = None
+    for k, budget in enumerate(np.unique(budgets)[::-1]):
+        rows = ok & (budgets == budget)
+        label = f"{budget} epochs" if several else None
+        if budget == full:
+            points = ax.scatter(lr[rows], score[rows], c=units[rows], cmap="viridis", vmin=16,
+                                vmax=496, marker=_MARKERS[k % len(_MARKERS)], edgecolors="black",
+                                linewidths=0.4, label=label)
+        else:
+            ax.scatter(lr[rows], score[rows], marker=_MARKERS[k % len(_MARKERS)],
+                       facecolors="none", edgecolors="gray", linewidths=0.8, label=label)
     if (~ok).any():
         ax.scatter(lr[~ok], np.full((~ok).sum(), np.nanmin(score) if ok.any() else 0),
                    marker="x", color="red", label="failed")
-        ax.legend(loc="lower left")
+    if several or (~ok).any():
+        ax.legend(loc="lower left", fontsize="small")
     ax.set_xscale("log")
     ax.set_xlabel("learning_rate")
     ax.set_ylabel(f"mean CV {scoring}")
-    ax.set_title("Random search: CV score against learning rate")
-    fig.colorbar(points, ax=ax, label="hidden_units")
+    ax.set_title(f"{title}: CV score against learning rate")
+    if points is not None:
+        fig.colorbar(points, ax=ax, label=f"hidden_units ({full} epochs)" if several
+                     else "hidden_units")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(lr_path)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    ax.errorbar(units[ok], score[ok], yerr=std[ok], fmt="o", capsize=3)
+    for k, budget in enumerate(np.unique(budgets)[::-1]):
+        rows = ok & (budgets == budget)
+        ax.errorbar(units[rows], score[rows], yerr=std[rows], capsize=3, linestyle="none",
+                    marker=_MARKERS[k % len(_MARKERS)],
+                    mfc=None if budget == full else "none",
+                    label=f"{budget} epochs" if several else None)
+    if several:
+        ax.legend(loc="lower right", fontsize="small")
     ax.set_xlabel("hidden_units")
     ax.set_ylabel(f"mean CV {scoring}")
-    ax.set_title("Random search: CV score against hidden units")
+    ax.set_title(f"{title}: CV score against hidden units")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(units_path)
     plt.close(fig)
+
+
+def plot_history(cv_results, path, scoring="accuracy", strategy="random", epochs=None,
+                 n_splits=1):
+    """Best full-budget CV score so far against cumulative training epochs.
+
+    Rows are taken in evaluation order (the order of ``cv_results_``); each
+    adds the epochs it trained over all folds, and only full-budget rows can
+    raise the best score. Returns the curve as (epochs, best) arrays.
+    """
+    plt = _pyplot()
+    spent = np.cumsum(training_epochs(cv_results, epochs, n_splits))
+    budgets = _budgets(cv_results, epochs)
+    score = np.asarray(cv_results["mean_test_score"], dtype=float)
+    counted = np.where((budgets == budgets.max()) & np.isfinite(score), score, -np.inf)
+    best = np.maximum.accumulate(counted) if len(counted) else counted
+    shown = np.isfinite(best)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    ax.step(spent[shown], best[shown], where="post", marker="o", markersize=3)
+    ax.set_xlabel("cumulative training epochs (all folds)")
+    ax.set_ylabel(f"best mean CV {scoring} so far")
+    ax.set_title(f"{_TITLES.get(strategy, strategy)}: search history")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return spent, best
 
 
 def plot_loss_curve(loss_curve, path, title="Refit best model: training loss"):

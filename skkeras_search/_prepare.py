@@ -32,6 +32,12 @@ def check_args(args):
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size {args.test_size} must lie strictly between 0 and 1, "
                          "e.g. --test-size 0.25.")
+    if args.tensorboard:
+        from ._tensorboard import available
+
+        if not available():
+            raise UsageError("--tensorboard needs the tensorboard package, which is not "
+                             "installed. Install it with pip install 'skkeras-search[tensorboard]'.")
     if args.resume and args.no_cache:
         raise UsageError("--resume needs the fit cache, but --no-cache was given. Drop one.")
     if args.n_jobs == 0:

@@ -30,11 +30,15 @@ class ProgressScorer:
     def __call__(self, estimator, X, y):
         score = float(get_scorer(self.scoring)(estimator, X, y))
         params = estimator.get_params()
+        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
         record = {
             # a pipeline's 'classifier__epochs' is shown as 'epochs'
             "params": {k.rsplit("__", 1)[-1]: _plain(params[k]) for k in self.keys if k in params},
             "score": score,
-            "epochs_run": int(getattr(estimator, "n_iter_", 0)),
+            "epochs_run": int(getattr(final, "n_iter_", 0)),
+            # epochs this fit trained: fewer when it continued a cached shorter
+            # run, 0 when it was loaded whole from the fit cache (--resume)
+            "epochs_trained": int(getattr(final, "_fit_epochs", 0)),
             "pid": os.getpid(),
             "time": time.time(),
         }

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 __all__ = ["failed_rows", "top_rows", "format_table", "cv_results_csv", "predictions_csv", "to_json",
-           "unprefixed", "summary", "preprocessing_text"]
+           "unprefixed", "summary", "preprocessing_text", "final_budget", "fit_counts"]
 
 
 def _plain(value):
@@ -33,6 +33,51 @@ def unprefixed(cv_results, prefix="classifier__"):
             value = [{k.removeprefix(prefix): v for k, v in p.items()} for p in value]
         out[key.replace("param_" + prefix, "param_", 1) if key.startswith("param_") else key] = value
     return out
+
+
+def final_budget(cv_results):
+    """The rows of the full epoch budget (all rows unless the search varied ``n_resources``)."""
+    if "n_resources" not in cv_results:
+        return cv_results
+    budgets = np.asarray(cv_results["n_resources"])
+    rows = np.flatnonzero(budgets == budgets.max())
+    out = {}
+    for key, value in cv_results.items():
+        if isinstance(value, np.ndarray):
+            out[key] = value[rows]
+        else:
+            out[key] = [value[i] for i in rows]
+    if "rank_test_score" in out:  # ranks among the full-budget rows
+        from scipy.stats import rankdata
+
+        means = np.asarray(out["mean_test_score"], dtype=float)
+        ranks = rankdata(-np.nan_to_num(means, nan=-np.inf), method="min").astype(np.int32)
+        out["rank_test_score"] = ranks
+    return out
+
+
+def fit_counts(records, refit=None):
+    """Fits run and loaded from the fit cache, and epochs trained, from progress records.
+
+    Parameters
+    ----------
+    records : list of dict
+        ``progress.jsonl`` records (one per scored fold).
+    refit : KerasMLPClassifier, optional
+        The refit best model, whose epochs are added.
+
+    Returns
+    -------
+    counts : dict
+        ``fits`` (scored cross-validation fits), ``loaded_from_cache`` (those
+        that trained nothing), ``training_epochs`` (epochs actually trained,
+        continuation counting only the extra ones, refit included) and
+        ``refit_epochs_trained``.
+    """
+    refit_epochs = int(getattr(refit, "_fit_epochs", 0)) if refit is not None else 0
+    trained = [int(r.get("epochs_trained", r.get("epochs_run", 0))) for r in records]
+    return {"fits": len(records), "loaded_from_cache": sum(t == 0 for t in trained),
+            "training_epochs": sum(trained) + refit_epochs, "refit_epochs_trained": refit_epochs}
 
 
 def _reason(params, failures):
@@ -166,16 +211,21 @@ def preprocessing_text(description):
     return "; ".join(parts) + " (fitted on each fold's training rows)"
 
 
-def summary(report, args, cache_dir, elapsed):
+def summary(report, out, cache_dir, elapsed):
     """The command's stdout text: objective, top table, best model, files."""
     best = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in report["best_params"].items())
-    search = report["search"]
+    search, fits = report["search"], report["fits"]
+    multi = search["strategy"] in ("halving", "hyperband", "bohb")
     lines = [
-        f"Objective: mean CV {search['scoring']} ({search['cv']}-fold), {search['n_iter']} "
-        f"candidates, {report['n_failed_candidates']} failed, {elapsed:.1f}s",
+        f"Objective: mean CV {search['scoring']} ({search['cv']}-fold), {search['strategy']} "
+        f"search, {report['n_candidates']} candidates, {report['n_failed_candidates']} failed, "
+        f"{elapsed:.1f}s",
+        f"Fits: {fits['fits']} scored ({fits['loaded_from_cache']} loaded from the fit cache), "
+        f"{fits['training_epochs']} training epochs in all (refit included)",
         "",
-        format_table(report["top"]),
+        (f"Candidates at the full budget of {search['epochs']} epochs (every budget is in "
+         "cv_results.csv):\n" if multi else "") + format_table(report["top"]),
         "",
         f"Best parameters: {best}",
         f"Best CV {search['scoring']}: {report['best_cv_score']:.4f}",
@@ -184,7 +234,7 @@ def summary(report, args, cache_dir, elapsed):
         f"Preprocessing: {preprocessing_text(report['preprocessing'])}",
     ]
     lines += [f"Data: {note}" for note in report["preprocessing"].get("notes", [])]
-    lines.append(f"Results written to {args.out}/")
+    lines.append(f"Results written to {out}/")
     for row in report["failed_candidates"]:
         params = " ".join(f"{k}={_fmt_param(v)}" for k, v in row["params"].items())
         lines.append(f"failed: {params}: {row['reason']}")

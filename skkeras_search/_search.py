@@ -1,49 +1,99 @@
-"""Which search runs, and where: random or halving, locally or on Dask."""
+"""Which search the command runs, and where: six strategies, locally or on Dask."""
 
 import contextlib
 import math
 
 import numpy as np
 
-__all__ = ["build_search", "expected_fits", "execution", "SchedulerError"]
+__all__ = ["STRATEGIES", "MULTI_FIDELITY", "build_search", "expected_fits", "grid_for",
+           "execution", "SchedulerError", "TPE_BATCH_SIZE", "TPE_N_STARTUP"]
+
+STRATEGIES = ("random", "grid", "halving", "hyperband", "tpe", "bohb")
+#: Strategies that race candidates over the epoch budget (Hyperband's brackets).
+MULTI_FIDELITY = ("halving", "hyperband", "bohb")
+#: TPE asks this many candidates at a time, whatever ``--n-jobs`` is, so results
+#: do not depend on the number of workers; the first ``TPE_N_STARTUP`` are random.
+TPE_BATCH_SIZE, TPE_N_STARTUP = 4, 8
+FACTOR = 3
 
 
 class SchedulerError(RuntimeError):
     """The Dask scheduler could not be used; the message says how to fix it."""
 
 
+def grid_for(n_iter):
+    """A grid over the paper's space with about ``n_iter`` points (rates x widths).
+
+    ``round(sqrt(n_iter))`` log-spaced learning rates (at least 2) times as
+    many widths as fit in ``n_iter`` (1 to 16): the grid Bergstra and Bengio
+    compare random search with at an equal number of trials.
+    """
+    from .space import paper_grid
+
+    n_rates = max(2, round(math.sqrt(n_iter)))
+    return paper_grid(n_learning_rates=n_rates, n_hidden_units=max(1, min(16, n_iter // n_rates)))
+
+
 def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, random_state,
                  epochs, resource="epochs"):
-    """``RandomizedSearchCV``, or ``HalvingRandomSearchCV`` over the epoch budget.
+    """The search object of ``strategy`` (one of :data:`STRATEGIES`).
 
-    Halving starts ``n_iter`` candidates on ``epochs / 3**k`` epochs and gives
-    the best third of them three times the budget, up to ``epochs``. With a
-    fit cache (``estimator.cache_dir``) a promoted candidate continues from
-    its shorter run instead of starting again. ``resource`` names the epochs
-    parameter (``classifier__epochs`` in a pipeline).
+    * ``random``: ``RandomizedSearchCV``, ``n_iter`` candidates at ``epochs``.
+    * ``grid``: ``GridSearchCV`` over ``space`` (lists only).
+    * ``halving``, ``hyperband``, ``bohb``: :class:`~skkeras_search.search.HyperbandSearchCV`
+      with one bracket, all of Hyperband's brackets, or TPE proposals (BOHB);
+      ``epochs`` is the full budget and candidate counts follow Li et al.
+      (2017), not ``n_iter``. ``resource`` names the epochs parameter
+      (``classifier__epochs`` in a pipeline); with the estimator's fit cache a
+      promoted candidate trains only its extra epochs.
+    * ``tpe``: :class:`~skkeras_search.search.TPESearchCV`, ``n_iter`` candidates
+      in batches of :data:`TPE_BATCH_SIZE`.
     """
-    common = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, random_state=random_state,
-                  error_score=np.nan, refit=True, return_train_score=False)
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from .search import HyperbandSearchCV, TPESearchCV
+
+    common = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, error_score=np.nan, refit=True,
+                  return_train_score=False)
     if strategy == "random":
-        from sklearn.model_selection import RandomizedSearchCV
+        return RandomizedSearchCV(estimator, space, n_iter=n_iter, random_state=random_state,
+                                  **common)
+    if strategy == "grid":
+        return GridSearchCV(estimator, space, **common)
+    if strategy == "tpe":
+        return TPESearchCV(estimator, space, n_iter=n_iter, batch_size=TPE_BATCH_SIZE,
+                           n_startup=TPE_N_STARTUP, random_state=random_state, **common)
+    return HyperbandSearchCV(
+        estimator, space, max_epochs=epochs, factor=FACTOR, min_epochs=1,
+        n_brackets=1 if strategy == "halving" else None, resource=resource,
+        sampler="tpe" if strategy == "bohb" else "random", random_state=random_state, **common,
+    )
 
-        return RandomizedSearchCV(estimator, space, n_iter=n_iter, **common)
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import HalvingRandomSearchCV
 
-    return HalvingRandomSearchCV(estimator, space, n_candidates=n_iter, resource=resource,
-                                 max_resources=epochs, min_resources="exhaust", factor=3,
-                                 **common)
+def n_candidates(strategy, n_iter, epochs, grid=None):
+    """Candidates the search samples (Hyperband: summed over brackets)."""
+    if strategy in MULTI_FIDELITY:
+        from ._hyperband import hyperband_brackets
+
+        brackets = hyperband_brackets(epochs, FACTOR, 1, 1 if strategy == "halving" else None)
+        return sum(b.n_candidates[0] for b in brackets)
+    if strategy == "grid":
+        return int(np.prod([len(v) for v in grid.values()]))
+    return n_iter
 
 
-def expected_fits(strategy, n_iter, cv, epochs, factor=3):
-    """Number of cross-validation fits the search will run (refit excluded)."""
-    if strategy == "random":
-        return n_iter * cv
-    n_required = 1 + math.floor(math.log(n_iter, factor)) if n_iter > 1 else 1
-    n_possible = 1 + math.floor(math.log(max(epochs, 1), factor))
-    n_iterations = max(1, min(n_required, n_possible))
-    return cv * sum(math.ceil(n_iter / factor**i) for i in range(n_iterations))
+def expected_fits(strategy, n_iter, cv, epochs, grid=None):
+    """Number of cross-validation fits the search will run (refit excluded).
+
+    For the multi-fidelity strategies this counts every (candidate, budget)
+    of Hyperband's brackets; fewer run when a round's candidates all fail.
+    """
+    if strategy in MULTI_FIDELITY:
+        from ._hyperband import hyperband_brackets
+
+        brackets = hyperband_brackets(epochs, FACTOR, 1, 1 if strategy == "halving" else None)
+        return cv * sum(sum(b.n_candidates) for b in brackets)
+    return n_candidates(strategy, n_iter, epochs, grid) * cv
 
 
 @contextlib.contextmanager

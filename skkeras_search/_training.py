@@ -78,6 +78,7 @@ class History:
     validation_scores: list = field(default_factory=list)
     best_validation_score: float = -np.inf
     converged: bool = False
+    epochs_trained: int = 0  # by this call; 0 when loaded from the fit cache
 
 
 def new_state(seed, layer_sizes, dtype):

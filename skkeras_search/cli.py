@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 
+from ._search import STRATEGIES
+
 EXAMPLES = """\
 examples:
   # the paper's search on scikit-learn's bundled digits (no download)
@@ -27,9 +29,12 @@ examples:
   # your own CSV with a label column
   skkeras-search --data table.csv --target label --cv 5 --scoring balanced_accuracy
 
-  # successive halving over epochs; after a crash or Ctrl-C, add --resume
-  skkeras-search --strategy halving --n-iter 27 --epochs 27 --out halving
-  skkeras-search --strategy halving --n-iter 27 --epochs 27 --out halving --resume
+  # Hyperband over up to 27 epochs; after a crash or Ctrl-C, add --resume
+  skkeras-search --strategy hyperband --epochs 27 --out hyperband
+  skkeras-search --strategy hyperband --epochs 27 --out hyperband --resume
+
+  # model-based: TPE (Optuna) with 40 candidates, or BOHB; TensorBoard HParams too
+  skkeras-search --strategy tpe --n-iter 40 --tensorboard --out tpe
 
   # on a Dask cluster (pip install 'skkeras-search[dask]')
   skkeras-search --scheduler tcp://scheduler-host:8786 --n-iter 100 --out big
@@ -104,9 +109,12 @@ def build_parser():
                              '{"hidden_units": {"int_range": [16, 496, 32]}, '
                              '"learning_rate": {"log_uniform": [1e-5, 1.0]}, '
                              '"optimizer": ["adam", "sgd"]}')
-    search.add_argument("--strategy", choices=["random", "halving"], default="random",
-                        help="random: RandomizedSearchCV; halving: HalvingRandomSearchCV over "
-                             "the epoch budget, promoted candidates continue training "
+    search.add_argument("--strategy", choices=list(STRATEGIES), default="random",
+                        help="random: RandomizedSearchCV; grid: GridSearchCV over about --n-iter "
+                             "points; tpe: Optuna's TPE, --n-iter candidates in fixed batches; "
+                             "halving, hyperband, bohb: Hyperband's brackets over the epoch "
+                             "budget (one bracket, all brackets, TPE proposals), --epochs is the "
+                             "full budget and promoted candidates continue training "
                              "(default: random)")
     search.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the fits on a Dask cluster: a scheduler address such as "
@@ -123,6 +131,9 @@ def build_parser():
     out.add_argument("--out", default="skkeras-search-out", metavar="DIR",
                      help="folder for the results (default: skkeras-search-out)")
     out.add_argument("--top", type=int, default=5, help="rows of the summary table (default: 5)")
+    out.add_argument("--tensorboard", action="store_true",
+                     help="also write the search to OUT/tensorboard in TensorBoard's HParams "
+                          "format (needs the tensorboard package)")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     out.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -138,8 +149,7 @@ def run(args, argv, stdout, stderr):
     """The experiment; returns the exit code."""
     from . import _report
     from ._cache import clear
-    from ._prepare import check_args, check_writable, load_space, make_dir
-    from .space import paper_space
+    from ._prepare import check_args, check_writable, make_dir
 
     check_args(args)
     check_writable(args.out)
@@ -148,7 +158,7 @@ def run(args, argv, stdout, stderr):
         check_writable(cache_dir, flag="--cache-dir")
     started = time.time()
     data = _prepare_data(args, stderr)
-    space = load_space(args.space) if args.space else paper_space()
+    space = _space(args)
     search, total_fits = _build_search(args, data, space, cache_dir)
     # Every argument and the data are valid: only now touch --out and earlier
     # results. progress.jsonl describes this run only (a resumed run re-scores
@@ -168,9 +178,31 @@ def run(args, argv, stdout, stderr):
     if code:
         return code
     results = _write_results(search, data, args, report, cache_dir, started)
-    stdout.write(_report.summary(results, args, cache_dir, time.time() - started))
+    stdout.write(_report.summary(results, args.out, cache_dir, time.time() - started))
     stdout.flush()
     return 0
+
+
+def _space(args):
+    """The searched space: --space's file or the paper's (a grid of it for --strategy grid)."""
+    from ._prepare import UsageError, load_space
+    from ._search import grid_for
+    from .space import paper_space
+
+    if not args.space:
+        return grid_for(args.n_iter) if args.strategy == "grid" else paper_space()
+    space = load_space(args.space)
+    if args.strategy == "grid":
+        ranges = [k for k, v in space.items() if not isinstance(v, list)]
+        if ranges:
+            raise UsageError(f"--strategy grid needs a list of values for every parameter of "
+                             f"--space, but {ranges[0]!r} is a distribution. Write it as a list, "
+                             "e.g. [0.001, 0.01, 0.1].")
+    if args.strategy in ("halving", "hyperband", "bohb") and "epochs" in space:
+        raise UsageError(f"--strategy {args.strategy} sets the epoch budget itself, but --space "
+                         "has 'epochs'. Remove it from the space and use --epochs for the full "
+                         "budget.")
+    return space
 
 
 def _prepare_data(args, stderr):
@@ -212,14 +244,14 @@ def _build_search(args, data, space, cache_dir):
     from ._classifier import KerasMLPClassifier
     from ._preprocessing import build_pipeline
     from ._progress import ProgressScorer
-    from ._search import build_search, expected_fits
+    from ._search import MULTI_FIDELITY, build_search, expected_fits
 
     estimator = KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
                                    random_state=args.random_state, cache_dir=cache_dir)
     pipeline = build_pipeline(estimator, columns=data.columns, categorical=data.categorical,
                               image_max=data.ds.image_max if data.ds.kind == "images" else None)
     space = {f"classifier__{name}": dist for name, dist in space.items()}
-    keys = list(space) + (["classifier__epochs"] if args.strategy == "halving" else [])
+    keys = list(space) + (["classifier__epochs"] if args.strategy in MULTI_FIDELITY else [])
     search = build_search(
         args.strategy, pipeline, space, n_iter=args.n_iter,
         cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state),
@@ -227,7 +259,8 @@ def _build_search(args, data, space, cache_dir):
         n_jobs=-1 if args.scheduler else args.n_jobs,  # Dask decides where fits run
         random_state=args.random_state, epochs=args.epochs, resource="classifier__epochs",
     )
-    return search, expected_fits(args.strategy, args.n_iter, args.cv, args.epochs)
+    grid = search.param_grid if args.strategy == "grid" else None
+    return search, expected_fits(args.strategy, args.n_iter, args.cv, args.epochs, grid)
 
 
 def _header(args, data, total_fits):
@@ -237,11 +270,18 @@ def _header(args, data, total_fits):
                    f" numeric, {len(data.categorical)} categorical)")
     else:
         columns = f"{ds.n_features} features"
+    from ._search import MULTI_FIDELITY, n_candidates
+
     notes = "".join(f"; {note}" for note in ds.notes)
+    grid = _space(args) if args.strategy == "grid" else None
+    count = n_candidates(args.strategy, args.n_iter, args.epochs, grid)
+    budget = (f"Hyperband brackets up to {args.epochs} epochs, candidate counts from --epochs"
+              if args.strategy in MULTI_FIDELITY else f"{args.epochs} epochs each")
     return (
         f"skkeras-search: {ds.name}, {len(ds.y)} samples x {columns}, {data.n_classes} classes"
         f"{notes}; {len(data.y_tr)} for the search, {len(data.y_te)} held out. "
-        f"{args.strategy} search: {args.n_iter} candidates, {args.cv} folds, {total_fits} fits.\n"
+        f"{args.strategy} search: {count} candidates ({budget}), {args.cv} folds, "
+        f"{total_fits} fits.\n"
     )
 
 
@@ -259,7 +299,8 @@ def _report_header(args, argv, data, space, cache_dir):
         "search": {"space": {k: repr(v) for k, v in space.items()}, "n_iter": args.n_iter,
                    "cv": args.cv, "epochs": args.epochs, "batch_size": args.batch_size,
                    "n_jobs": args.n_jobs, "scoring": args.scoring, "strategy": args.strategy,
-                   "scheduler": args.scheduler, "resume": args.resume, "cache_dir": cache_dir},
+                   "scheduler": args.scheduler, "resume": args.resume, "cache_dir": cache_dir,
+                   "tensorboard": args.tensorboard},
     }
 
 
@@ -327,6 +368,7 @@ def _write_results(search, data, args, report, cache_dir, started):
     from . import _plots, _report
     from ._cache import disk_usage
     from ._preprocessing import describe
+    from ._progress import read_progress
     from .persistence import save_model
 
     best = search.best_estimator_
@@ -339,14 +381,22 @@ def _write_results(search, data, args, report, cache_dir, started):
            _report.predictions_csv(data.idx_te, data.y_te, best.predict(data.X_te)))
     plots = {"score_vs_learning_rate": "score_vs_learning_rate.png",
              "score_vs_hidden_units": "score_vs_hidden_units.png",
+             "search_history": "search_history.png",
              "best_loss_curve": "best_loss_curve.png"}
     if {"param_learning_rate", "param_hidden_units"} <= set(results):
         _plots.plot_search(results, os.path.join(args.out, plots["score_vs_learning_rate"]),
-                           os.path.join(args.out, plots["score_vs_hidden_units"]), args.scoring)
+                           os.path.join(args.out, plots["score_vs_hidden_units"]), args.scoring,
+                           args.strategy, args.epochs)
     else:  # a custom --space without both of the paper's parameters
         del plots["score_vs_learning_rate"], plots["score_vs_hidden_units"]
+    _plots.plot_history(results, os.path.join(args.out, plots["search_history"]), args.scoring,
+                        args.strategy, args.epochs, args.cv)
     _plots.plot_loss_curve(classifier.loss_curve_,
                            os.path.join(args.out, plots["best_loss_curve"]))
+    if args.tensorboard:
+        from ._tensorboard import write_hparams
+
+        write_hparams(results, os.path.join(args.out, "tensorboard"), args.scoring, args.epochs)
     preprocessing = describe(best, data.X_tr, data.dropped)
     preprocessing.update(notes=data.ds.notes, warnings=data.warnings)
     save_model(os.path.join(args.out, "best_model"), best,
@@ -361,16 +411,27 @@ def _write_results(search, data, args, report, cache_dir, started):
         best_cv_score=float(search.best_score_),
         test_score=test_score,
         refit_epochs=int(classifier.n_iter_),
+        n_candidates=len({repr(sorted(p.items())) for p in _candidate_params(results)}),
         n_failed_candidates=n_failed,
         failed_candidates=_report.failed_rows(results, failures),
         cache_bytes=disk_usage(cache_dir) if cache_dir else None,
-        top=_report.top_rows(results, args.top, failures),
+        top=_report.top_rows(_report.final_budget(results), args.top, failures),
+        fits=_report.fit_counts(read_progress(os.path.join(args.out, "progress.jsonl")),
+                                classifier),
         files={**plots, "cv_results": "cv_results.csv", "best_model": "best_model/",
-               "test_predictions": "test_predictions.csv"},
+               "test_predictions": "test_predictions.csv",
+               **({"tensorboard": "tensorboard/"} if args.tensorboard else {})},
         elapsed_s=time.time() - started,
     )
     _write(os.path.join(args.out, "report.json"), _report.to_json(report))
     return report
+
+
+def _candidate_params(cv_results):
+    """Each row's parameters without the epoch budget (one candidate may have several rows)."""
+    budgeted = "n_resources" in cv_results
+    return [{k: v for k, v in p.items() if not (budgeted and k == "epochs")}
+            for p in cv_results["params"]]
 
 
 def _failure_reasons(caught, category):

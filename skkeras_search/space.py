@@ -150,7 +150,7 @@ def paper_space():
     return {"hidden_units": int_range(16, 496, 32), "learning_rate": log_uniform(1e-5, 1.0)}
 
 
-def paper_grid(n_learning_rates=6):
+def paper_grid(n_learning_rates=6, n_hidden_units=16):
     """The grid equivalent of :func:`paper_space`, for ``GridSearchCV``.
 
     Parameters
@@ -158,20 +158,40 @@ def paper_grid(n_learning_rates=6):
     n_learning_rates : int, default=6
         Number of log-spaced learning rates from 1e-5 to 1 (6 gives the
         powers of ten).
+    n_hidden_units : int, default=16
+        Number of widths, evenly spread over the 16 of the paper's space
+        (16 takes them all).
 
     Returns
     -------
     grid : dict
-        All 16 widths and ``n_learning_rates`` learning rates.
+        ``n_hidden_units`` widths and ``n_learning_rates`` learning rates.
+
+    Raises
+    ------
+    ValueError
+        ``n_learning_rates`` below 2, or ``n_hidden_units`` outside 1..16.
+
+    Examples
+    --------
+    >>> from skkeras_search import paper_grid
+    >>> grid = paper_grid(n_learning_rates=4, n_hidden_units=5)
+    >>> grid["hidden_units"]
+    [16, 144, 272, 368, 496]
     """
     if not isinstance(n_learning_rates, Integral) or n_learning_rates < 2:
         raise ValueError(
             f"n_learning_rates={n_learning_rates!r} must be an int of at least 2. "
             "Use n_learning_rates>=2."
         )
+    widths = [int(h) for h in int_range(16, 496, 32).values]
+    if not isinstance(n_hidden_units, Integral) or not 1 <= n_hidden_units <= len(widths):
+        raise ValueError(f"n_hidden_units={n_hidden_units!r} must be an int from 1 to "
+                         f"{len(widths)}. Use 1<=n_hidden_units<={len(widths)}.")
+    picks = np.unique(np.round(np.linspace(0, len(widths) - 1, n_hidden_units)).astype(int))
     return {
-        "hidden_units": [int(h) for h in int_range(16, 496, 32).values],
-        "learning_rate": [float(v) for v in np.logspace(-5, 0, n_learning_rates)],
+        "hidden_units": [widths[i] for i in picks],
+        "learning_rate": [float(f"{v:.12g}") for v in np.logspace(-5, 0, n_learning_rates)],
     }
 
 

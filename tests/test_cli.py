@@ -357,3 +357,80 @@ def test_drop_missing_target_is_said_in_the_summary(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "--drop-missing-target: left out 9 row(s) with no label" in out
     assert json.loads((tmp_path / "o" / "report.json").read_text())["data"]["n_samples"] == 71
+
+
+@pytest.mark.parametrize("strategy", ["grid", "halving", "hyperband", "tpe", "bohb"])
+def test_every_strategy_end_to_end(tmp_path, capsys, strategy):
+    from skkeras_search._search import expected_fits, grid_for
+
+    out = tmp_path / strategy
+    args = ["--strategy", strategy, "--n-iter", "4", "--cv", "2", "--epochs", "5",
+            "--out", str(out)]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    report = json.loads((out / "report.json").read_text())
+    grid = grid_for(4) if strategy == "grid" else None
+    total = expected_fits(strategy, 4, 2, 5, grid)
+    assert f"[{total}/{total}]" in captured.err  # the progress total is right
+    assert report["fits"]["fits"] == total
+    assert report["refit_epochs"] == 5  # the refit trains the full budget (5, not a power of 3)
+    with open(out / "cv_results.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) * 2 == total  # every (candidate, budget) row is kept
+    if strategy in ("halving", "hyperband", "bohb"):
+        assert {int(r["n_resources"]) for r in rows} > {5}  # lower budgets were raced
+        assert all(row["params"]["epochs"] == 5 for row in report["top"])  # table: full budget
+        assert "Candidates at the full budget of 5 epochs" in captured.out
+        assert report["fits"]["training_epochs"] < 5 * total + 5  # continuation saved epochs
+    assert (out / "search_history.png").exists()
+    assert f"{strategy} search" in captured.out.splitlines()[0]
+
+
+def test_plot_titles_name_the_strategy_and_budgets(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from skkeras_search import _plots
+
+    results = {"param_learning_rate": [0.01, 0.1, 0.01], "param_hidden_units": [16, 48, 16],
+               "mean_test_score": [0.5, 0.6, 0.7], "std_test_score": [0.0, 0.0, 0.0],
+               "n_resources": [1, 1, 3], "n_epochs_trained": [1, 1, 2]}
+    titles = []
+    original = plt.Axes.set_title
+    try:
+        plt.Axes.set_title = lambda ax, text, *a, **k: (titles.append(text),
+                                                       original(ax, text, *a, **k))[1]
+        _plots.plot_search(results, tmp_path / "a.png", tmp_path / "b.png", "accuracy",
+                           "hyperband", 3)
+        spent, best = _plots.plot_history(results, tmp_path / "c.png", "accuracy", "hyperband",
+                                          3, n_splits=2)
+    finally:
+        plt.Axes.set_title = original
+    assert titles == ["Hyperband: CV score against learning rate",
+                      "Hyperband: CV score against hidden units", "Hyperband: search history"]
+    assert spent.tolist() == [2, 4, 8]  # continuation: 2 extra epochs x 2 folds
+    assert best[:2].tolist() == [-np.inf, -np.inf] and best[2] == 0.7  # full budget only
+
+
+def test_tensorboard_hparams_runs(tmp_path, capsys):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    out = tmp_path / "tb"
+    assert main([*FAST, "--strategy", "hyperband", "--epochs", "3", "--tensorboard",
+                 "--out", str(out)]) == 0
+    runs = sorted((out / "tensorboard").glob("run-*"))
+    with open(out / "cv_results.csv") as fh:
+        assert len(runs) == len(list(csv.DictReader(fh)))
+    acc = event_accumulator.EventAccumulator(str(runs[-1]))
+    acc.Reload()
+    assert {"_hparams_/session_start_info", "cv_accuracy", "fit_time_s"} <= set(acc.Tags()["tensors"])
+    assert capsys.readouterr().err == ""  # -q, and TensorBoard's import stays quiet
+
+
+def test_grid_strategy_needs_lists_in_space(tmp_path, capsys):
+    space = _space(tmp_path, {"hidden_units": [8, 16], "learning_rate": {"log_uniform": [1e-3, 1e-1]}})
+    code = main([*FAST, "--strategy", "grid", "--space", space, "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "--strategy grid needs a list of values" in capsys.readouterr().err
