@@ -6,12 +6,12 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.model_selection import HalvingRandomSearchCV
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 import skkeras_search
 from skkeras_search import KerasMLPClassifier, TrainingDivergedError
 from skkeras_search._cache import disk_usage
+from skkeras_search.search import HyperbandSearchCV
 from skkeras_search.space import int_range, log_uniform
 
 
@@ -179,19 +179,20 @@ def test_halving_over_epochs_continues_and_matches_uncached(digits, tmp_path, ca
     def search(cache_dir):
         clf = KerasMLPClassifier(epochs=9, random_state=0, verbose=1, n_iter_no_change=100,
                                  cache_dir=cache_dir)
-        return HalvingRandomSearchCV(
-            clf, space, n_candidates=9, resource="epochs", max_resources=9, min_resources=1,
-            factor=3, cv=2, random_state=0, error_score="raise", refit=False,
+        return HyperbandSearchCV(
+            clf, space, max_epochs=9, min_epochs=1, factor=3, n_brackets=1, cv=cv,
+            random_state=0, error_score="raise", refit=False,
         ).fit(X, y)
 
-    plain = search(None)
-    trained_plain = epochs_trained(capsys)
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
     cached = search(str(tmp_path))
-    trained_cached = epochs_trained(capsys)
-    assert np.array_equal(plain.cv_results_["mean_test_score"], cached.cv_results_["mean_test_score"])
-    # 9 candidates x 1 epoch, 3 x 3 epochs, 1 x 9 epochs, per fold
-    assert trained_plain == 2 * (9 * 1 + 3 * 3 + 1 * 9)
-    assert trained_cached == 2 * (9 * 1 + 3 * (3 - 1) + 1 * (9 - 3))
+    # 9 candidates x 1 epoch, then 3 continue to 3 epochs, then 1 continues to 9, per fold
+    assert epochs_trained(capsys) == 2 * (9 * 1 + 3 * (3 - 1) + 1 * (9 - 3))
+    finalist = cached.cv_results_["params"][-1]
+    assert finalist["epochs"] == 9
+    scratch = cross_val_score(KerasMLPClassifier(random_state=0, n_iter_no_change=100,
+                                                 **finalist), X, y, cv=cv)
+    assert np.array_equal(scratch.mean(), cached.cv_results_["mean_test_score"][-1])
 
 
 def test_class_weight_with_numpy_keys_is_cacheable(tiny, tmp_path, capsys):

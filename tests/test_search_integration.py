@@ -5,9 +5,7 @@ import pytest
 from sklearn.base import is_classifier
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import FitFailedWarning
-from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
-    HalvingRandomSearchCV,
     RandomizedSearchCV,
     StratifiedKFold,
     check_cv,
@@ -17,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skkeras_search import KerasMLPClassifier, paper_space
+from skkeras_search.search import HyperbandSearchCV
 from skkeras_search.space import int_range, log_uniform
 
 SPACE = {"hidden_units": int_range(8, 40, 16), "learning_rate": log_uniform(1e-3, 1e-1)}
@@ -50,9 +49,9 @@ def test_randomized_search_over_paper_names(data):
 
 def test_paper_space_in_halving_search(data):
     X, y = data
-    search = HalvingRandomSearchCV(
-        clf(), paper_space(), n_candidates=4, factor=2, resource="epochs", min_resources=1,
-        max_resources=4, cv=2, random_state=0, error_score=np.nan,
+    search = HyperbandSearchCV(
+        clf(), paper_space(), max_epochs=4, factor=2, min_epochs=1, n_brackets=1, cv=2,
+        random_state=0, error_score=np.nan,
     ).fit(X, y)
     assert set(search.cv_results_["param_epochs"]) <= {1, 2, 4}
     assert hasattr(search, "best_estimator_")
