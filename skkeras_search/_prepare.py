@@ -42,6 +42,14 @@ def check_args(args):
         raise UsageError("--resume needs the fit cache, but --no-cache was given. Drop one.")
     if args.n_jobs == 0:
         raise UsageError("--n-jobs 0 runs nothing. Use --n-jobs 1, a larger number, or -1.")
+    if args.sep is not None:
+        args.sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(args.sep, args.sep)
+        if len(args.sep) != 1:
+            raise UsageError(f"--sep {args.sep!r} is not one character. Use e.g. --sep ';', "
+                             "--sep '|' or --sep tab.")
+    if args.decimal is not None and len(args.decimal) != 1:
+        raise UsageError(f"--decimal {args.decimal!r} is not one character. Use --decimal , "
+                         "or --decimal .")
     if args.batch_size != "auto":
         try:
             args.batch_size = int(args.batch_size)
@@ -127,12 +135,12 @@ def split(ds, args):
     if len(classes) < 2:
         from .datasets import DataError
 
-        raise DataError(f"{ds.name}: every sample has label {classes[0]!r}; a classifier needs "
+        raise DataError(f"{ds.name}: every sample has label {classes[0].item()!r}; a classifier needs "
                         "at least two classes. Check the target column.")
     if counts.min() < 2:
         from .datasets import DataError
 
-        rare = classes[np.argmin(counts)]
+        rare = classes[np.argmin(counts)].item()
         raise DataError(f"{ds.name}: class {rare!r} has a single sample, too few for a "
                         "stratified test split. Drop that class or add samples.")
     n_test = int(np.ceil(args.test_size * len(ds.y)))

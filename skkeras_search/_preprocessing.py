@@ -28,7 +28,11 @@ class DataWarning(UserWarning):
 
 
 def _is_missing(value):
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is np.nan
+    import pandas as pd
+
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
 
 
 def _is_number(value):
@@ -38,9 +42,15 @@ def _is_number(value):
         return False
 
 
-def _category(value):
-    """The text a categorical cell is compared by: 1, 1.0 and '1' are one category."""
+def _category(value, markers=frozenset()):
+    """The text a categorical cell is compared by: 1, 1.0 and '1' are one category.
+
+    Missing cells (None, NaN, ``<NA>``, and texts in ``markers`` after stripping
+    spaces) are NaN, so the imputer fills them as in training.
+    """
     if _is_missing(value):
+        return np.nan
+    if isinstance(value, str) and value.strip() in markers:
         return np.nan
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
@@ -72,6 +82,9 @@ class TableSchema(TransformerMixin, BaseEstimator):
         The feature columns, in training order.
     categorical : sequence of str, default=()
         The columns among ``columns`` treated as categories; the rest are numbers.
+    na_values : sequence of str, default=()
+        Cell texts meaning "missing", besides the reader's markers (empty,
+        ``?``, ``NA``, ``NaN``, ``null``, ...): the same as in training.
 
     Attributes
     ----------
@@ -79,9 +92,10 @@ class TableSchema(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
     """
 
-    def __init__(self, columns=(), categorical=()):
+    def __init__(self, columns=(), categorical=(), na_values=()):
         self.columns = columns
         self.categorical = categorical
+        self.na_values = na_values
 
     def fit(self, X, y=None):
         """Check that ``X`` has the columns; returns self.
@@ -135,6 +149,10 @@ class TableSchema(TransformerMixin, BaseEstimator):
         columns = list(self.columns)
         if isinstance(X, pd.DataFrame):
             names = [str(c).strip() for c in X.columns]  # ' age' in a ', '-separated file
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"X has more than one column named {twice[0]!r} (once spaces "
+                                 "are stripped). Pass each column once.")
             missing = [c for c in columns if c not in names]
             if missing:
                 raise ValueError(
@@ -155,26 +173,30 @@ class TableSchema(TransformerMixin, BaseEstimator):
                     "a 2-D array with them in that order."
                 )
             X = pd.DataFrame(array, columns=columns)
-        categorical = set(self.categorical)
-        return pd.DataFrame({c: (_categories(X[c]) if c in categorical else _numbers(X[c], c))
-                             for c in columns}, index=X.index)
-
-
-def _categories(column):
-    return np.array([_category(v) for v in column.to_numpy(dtype=object)], dtype=object)
-
-
-def _numbers(column, name):
-    import pandas as pd
-
-    values = column.to_numpy()
-    if values.dtype.kind in "biuf":
-        numbers = values.astype(np.float32)
-    else:
-        texts = column.map(lambda v: v.strip() if isinstance(v, str) else v)
         from ._tables import MISSING_MARKERS
 
-        texts = texts.map(lambda v: np.nan if isinstance(v, str) and v in MISSING_MARKERS else v)
+        categorical = set(self.categorical)
+        markers = MISSING_MARKERS | set(self.na_values)
+        return pd.DataFrame({c: (_categories(X[c], markers) if c in categorical
+                                 else _numbers(X[c], c, markers)) for c in columns},
+                            index=X.index)
+
+
+def _categories(column, markers):
+    return np.array([_category(v, markers) for v in column.to_numpy(dtype=object)], dtype=object)
+
+
+def _numbers(column, name, markers):
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        # numpy or nullable (Int64, Float64, Arrow) numbers; <NA> becomes NaN
+        numbers = column.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers = numbers.astype(np.float32)
+    else:
+        column = column.astype(object).where(column.notna(), np.nan)
+        texts = column.map(lambda v: v.strip() if isinstance(v, str) else v)
+        texts = texts.map(lambda v: np.nan if isinstance(v, str) and v in markers else v)
         numbers = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64)
         bad = np.isnan(numbers) & ~texts.isna().to_numpy()
         if bad.any():
@@ -226,7 +248,8 @@ class ImageScaler(TransformerMixin, BaseEstimator):
         return np.asarray([f"pixel{i}" for i in range(self.n_features_in_)], dtype=object)
 
 
-_ID_NAME = re.compile(r"(^|[_\s.-])(id|key|uuid|guid|index)$|^id[_\s.-]|^unnamed: ?\d+$", re.I)
+_ID_NAME = re.compile(r"(^|[_\s.-])(id|key|uuid|guid|index)$|^id[_\s.-]|^unnamed: ?\d+$"
+                      r"|(?-i:[a-z0-9](Id|ID|Key|UUID))$", re.I)  # also CustomerID, PassengerId
 
 
 def _looks_like_identifier(name, values, numeric):
@@ -299,10 +322,10 @@ def select_features(frame, target, *, drop=(), categorical=(), lines=None, name=
     all_columns = [c for c in frame.columns]
     for flag, names in (("--drop", drop), ("--categorical", categorical)):
         for column in names:
-            _check_name(flag, column, all_columns)
             if column == target:
                 raise DataUsageError(f"{flag} {column!r} is the --target column. Name feature "
                                      "columns only.")
+            _check_name(flag, column, all_columns)
     dropped = {c: "--drop" for c in drop}
     columns, kinds = [], []
     for column in all_columns:
@@ -350,7 +373,7 @@ def _warn_mixed(column, values, lines):
         "otherwise fix those cells.", DataWarning, stacklevel=3)
 
 
-def build_pipeline(classifier, *, columns=None, categorical=(), image_max=None):
+def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), image_max=None):
     """The searched pipeline: preprocessing steps, then ``classifier`` as step 'classifier'.
 
     Parameters
@@ -359,6 +382,8 @@ def build_pipeline(classifier, *, columns=None, categorical=(), image_max=None):
     columns, categorical : list of str
         A table's feature columns and the categorical ones (see
         :func:`select_features`).
+    na_values : sequence of str
+        Extra missing-value texts (``--na-values``), also at predict time.
     image_max : float or None
         For images: the pixel maximum (see :class:`ImageScaler`).
 
@@ -388,7 +413,8 @@ def build_pipeline(classifier, *, columns=None, categorical=(), image_max=None):
                                      dtype=np.float32)),
         ]), categorical))
     return Pipeline([
-        ("columns", TableSchema(columns=list(columns), categorical=categorical)),
+        ("columns", TableSchema(columns=list(columns), categorical=categorical,
+                                na_values=list(na_values))),
         ("preprocess", ColumnTransformer(transformers, remainder="drop")),
         ("classifier", classifier),
     ])

@@ -60,7 +60,8 @@ def _open_binary(path, compression):
         return lzma.open(path, "rb")
     if compression == "zip":
         archive = zipfile.ZipFile(path)
-        names = [n for n in archive.namelist() if not n.endswith("/")]
+        names = [n for n in archive.namelist()
+                 if not n.endswith("/") and not n.startswith("__MACOSX/")]
         if len(names) != 1:
             raise DataError(f"{path}: the zip archive holds {len(names)} files ({names[:5]}); "
                             "put exactly one table in it.")
@@ -100,6 +101,8 @@ def _bad_byte(path, compression, encoding):
             except UnicodeDecodeError as exc:
                 good = chunk[: max(exc.start, 0)]
                 return offset + exc.start, chunk[exc.start:exc.start + 1], line + good.count(b"\n")
+            except UnicodeError:  # e.g. UTF-16 without a byte-order mark: wrong from the start
+                return offset, chunk[:1], line
             if not chunk:
                 return None
             offset += len(chunk)
@@ -163,7 +166,7 @@ def _detect_decimal(text, sep):
     comma = [c for c in cells if _COMMA_NUMBER.match(c)]
     dotted = any(_DOTTED_THOUSANDS.match(c) for c in comma)
     dot = sum(bool(_DOT_NUMBER.match(c)) for c in cells)
-    if comma and (not dot or dotted):
+    if comma and (len(comma) > dot or dotted):  # the majority decides, not one stray cell
         return ",", "." if dotted else None
     return ".", None
 
@@ -216,15 +219,22 @@ def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values
     else:
         frame, lines, notes = _read_text(path, ext, compression, sep, decimal, encoding,
                                          na_values)
-    frame.columns = [str(c).strip() for c in frame.columns]
+    raw_names = [str(c) for c in frame.columns]
+    frame.columns = [name.strip() for name in raw_names]
+    seen = {}
+    for raw, name in zip(raw_names, frame.columns):
+        if name in seen:
+            raise DataError(f"{path}: columns {seen[name]!r} and {raw!r} have the same name once "
+                            "surrounding spaces are stripped. Rename one of them.")
+        seen[name] = raw
     if target not in frame.columns:
         columns = list(frame.columns)
         close = difflib.get_close_matches(target, columns, n=1)
-        if close:
-            hint = f"Did you mean --target {close[0]}?"
-        elif len(columns) == 1:
+        if len(columns) == 1:
             hint = (f"The header was read as one column ({columns[0][:60]!r}): pass the file's "
                     "delimiter with --sep, e.g. --sep ';'.")
+        elif close:
+            hint = f"Did you mean --target {close[0]}?"
         else:
             hint = f"Columns: {', '.join(columns[:30])}{', ...' if len(columns) > 30 else ''}."
         raise DataUsageError(f"--target {target!r} is not a column of {path}. {hint}")
@@ -239,19 +249,22 @@ def _read_parquet(path):
     from .datasets import DataError, DataUsageError
 
     try:
-        return pd.read_parquet(path)
+        frame = pd.read_parquet(path)
     except ImportError:
         raise DataUsageError(f"--data {path}: reading Parquet needs pyarrow. Install it with "
                              "pip install 'skkeras-search[parquet]'.") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read the Parquet file ({type(exc).__name__}: "
                         f"{' '.join(str(exc).split())[:200]}). Check the file.") from None
+    return _strip_text(frame)
 
 
 def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
     import pandas as pd
 
     from .datasets import DataError
+
+    decimal_given = decimal
 
     if encoding is not None:
         try:
@@ -277,8 +290,17 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
         if whole or exc.start < len(sample) - 4:  # not merely a character cut by the sample
             raise _encoding_error(path, compression, encoding) from None
         text = sample[:exc.start].decode(encoding)
+    except UnicodeError:  # e.g. utf-16 asked for, but the file has no byte-order mark
+        raise _encoding_error(path, compression, encoding) from None
     if not whole:
         text = text[: text.rfind("\n") + 1] or text
+    skiprows = 0
+    excel = re.match(r"\ufeff?sep=(.)\r?\n", text)  # Excel's "sep=;" first line
+    if excel:
+        skiprows, text = 1, text[excel.end():]
+        if sep is None:
+            sep = excel.group(1)
+            notes.append(f"delimiter {sep!r} from the file's 'sep=' line")
     if sep is None:
         sep = "\t" if ext in (".tsv", ".tab") else detect_separator(text)
         if sep != ",":
@@ -289,14 +311,19 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
         if decimal != ".":
             notes.append(f"decimal mark {decimal!r} detected"
                          + (f", thousands separator {thousands!r}" if thousands else ""))
+    # A zip is opened here (its one table, macOS's __MACOSX/ metadata skipped); pandas
+    # decompresses the other formats itself.
+    source = _open_binary(path, "zip") if compression == "zip" else path
     try:
         frame = pd.read_csv(
-            path, sep=sep, decimal=decimal, thousands=thousands, encoding=encoding,
-            compression=compression,
+            source, sep=sep, decimal=decimal, thousands=thousands, encoding=encoding,
+            compression=None if compression == "zip" else compression,
             na_values=sorted(MISSING_MARKERS | set(na_values)), keep_default_na=True,
             skipinitialspace=True, skip_blank_lines=False, engine="c", low_memory=False,
+            index_col=False,  # a trailing delimiter must not turn the first column into the index
+            skiprows=skiprows,
         )
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise _encoding_error(path, compression, encoding) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty. Pass a table with a header row.") from None
@@ -304,22 +331,66 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
         reason = " ".join(str(exc).split()).replace("Error tokenizing data. C error: ", "")
         raise DataError(f"{path}: {reason}. Fix that row, or pass the delimiter with --sep "
                         f"(read with {sep!r}).") from None
-    lines = np.arange(len(frame)) + 2
+    finally:
+        if source is not path:
+            source.close()
+    lines = np.arange(len(frame)) + 2 + skiprows
     frame = _strip_text(frame, na_values)
+    if decimal == "." and decimal_given is None:
+        for column in _comma_decimal_columns(frame):
+            frame[column] = pd.to_numeric(frame[column].str.replace(",", ".", regex=False))
+            notes.append(f"column {column!r}: decimal commas read as numbers")
     blank = frame.isna().all(axis=1).to_numpy()
     frame = frame.loc[~blank].reset_index(drop=True)
     return frame, lines[~blank], notes
 
 
+def _comma_decimal_columns(frame):
+    """Text columns whose every value is a number written with a decimal comma (``"60,0"``)."""
+    import pandas as pd
+
+    found = []
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if values.empty or pd.api.types.infer_dtype(values) != "string":
+            continue
+        pattern = r"[+-]?\d+,\d+|[+-]?\d+"
+        if values.head(200).str.fullmatch(pattern).all() and values.str.fullmatch(pattern).all() \
+                and values.str.contains(",", regex=False).any():
+            found.append(column)
+    return found
+
+
 def _strip_text(frame, na_values=()):
-    """Strip text cells; a stripped cell that is a missing-value marker becomes NaN."""
+    """Strip text cells; markers become NaN; a column left with only numbers becomes numeric.
+
+    ``"NA "`` or a cell of spaces only is a missing value like ``NA``, and a
+    column whose other cells are all numbers is then a numeric column, as
+    pandas would have read it without the stray spaces. Nullable (``<NA>``)
+    cells become NaN.
+    """
+    import pandas as pd
+
     markers = sorted(MISSING_MARKERS | set(na_values))
     for column in frame.columns:
         values = frame[column]
         if values.dtype.kind in "biufcmM":
             continue
-        stripped = values.str.strip()  # vectorised; non-text cells (NaN) stay NaN
-        frame[column] = stripped.mask(stripped.isin(markers)).astype(object)
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind == "string":  # the usual case: vectorised (Arrow strings under pandas 3)
+            stripped = values.str.strip()
+        else:  # booleans with gaps, mixed objects
+            values = values.astype(object).where(values.notna(), np.nan)
+            stripped = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+        stripped = stripped.mask(stripped.isin(markers))
+        if kind == "string":
+            present = stripped.dropna()
+            # a text column shows itself in its first cells; parse all only if those are numbers
+            if len(present) and pd.to_numeric(present.head(1000), errors="coerce").notna().all() \
+                    and pd.to_numeric(present, errors="coerce").notna().all():
+                frame[column] = pd.to_numeric(stripped)
+                continue
+        frame[column] = stripped.astype(object).where(stripped.notna(), np.nan)
     return frame
 
 
@@ -342,8 +413,9 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False):
     Returns
     -------
     y : ndarray of shape (n_kept,)
-        int64 when every label is a whole number, float64 when every label is
-        a number, bool for a column of True/False, else str.
+        int64 when every label is a whole number; str when some are fractions
+        (``'3.5'``, ``'4'``: equal numbers give one class) or text; bool for a
+        column of True/False.
     keep : ndarray of bool, shape (n_rows,)
         The rows that have a label.
 
@@ -388,5 +460,7 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False):
     if kept.size and np.all(np.isfinite(numbers)):
         if np.all(numbers == np.round(numbers)) and np.all(np.abs(numbers) < 2**53):
             return numbers.astype(np.int64), keep
-        return numbers, keep
+        # Fractional class labels (3.5, 4.0): scikit-learn reads a float target as
+        # continuous, so classes are their shortest text, equal numbers one class.
+        return np.asarray([repr(float(v)).removesuffix(".0") for v in numbers]), keep
     return text[keep].to_numpy(dtype=str), keep

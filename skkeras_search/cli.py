@@ -249,6 +249,7 @@ def _build_search(args, data, space, cache_dir):
     estimator = KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
                                    random_state=args.random_state, cache_dir=cache_dir)
     pipeline = build_pipeline(estimator, columns=data.columns, categorical=data.categorical,
+                              na_values=args.na_values,
                               image_max=data.ds.image_max if data.ds.kind == "images" else None)
     space = {f"classifier__{name}": dist for name, dist in space.items()}
     keys = list(space) + (["classifier__epochs"] if args.strategy in MULTI_FIDELITY else [])

@@ -434,3 +434,32 @@ def test_grid_strategy_needs_lists_in_space(tmp_path, capsys):
     code = main([*FAST, "--strategy", "grid", "--space", space, "--out", str(tmp_path / "o")])
     assert code == 2
     assert "--strategy grid needs a list of values" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--sep", ",,"], "--sep ',,' is not one character"),
+    (["--decimal", ",,"], "--decimal ',,' is not one character"),
+])
+def test_bad_table_flags_are_usage_errors(tmp_path, capsys, flags, message):
+    data = _bad_csv(tmp_path, "a,y\n1,0\n2,1\n")
+    code = main([*FAST, "--data", data, "--target", "y", *flags, "--out", str(tmp_path / "o")])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_sep_backslash_t_means_tab(tmp_path, capsys):
+    path = tmp_path / "t.txt"
+    rng = np.random.RandomState(0)
+    path.write_text("x\tlabel\n" + "".join(f"{v:.3f}\t{int(v > 0)}\n" for v in rng.randn(40)))
+    assert main([*FAST, "--data", str(path), "--target", "label", "--sep", "\\t",
+                 "--out", str(tmp_path / "o")]) == 0
+
+
+def test_fractional_labels_are_classes(tmp_path, capsys):
+    path = tmp_path / "rating.csv"
+    rng = np.random.RandomState(0)
+    path.write_text("x,rating\n" + "".join(f"{v:.3f},{['3.5', '4.0', '4.5'][i % 3]}\n"
+                                           for i, v in enumerate(rng.randn(60))))
+    assert main([*FAST, "--data", str(path), "--target", "rating", "--out", str(tmp_path)]) == 0
+    meta = json.loads((tmp_path / "best_model" / "metadata.json").read_text())
+    assert meta["classes"] == ["3.5", "4", "4.5"]

@@ -192,3 +192,30 @@ def test_describe_reports_what_was_done(table):
     assert d["numeric"] == ["height", "weight"] and d["categorical"] == {"sex": 2, "code": 3}
     assert d["imputed"] == {"height": 3, "sex": 2} and d["missing_indicators"] == ["height"]
     assert d["n_features_out"] == 2 + 1 + 2 + 3 and d["dropped"] == {"Id": "--drop"}
+
+
+def test_predict_time_markers_and_pandas_dtypes_match_training(table):
+    """'?', spaces, --na-values text, <NA> and Arrow/nullable dtypes are read as in training."""
+    X, y = table
+    pipe = build_pipeline(KerasMLPClassifier(hidden_units=8, epochs=3, random_state=0),
+                          columns=["height", "weight", "sex", "code"], categorical=["sex", "code"],
+                          na_values=["unknown"]).fit(X, y)
+    expected = pipe.predict_proba(X)
+    for marker in ["?", "  ", " NA ", "unknown", pd.NA, None]:
+        odd = X.astype({"sex": object, "height": object})
+        odd.loc[X["sex"].isna(), "sex"] = marker
+        odd.loc[X["height"].isna(), "height"] = marker
+        assert np.array_equal(pipe.predict_proba(odd), expected), marker
+    assert np.array_equal(pipe.predict_proba(X.convert_dtypes()), expected)
+    assert np.array_equal(pipe.predict_proba(X.convert_dtypes(dtype_backend="pyarrow")), expected)
+    with pytest.raises(ValueError, match="more than one column named 'sex'"):
+        pipe.predict(pd.concat([X, X[["sex"]]], axis=1))
+
+
+def test_camel_case_identifier_names_are_warned():
+    frame = pd.DataFrame({"CustomerID": np.arange(30) * 7 + 3, "x": np.arange(30) % 5,
+                          "label": np.arange(30) % 2})
+    with pytest.warns(DataWarning, match="column 'CustomerID' has a different value"):
+        select_features(frame, "label")
+    with pytest.raises(DataUsageError, match="--drop 'label' is the --target column"):
+        select_features(frame.drop(columns="label"), "label", drop=["label"])

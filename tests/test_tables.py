@@ -140,7 +140,8 @@ def test_numbers_written_differently_are_one_class(tmp_path):
     assert ds.y.tolist() == [1, 1, 1, 1, 2, 2, 2] and ds.y.dtype == np.int64
     path.write_text("a;label\n1;0,5\n2;0.5\n3;1\n")
     half = load(data=str(path), target="label", decimal=",")
-    assert half.y.tolist() == [0.5, 0.5, 1.0] and half.y.dtype == np.float64
+    # fractional labels are classes by their shortest text (scikit-learn calls floats continuous)
+    assert half.y.tolist() == ["0.5", "0.5", "1"]
 
 
 def test_text_labels_are_stripped(tmp_path):
@@ -186,3 +187,65 @@ def test_boolean_labels_stay_booleans(tmp_path):
     path.write_text("a,label\n1,True\n2,false\n3,TRUE\n")
     ds = load(data=str(path), target="label")
     assert ds.y.dtype == bool and ds.y.tolist() == [True, False, True]
+
+
+def test_trailing_delimiter_does_not_shift_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("label,x,y\n" + "".join(f"{'ab'[i % 2]},{i % 3},{i + 0.25}," + "\n"
+                                            for i in range(12)))
+    ds = load(data=str(path), target="label")
+    assert ds.y.tolist()[:4] == ["a", "b", "a", "b"]
+    assert ds.X["x"].tolist()[:3] == [0, 1, 2] and ds.X["y"].tolist()[0] == 0.25
+
+
+@pytest.mark.parametrize("cell", ["NA ", " ? ", '" "', " \t "])
+def test_marker_with_spaces_keeps_a_numeric_column_numeric(tmp_path, cell):
+    path = tmp_path / "t.csv"
+    path.write_text("x,label\n1.5,a\n" + f"{cell},b\n" + "2.5,a\n")
+    ds = load(data=str(path), target="label")
+    assert ds.X["x"].dtype.kind == "f" and ds.X["x"].isna().tolist() == [False, True, False]
+
+
+def test_boolean_feature_with_a_gap(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("flag,label\nTrue,a\nFalse,b\n,a\nTrue,b\n")
+    ds = load(data=str(path), target="label")
+    assert ds.X["flag"].isna().tolist() == [False, False, True, False]
+
+
+def test_decimal_comma_wins_by_majority_and_in_quotes(tmp_path):
+    path = tmp_path / "eu.csv"
+    rows = [f"{60 + i},{i};v1;{i % 2}" for i in range(8)]
+    path.write_text("Gewicht;Version;label\n60,0;1.2;0\n" + "\n".join(rows) + "\n")
+    ds = load(data=str(path), target="label")
+    assert ds.X["Gewicht"].dtype.kind == "f" and ds.X["Gewicht"].tolist()[:2] == [60.0, 60.0]
+    path = tmp_path / "quoted.csv"
+    path.write_text('w,label\n"60,5",0\n"61,25",1\n62,0\n')
+    ds = load(data=str(path), target="label")
+    assert ds.X["w"].tolist() == [60.5, 61.25, 62.0]
+    assert "column 'w': decimal commas read as numbers" in ds.notes
+
+
+def test_names_equal_once_stripped_are_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("x,x ,label\n1,2,a\n3,4,b\n")
+    with pytest.raises(DataError, match=re.escape("columns 'x' and 'x ' have the same name")):
+        load(data=str(path), target="label")
+
+
+def test_excel_sep_line_and_macos_zip(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\na;label\n1,5;x\n2;y\n")
+    ds = load(data=str(path), target="label")
+    assert ds.X["a"].tolist() == [1.5, 2.0] and ds.lines.tolist() == [3, 4]
+    zipped = tmp_path / "mac.csv.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("t.csv", "a,label\n1,x\n2,y\n")
+        archive.writestr("__MACOSX/._t.csv", "junk")
+    assert load(data=str(zipped), target="label").y.tolist() == ["x", "y"]
+
+
+def test_encoding_without_bom_is_a_usage_error(tmp_path):
+    path = _write(tmp_path / "t.csv")
+    with pytest.raises(DataUsageError, match="not valid utf-16.*--encoding"):
+        load(data=path, target="label", encoding="utf-16")
