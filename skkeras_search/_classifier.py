@@ -54,7 +54,9 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Activation of the hidden layers.
     learning_rate : float, default=1e-3
-        Step size of the optimizer.
+        Step size of the optimizer, in weight units per unit of gradient
+        (Keras's ``learning_rate``; Adam's and RMSprop's steps are scaled by
+        their running gradient statistics).
     optimizer : {'adam', 'sgd', 'rmsprop'}, default='adam'
         Update rule, with Keras's defaults; 'sgd' uses momentum 0.9.
     alpha : float, default=1e-4
@@ -65,8 +67,10 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``. A larger int is
         clipped to the number of training samples, with a warning.
-    epochs : int, default=50
-        Maximum number of passes over the training data.
+    epochs : int, default=200
+        Maximum number of passes over the training data (MLPClassifier's
+        ``max_iter``); training stops earlier once the loss settles (see
+        ``n_iter_no_change``). Hyperband searches set it per budget.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified)
         and stop when its accuracy stops improving; the best weights are kept.
@@ -77,7 +81,9 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         Epochs without an improvement of at least ``tol`` (in the training
         loss, or in validation accuracy with early stopping) before stopping.
     tol : float, default=1e-4
-        Minimum improvement that counts.
+        Minimum improvement that counts: in the mean training loss (nats of
+        cross-entropy per sample, penalty included), or in validation accuracy
+        (a fraction in [0, 1]) with early stopping.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
     warm_start : bool, default=False
@@ -173,7 +179,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         alpha=1e-4,
         dropout=0.0,
         batch_size="auto",
-        epochs=50,
+        epochs=200,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -222,6 +228,24 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : KerasMLPClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            The training loss became NaN, infinite or larger than 1e6 (the
+            message names the epoch and ``learning_rate``); in a search with
+            ``error_score=np.nan`` the candidate is recorded as failed.
+        ValueError
+            Bad input or parameters: fewer than two classes, all sample weights
+            zero, too little data for ``early_stopping``, a ``warm_start`` whose
+            architecture or classes do not match.
+
+        Warns
+        -----
+        ConvergenceWarning
+            ``epochs`` ran out before the loss settled.
+        UserWarning
+            ``cache_dir`` is set but ``random_state=None`` (nothing is cached).
         """
         continuing = self.warm_start and hasattr(self, "_state")
         return self._fit(X, y, sample_weight, classes=None, reset=not continuing, epochs=None)
@@ -245,6 +269,13 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : KerasMLPClassifier
             The updated estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            The training loss became NaN, infinite or larger than 1e6.
+        ValueError
+            ``classes`` missing on the first call, or labels outside it.
         """
         first = not hasattr(self, "_state")
         if first and classes is None:
@@ -300,6 +331,14 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
                 codes
             ].astype(X.dtype)
         if epochs is None:  # fit: a single class after weighting is an error too
+            present = np.unique(y)
+            if len(present) < 2:  # warm_start: classes_ has more, this data has one
+                raise ValueError(
+                    f"y contains only one class ({present[0].item()!r}) but fit needs at least two; "
+                    f"warm_start=True keeps classes_={labels.tolist()!r}, yet every fit trains on "
+                    "its own data. Fit on samples of at least two classes, or continue with "
+                    "partial_fit, which accepts a batch of one class."
+                )
             check_two_classes(labels, np.unique(y[sw > 0]))
         if not np.any(sw > 0):
             raise ValueError(
@@ -326,6 +365,15 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             state.reset_stopping()
             if state.params[0].dtype != X.dtype:
                 state = _cast_state(state, X.dtype)
+        if self.cache_dir is not None and self.random_state is None and epochs is None:
+            import warnings
+
+            warnings.warn(
+                f"cache_dir={self.cache_dir!r} is not used because random_state=None: a fit is "
+                "cached under its seed, so caching needs an integer random_state. Set "
+                "random_state=0 (or any int) to cache and resume fits.",
+                UserWarning, stacklevel=4,
+            )
         cached = (reset and epochs is None and self.cache_dir is not None
                   and not self.warm_start and self.random_state is not None)
         cache = _fit_cache(self, X, codes, sw, labels, seed) if cached else None
@@ -368,10 +416,8 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             validation = None
             Xt, ct, swt = X, codes, sw
             if self.early_stopping and epochs is None:
-                Xt, X_val, ct, y_val, swt, _ = train_test_split(
-                    X, codes, sw, test_size=self.validation_fraction, stratify=codes,
-                    random_state=int(stream(seed, "split").integers(2**31)),
-                )
+                Xt, X_val, ct, y_val, swt = _validation_split(
+                    X, codes, sw, self.validation_fraction, seed)
                 validation = (X_val, y_val)
             if epochs is not None:  # partial_fit
                 n_epochs = epochs
@@ -429,6 +475,13 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Called before ``fit``.
+        ValueError
+            ``X`` has another number of features (or other names) than in ``fit``.
         """
         check_is_fitted(self)
         check_not_nd(X)
@@ -499,6 +552,40 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _validation_split(X, codes, sw, fraction, seed):
+    """Hold out ``fraction`` for early stopping: stratified when every class can be on both
+    sides, else a plain random split (as MLPClassifier trains on such small data).
+
+    Raises
+    ------
+    ValueError
+        The validation part would hold fewer than 2 samples, or the training part
+        fewer than 2 classes.
+    """
+    n = len(codes)
+    n_val = int(np.ceil(fraction * n))
+    counts = np.bincount(codes)
+    counts = counts[counts > 0]
+    if n_val < 2 or n - n_val < 2:
+        raise ValueError(
+            f"early_stopping=True with validation_fraction={fraction!r} holds out {n_val} of "
+            f"the {n} training samples; early stopping needs at least 2 on each side. Increase "
+            "validation_fraction, pass more samples, or set early_stopping=False."
+        )
+    stratifiable = n_val >= len(counts) and n - n_val >= len(counts) and counts.min() >= 2
+    Xt, X_val, ct, y_val, swt, _ = train_test_split(
+        X, codes, sw, test_size=fraction, stratify=codes if stratifiable else None,
+        random_state=int(stream(seed, "split").integers(2**31)),
+    )
+    if len(np.unique(ct)) < 2:
+        raise ValueError(
+            f"early_stopping=True with validation_fraction={fraction!r} leaves a single class in "
+            f"the training part of {n} samples. Lower validation_fraction, pass more samples, or "
+            "set early_stopping=False."
+        )
+    return Xt, X_val, ct, y_val, swt
 
 
 def _class_weights(class_weight, labels, y, partial):

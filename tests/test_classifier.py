@@ -350,3 +350,36 @@ def test_stderr_silencing_is_thread_safe(capfd, monkeypatch):
     os.write(2, b"visible\n")
     err = capfd.readouterr().err
     assert "visible" in err and "swallowed" not in err
+
+
+def test_early_stopping_trains_on_small_data_like_mlpclassifier():
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import RandomizedSearchCV
+
+    X, y = make_classification(30, n_features=5, n_informative=3, n_classes=3, random_state=0)
+    clf = KerasMLPClassifier(hidden_units=8, epochs=5, early_stopping=True, random_state=0)
+    search = RandomizedSearchCV(clf, {"learning_rate": [0.01, 0.05]}, n_iter=2, cv=3,
+                                random_state=0, error_score="raise").fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    # 20 rows, 3 classes, validation 2 rows: unstratified, like MLPClassifier
+    assert len(clf.fit(X[:20], y[:20]).validation_scores_) >= 1
+    with pytest.raises(ValueError) as err:
+        clf.fit(X[:9], y[:9])
+    message = str(err.value)
+    assert "early_stopping=True with validation_fraction=0.1 holds out 1 of the 9" in message
+    assert "set early_stopping=False" in message and "test_size" not in message
+
+
+def test_warm_start_on_one_class_names_the_classes_not_the_weights(tiny):
+    X, y = tiny
+    clf = KerasMLPClassifier(hidden_units=4, epochs=2, warm_start=True, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=re.escape("y contains only one class (0) but fit")) as err:
+        clf.fit(X[y == 0], y[y == 0])
+    assert "sample_weight" not in str(err.value) and "partial_fit" in str(err.value)
+
+
+def test_cache_dir_without_random_state_warns(tiny, tmp_path):
+    X, y = tiny
+    with pytest.warns(UserWarning, match="caching needs an integer random_state"):
+        KerasMLPClassifier(hidden_units=4, epochs=1, cache_dir=str(tmp_path)).fit(X, y)
+    assert list(tmp_path.iterdir()) == []
