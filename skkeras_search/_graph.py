@@ -8,10 +8,12 @@ shape-polymorphic signatures: it is traced once per process for each
 (depth, activation, optimizer, dtype, dropout) combination and then reused
 by every fit of every width, fold and learning rate.
 
-The arithmetic is that of ``keras.layers.Dense`` followed by softmax, with
-sparse categorical cross-entropy, Keras's L2 regulariser (``alpha *
-sum(W**2)`` on kernels) and Keras's Adam/SGD/RMSprop update rules, so the
-weights load unchanged into the Keras model built by :mod:`._model`.
+The arithmetic is that of ``keras.layers.Dense`` followed by softmax with
+sparse categorical cross-entropy (classification), or by a linear output
+with Keras's mean squared error or Huber loss (regression), with Keras's L2
+regulariser (``alpha * sum(W**2)`` on kernels) and Keras's Adam/SGD/RMSprop
+update rules, so the weights load unchanged into the Keras model built by
+:mod:`._model`.
 """
 
 import functools
@@ -21,10 +23,15 @@ import numpy as np
 
 from . import _backend
 
-__all__ = ["epoch_function", "proba_function", "glorot_init", "ACTIVATIONS", "OPTIMIZERS"]
+__all__ = ["epoch_function", "proba_function", "output_function", "glorot_init", "ACTIVATIONS",
+           "OPTIMIZERS", "LOSSES"]
 
 ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "linear"}
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+#: Per-sample losses: softmax cross-entropy on integer class codes, and Keras's
+#: MeanSquaredError / Huber(delta=1) (mean over the outputs) on float targets.
+LOSSES = ("cross_entropy", "squared_error", "huber")
+_HUBER_DELTA = 1.0
 
 # Keras's defaults for the optimizers we implement.
 _BETA_1, _BETA_2, _EPSILON = 0.9, 0.999, 1e-7
@@ -86,15 +93,28 @@ class _QuietFirstCall:
         return out
 
 
-def epoch_function(n_hidden, activation, optimizer, dtype, use_dropout):
+def epoch_function(n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy"):
     """Return this thread's :class:`EpochRunner` for the architecture kind."""
-    return _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout,
+    return _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss,
                          threading.get_ident())
 
 
 @functools.cache
-def _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, thread):
-    return EpochRunner(n_hidden, activation, optimizer, dtype, use_dropout)
+def _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss, thread):
+    return EpochRunner(n_hidden, activation, optimizer, dtype, use_dropout, loss)
+
+
+def _sample_loss(tf, loss, y, outputs):
+    """Each sample's loss: shape (batch,)."""
+    if loss == "cross_entropy":
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=outputs)
+    error = outputs - y
+    if loss == "squared_error":
+        return tf.reduce_mean(tf.square(error), axis=-1)
+    delta = tf.constant(_HUBER_DELTA, outputs.dtype)  # Keras's Huber
+    small = tf.abs(error) <= delta
+    huber = tf.where(small, 0.5 * tf.square(error), delta * tf.abs(error) - 0.5 * delta**2)
+    return tf.reduce_mean(huber, axis=-1)
 
 
 class EpochRunner:
@@ -109,7 +129,7 @@ class EpochRunner:
     :meth:`run` epochs, :meth:`read` the result, :meth:`release` memory.
     """
 
-    def __init__(self, n_hidden, activation, optimizer, dtype, use_dropout):
+    def __init__(self, n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy"):
         tf = _backend.tensorflow()
         self.tf = tf
         dt = tf.as_dtype(dtype)
@@ -126,7 +146,9 @@ class EpochRunner:
         scalar = tf.TensorSpec([], dt)
         signature = [
             tf.TensorSpec([None, None], dt),  # X
-            tf.TensorSpec([None], tf.int32),  # y, encoded 0..n_classes-1
+            # y: class codes 0..n_classes-1, or float targets of shape (n, n_outputs)
+            tf.TensorSpec([None], tf.int32) if loss == "cross_entropy"
+            else tf.TensorSpec([None, None], dt),
             tf.TensorSpec([None], dt),  # sample_weight
             tf.TensorSpec([None], tf.int32),  # order of the rows this epoch
             tf.TensorSpec([], tf.int32),  # batch_size
@@ -137,6 +159,7 @@ class EpochRunner:
             scalar,  # step: optimizer updates so far
         ]
         beta_1, beta_2 = tf.constant(_BETA_1, dt), tf.constant(_BETA_2, dt)
+        loss_name = loss
 
         def apply(var, s1, s2, g, lr, step):
             if optimizer == "adam":
@@ -171,7 +194,7 @@ class EpochRunner:
                     logits = _forward(
                         tf, current, xb, act, n_hidden, (rate, seed, b) if use_dropout else None
                     )
-                    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=logits)
+                    ce = _sample_loss(tf, loss_name, yb, logits)
                     wsum = tf.reduce_sum(wb)
                     loss = tf.math.divide_no_nan(tf.reduce_sum(wb * ce), wsum)
                 grads = tape.gradient(loss, current)
@@ -233,3 +256,18 @@ def proba_function(n_hidden, activation, dtype):
         return tf.nn.softmax(_forward(tf, params, X, act, n_hidden))
 
     return _QuietFirstCall(proba)
+
+
+@functools.cache
+def output_function(n_hidden, activation, dtype):
+    """Return the compiled ``(X, params) -> linear outputs`` function (regression)."""
+    tf = _backend.tensorflow()
+    dt = tf.as_dtype(dtype)
+    act = _activation(tf, activation)
+    tensors = tuple(tf.TensorSpec(None, dt) for _ in range(2 * (n_hidden + 1)))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], dt), tensors])
+    def output(X, params):
+        return _forward(tf, params, X, act, n_hidden)
+
+    return _QuietFirstCall(output)

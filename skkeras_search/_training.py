@@ -88,8 +88,16 @@ def new_state(seed, layer_sizes, dtype):
     return TrainState(params, zeros, [z.copy() for z in zeros])
 
 
-def _accuracy(proba_fn, X, y, params):
-    return float(np.mean(np.argmax(proba_fn(X, params).numpy(), axis=1) == y))
+def _validation_score(loss, n_hidden, activation, X, y, params):
+    """Accuracy (classification) or R^2 averaged over outputs (regression), as scikit-learn's
+    MLPClassifier and MLPRegressor score their validation split."""
+    if loss == "cross_entropy":
+        proba_fn = _graph.proba_function(n_hidden, activation, X.dtype.name)
+        return float(np.mean(np.argmax(proba_fn(X, params).numpy(), axis=1) == y))
+    from sklearn.metrics import r2_score
+
+    output = _graph.output_function(n_hidden, activation, X.dtype.name)(X, params).numpy()
+    return float(r2_score(y, output))
 
 
 def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None):
@@ -100,10 +108,12 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     state : TrainState
         Weights and optimizer state to continue from.
     X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,), int32 codes in [0, n_classes)
+    y : ndarray of shape (n_samples,), int32 codes in [0, n_classes), or of shape
+        (n_samples, n_outputs) in X's dtype for a regression loss
     sample_weight : ndarray of shape (n_samples,), same dtype as X
     hyper : dict
-        ``activation``, ``optimizer``, ``learning_rate``, ``alpha``, ``dropout``.
+        ``activation``, ``optimizer``, ``learning_rate``, ``alpha``, ``dropout``, and
+        ``loss`` (default ``'cross_entropy'``, see ``_graph.LOSSES``).
     schedule : Schedule
     seed : int
         The fit's seed; epoch ``e`` shuffles and draws dropout from its own
@@ -118,12 +128,13 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     tf = _backend.tensorflow()
     n_hidden = len(state.params) // 2 - 1
     dtype = X.dtype.name
+    loss_name = hyper.get("loss", "cross_entropy")
     runner = _graph.epoch_function(
-        n_hidden, hyper["activation"], hyper["optimizer"], dtype, hyper["dropout"] > 0
+        n_hidden, hyper["activation"], hyper["optimizer"], dtype, hyper["dropout"] > 0, loss_name
     )
-    proba_fn = _graph.proba_function(n_hidden, hyper["activation"], dtype)
     cast = np.dtype(dtype).type
-    X_t, y_t = tf.constant(X), tf.constant(y, dtype=tf.int32)
+    X_t = tf.constant(X)
+    y_t = tf.constant(y, dtype=tf.int32 if loss_name == "cross_entropy" else X.dtype)
     sw_t = tf.constant(sample_weight)
     constants = (
         tf.constant(schedule.batch_size, tf.int32),
@@ -159,9 +170,11 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
             message = f"Epoch {state.epoch} - loss: {loss:.6f}"
             if validation is not None:
                 params = runner.current()
-                score = _accuracy(proba_fn, X_val, validation[1], params)
+                score = _validation_score(loss_name, n_hidden, hyper["activation"], X_val,
+                                          validation[1], params)
                 history.validation_scores.append(score)
-                message += f" - val_accuracy: {score:.6f}"
+                message += (f" - val_accuracy: {score:.6f}" if loss_name == "cross_entropy"
+                            else f" - val_r2: {score:.6f}")
                 if score > history.best_validation_score:
                     history.best_validation_score = score
                     best_params = params
@@ -197,3 +210,10 @@ def predict_proba(params, X, activation):
     n_hidden = len(params) // 2 - 1
     proba_fn = _graph.proba_function(n_hidden, activation, X.dtype.name)
     return proba_fn(X, tuple(params)).numpy()
+
+
+def predict_output(params, X, activation):
+    """Linear outputs of the MLP with ``params`` on ``X``, shape (n_samples, n_outputs)."""
+    n_hidden = len(params) // 2 - 1
+    output_fn = _graph.output_function(n_hidden, activation, X.dtype.name)
+    return output_fn(X, tuple(params)).numpy()
