@@ -1,38 +1,25 @@
 """KerasMLPClassifier: a Keras MLP that scikit-learn treats as a classifier."""
 
-import os
-from numbers import Integral, Real
-
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
 
 from . import _training
-from ._graph import ACTIVATIONS, OPTIMIZERS
-from ._seeding import preserve_global_rng, resolve_seed, stream
+from ._base import COMMON_CONSTRAINTS, BaseKerasMLP
+from ._seeding import stream
 from ._validation import (
-    Interval,
     StrOptions,
     _check_sample_weight,
     _fit_context,
-    check_not_nd,
     check_two_classes,
-    resolve_batch_size,
-    validate_data,
 )
 
 __all__ = ["KerasMLPClassifier"]
 
-_FLOATS = (np.float64, np.float32)
-_INPUT_ATTRS = ("n_features_in_", "feature_names_in_")
 
-
-class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
+class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
     """Multilayer perceptron classifier trained as a Keras model.
 
     A fully connected network (``n_layers`` hidden layers of ``hidden_units``
@@ -148,24 +135,8 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden_units": [Interval(Integral, 1, None, closed="left")],
-        "n_layers": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        **COMMON_CONSTRAINTS,
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "cache_dir": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -285,26 +256,8 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return self._fit(X, y, sample_weight, classes=classes, reset=first, epochs=1)
 
-    def _fit(self, X, y, sample_weight, *, classes, reset, epochs):
-        # validate_data(reset=True) sets n_features_in_ / feature_names_in_ at
-        # once; put them back if the fit fails, so a failed fit changes nothing.
-        saved = {k: self.__dict__[k] for k in _INPUT_ATTRS if k in self.__dict__}
-        try:
-            return self._fit_unchecked(X, y, sample_weight, classes=classes, reset=reset,
-                                       epochs=epochs)
-        except BaseException:
-            for k in _INPUT_ATTRS:
-                self.__dict__.pop(k, None)
-            self.__dict__.update(saved)
-            raise
-
-    def _fit_unchecked(self, X, y, sample_weight, *, classes, reset, epochs):
-        check_not_nd(X)
-        X, y = validate_data(
-            self, X, y, accept_sparse=True, dtype=_FLOATS, reset=reset, y_numeric=False
-        )
-        if sp.issparse(X):
-            X = X.toarray()
+    # ------------------------------------------------------------- targets
+    def _targets(self, X, y, sample_weight, *, classes, reset, partial):
         check_classification_targets(y)
         if reset:
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
@@ -327,140 +280,32 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         codes = np.searchsorted(labels, y).astype(np.int32)
         sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
         if self.class_weight is not None:
-            sw = sw * _class_weights(self.class_weight, labels, y, partial=epochs is not None)[
+            sw = sw * _class_weights(self.class_weight, labels, y, partial=partial)[
                 codes
             ].astype(X.dtype)
-        if epochs is None:  # fit: a single class after weighting is an error too
+        if not partial:  # fit: a single class after weighting is an error too
             present = np.unique(y)
             if len(present) < 2:  # warm_start: classes_ has more, this data has one
                 raise ValueError(
-                    f"y contains only one class ({present[0].item()!r}) but fit needs at least two; "
-                    f"warm_start=True keeps classes_={labels.tolist()!r}, yet every fit trains on "
-                    "its own data. Fit on samples of at least two classes, or continue with "
-                    "partial_fit, which accepts a batch of one class."
+                    f"y contains only one class ({present[0].item()!r}) but fit needs at least "
+                    f"two; warm_start=True keeps classes_={labels.tolist()!r}, yet every fit "
+                    "trains on its own data. Fit on samples of at least two classes, or continue "
+                    "with partial_fit, which accepts a batch of one class."
                 )
             check_two_classes(labels, np.unique(y[sw > 0]))
-        if not np.any(sw > 0):
-            raise ValueError(
-                "sample_weight is zero for every sample. Give some samples positive weight."
-            )
-        # Normalise so a batch's loss is sum(w * l) / sum(w): integer weights
-        # then equal repeated samples.
-        sw = (sw * (sw.shape[0] / sw.sum())).astype(X.dtype)
+        return codes, labels, sw
 
-        sizes = [X.shape[1]] + [self.hidden_units] * self.n_layers + [len(labels)]
-        if reset:
-            seed = resolve_seed(self.random_state)
-            state = _training.new_state(seed, sizes, X.dtype)
-        else:
-            seed = self._seed
-            actual = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-            if sizes != actual:
-                raise ValueError(
-                    f"hidden_units={self.hidden_units!r} and n_layers={self.n_layers!r} do not "
-                    f"match the network being continued (layer sizes {actual}). Set "
-                    "warm_start=False to train the new architecture from scratch."
-                )
-            state = self._state.copy()
-            state.reset_stopping()
-            if state.params[0].dtype != X.dtype:
-                state = _cast_state(state, X.dtype)
-        if self.cache_dir is not None and self.random_state is None and epochs is None:
-            import warnings
+    def _loss(self):
+        return "cross_entropy"
 
-            warnings.warn(
-                f"cache_dir={self.cache_dir!r} is not used because random_state=None: a fit is "
-                "cached under its seed, so caching needs an integer random_state. Set "
-                "random_state=0 (or any int) to cache and resume fits.",
-                UserWarning, stacklevel=4,
-            )
-        cached = (reset and epochs is None and self.cache_dir is not None
-                  and not self.warm_start and self.random_state is not None)
-        cache = _fit_cache(self, X, codes, sw, labels, seed) if cached else None
-        state, history = self._train_or_load(state, X, codes, sw, seed, epochs, cache)
-        if epochs is None and not history.converged and not self.early_stopping:
-            _warn_not_converged(self.epochs)
-        with_validation = self.early_stopping and epochs is None
+    def _n_outputs(self, targets, labels):
+        return len(labels)
 
-        # Commit: nothing above changed the estimator.
+    def _split_validation(self, X, targets, sw, seed):
+        return _validation_split(X, targets, sw, self.validation_fraction, seed)
+
+    def _commit_targets(self, labels, targets):
         self.classes_ = labels
-        self._seed = seed
-        self._state = state
-        self._model = None
-        self.coefs_ = state.params[0::2]
-        self.intercepts_ = state.params[1::2]
-        self.n_iter_ = state.epoch
-        self._fit_epochs = history.epochs_trained  # read by the command's progress record
-        self.loss_curve_ = history.loss_curve
-        self.validation_scores_ = history.validation_scores if with_validation else None
-        self.best_validation_score_ = (
-            history.best_validation_score if with_validation else None
-        )
-        return self
-
-    def _train_or_load(self, state, X, codes, sw, seed, epochs, cache):
-        """Train ``state`` (or load/continue it from ``cache``); return (state, history).
-
-        ``epochs`` is None for ``fit`` (train ``self.epochs``) or the number of
-        epochs of a ``partial_fit`` call.
-        """
-        history, previous = _training.History(), None
-        entry = cache.lookup(self.epochs) if cache is not None else None
-        if entry is not None and entry.failure is not None:
-            raise _training.TrainingDivergedError(entry.failure)
-        usable = entry is not None and (entry.epochs == self.epochs or not self.early_stopping)
-        if usable:
-            state, previous = _state_from_entry(entry)
-            history.converged = state.converged
-        if not usable or (state.epoch < self.epochs and not state.converged):
-            validation = None
-            Xt, ct, swt = X, codes, sw
-            if self.early_stopping and epochs is None:
-                Xt, X_val, ct, y_val, swt = _validation_split(
-                    X, codes, sw, self.validation_fraction, seed)
-                validation = (X_val, y_val)
-            if epochs is not None:  # partial_fit
-                n_epochs = epochs
-            else:  # a continued cached run needs only the remaining epochs
-                n_epochs = self.epochs - state.epoch if usable else self.epochs
-            schedule = _training.Schedule(
-                epochs=n_epochs,
-                batch_size=resolve_batch_size(self.batch_size, Xt.shape[0]),
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change if epochs is None else 2**31,
-                verbose=self.verbose,
-            )
-            try:
-                with preserve_global_rng():
-                    history = _training.train(
-                        state, Xt, ct, swt, hyper=self._hyper(), schedule=schedule, seed=seed,
-                        validation=validation,
-                    )
-            except _training.TrainingDivergedError as exc:
-                if cache is not None:
-                    cache.store_failure(exc.epoch or self.epochs, str(exc))
-                raise
-            history.epochs_trained = len(history.loss_curve)
-            if previous is not None:  # continued from a cached shorter run
-                history.loss_curve = previous["loss_curve"] + history.loss_curve
-            if cache is not None:
-                cache.store(self.epochs, state.params, state.slots_1, state.slots_2,
-                            history.loss_curve, history.validation_scores,
-                            _entry_meta(state, history, validation is not None))
-        elif previous is not None:
-            history.loss_curve = previous["loss_curve"]
-            history.validation_scores = previous["validation_scores"]
-            history.best_validation_score = previous["best_validation_score"]
-        return state, history
-
-    def _hyper(self):
-        return {
-            "activation": self.activation,
-            "optimizer": self.optimizer,
-            "learning_rate": self.learning_rate,
-            "alpha": self.alpha,
-            "dropout": self.dropout,
-        }
 
     # -------------------------------------------------------------- predict
     def predict_proba(self, X):
@@ -483,12 +328,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             ``X`` has another number of features (or other names) than in ``fit``.
         """
-        check_is_fitted(self)
-        check_not_nd(X)
-        dtype = self._state.params[0].dtype
-        X = validate_data(self, X, accept_sparse=True, dtype=dtype, reset=False)
-        if sp.issparse(X):
-            X = X.toarray()
+        X = self._check_X(X)
         return _training.predict_proba(self._state.params, X, self.activation)
 
     def predict_log_proba(self, X):
@@ -521,37 +361,6 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-    # ---------------------------------------------------------------- model
-    @property
-    def model_(self):
-        """The fitted network as a compiled ``keras.Model``."""
-        check_is_fitted(self)
-        if getattr(self, "_model", None) is None:
-            from ._model import build_mlp
-
-            with preserve_global_rng():
-                self._model = build_mlp(
-                    self.coefs_,
-                    self.intercepts_,
-                    self.activation,
-                    self.dropout,
-                    self.learning_rate,
-                    self.optimizer,
-                    self._seed,
-                    alpha=self.alpha,
-                )
-        return self._model
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_model", None)  # rebuilt from the weights on demand
-        return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
 
 
 def _validation_split(X, codes, sw, fraction, seed):
@@ -604,56 +413,3 @@ def _class_weights(class_weight, labels, y, partial):
             "Use the labels of y as keys."
         )
     return np.array([class_weight.get(c, 1.0) for c in labels.tolist()], dtype=np.float64)
-
-
-def _fit_cache(est, X, codes, sw, labels, seed):
-    from ._cache import FitCache, data_fingerprint
-
-    ignore = {"epochs", "verbose", "cache_dir", "warm_start", "random_state"}
-    params = {k: v for k, v in est.get_params().items() if k not in ignore}
-    if isinstance(params.get("class_weight"), dict):  # JSON-stable: numpy/mixed keys
-        params["class_weight"] = sorted(
-            (repr(k.item() if isinstance(k, np.generic) else k), float(v))
-            for k, v in params["class_weight"].items()
-        )
-    return FitCache(est.cache_dir, params, data_fingerprint(X, codes, sw, labels), seed)
-
-
-def _entry_meta(state, history, with_validation):
-    return {
-        "epoch": state.epoch, "step": state.step, "best_loss": state.best_loss,
-        "no_improvement": state.no_improvement, "converged": bool(state.converged),
-        "with_validation": with_validation,
-        "best_validation_score": history.best_validation_score if with_validation else None,
-    }
-
-
-def _state_from_entry(entry):
-    m, st = entry.meta, entry.state
-    state = _training.TrainState(
-        st["params"], st["slots_1"], st["slots_2"], m["step"], m["epoch"],
-        m["best_loss"] if m["best_loss"] is not None else np.inf, m["no_improvement"],
-        m["converged"],
-    )
-    previous = {"loss_curve": st["loss_curve"], "validation_scores": st["validation_scores"],
-                "best_validation_score": m["best_validation_score"]}
-    return state, previous
-
-
-def _cast_state(state, dtype):
-    cast = lambda arrays: [a.astype(dtype) for a in arrays]  # noqa: E731
-    return _training.TrainState(
-        cast(state.params), cast(state.slots_1), cast(state.slots_2), state.step, state.epoch,
-        state.best_loss, state.no_improvement, state.converged,
-    )
-
-
-def _warn_not_converged(epochs):
-    import warnings
-
-    warnings.warn(
-        f"epochs={epochs} reached and the training loss has not converged yet. "
-        "Increase epochs for a better fit, or ignore this warning in a search.",
-        ConvergenceWarning,
-        stacklevel=4,
-    )

@@ -6,7 +6,8 @@ from ._graph import ACTIVATIONS
 __all__ = ["build_mlp"]
 
 
-def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, seed, alpha=0.0):
+def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, seed, alpha=0.0,
+              loss="cross_entropy"):
     """Return a compiled ``keras.Sequential`` MLP carrying the given weights.
 
     Parameters
@@ -14,7 +15,8 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
     coefs, intercepts : list of ndarray
         Kernels and biases, input layer first; their dtype sets the model's.
     activation : {'relu', 'tanh', 'logistic', 'identity'}
-        Hidden-layer activation; the output layer is softmax.
+        Hidden-layer activation; the output layer is softmax for
+        ``loss='cross_entropy'``, linear otherwise.
     dropout : float
         Dropout rate after each hidden layer (inactive at inference).
     learning_rate : float
@@ -28,6 +30,9 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
         so that ``model.fit`` and ``model.evaluate`` use the same objective.
         Only when the weights' dtype is Keras's floatx (float32 by default):
         Keras cannot add a float64 penalty to its float32 loss.
+    loss : {'cross_entropy', 'squared_error', 'huber'}, default='cross_entropy'
+        The training loss, as Keras's ``sparse_categorical_crossentropy``,
+        ``mean_squared_error`` or ``Huber()``.
 
     Returns
     -------
@@ -59,7 +64,7 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
     layers.append(
         keras.layers.Dense(
             coefs[-1].shape[1],
-            activation="softmax",
+            activation="softmax" if loss == "cross_entropy" else "linear",
             kernel_initializer="zeros",
             kernel_regularizer=l2(),
             dtype=dtype,
@@ -76,7 +81,9 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
     }[optimizer]
     model.compile(
         optimizer=opt(learning_rate=float(learning_rate)),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss={"cross_entropy": "sparse_categorical_crossentropy",
+              "squared_error": "mean_squared_error",
+              "huber": keras.losses.Huber()}[loss],
+        metrics=["accuracy"] if loss == "cross_entropy" else ["mean_absolute_error"],
     )
     return model
