@@ -1,14 +1,16 @@
 """Hyperparameter search for Keras neural networks, inside scikit-learn."""
 
 from ._classifier import KerasMLPClassifier
+from ._regressor import KerasMLPRegressor
 from ._training import TrainingDivergedError
 from .search import HyperbandSearchCV, TPESearchCV
 from .space import int_range, log_uniform, paper_grid, paper_space
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "KerasMLPClassifier",
+    "KerasMLPRegressor",
     "HyperbandSearchCV",
     "TPESearchCV",
     "TrainingDivergedError",

@@ -66,7 +66,7 @@ class BaseKerasMLP(BaseEstimator):
     def _split_validation(self, X, targets, sw, seed):
         raise NotImplementedError
 
-    def _commit_targets(self, labels, targets):
+    def _commit_targets(self, labels, targets, y, reset):
         raise NotImplementedError
 
     _y_numeric = False
@@ -136,7 +136,7 @@ class BaseKerasMLP(BaseEstimator):
         with_validation = self.early_stopping and epochs is None
 
         # Commit: nothing above changed the estimator.
-        self._commit_targets(labels, targets)
+        self._commit_targets(labels, targets, y, reset)
         self._seed = seed
         self._state = state
         self._model = None

@@ -304,7 +304,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
     def _split_validation(self, X, targets, sw, seed):
         return _validation_split(X, targets, sw, self.validation_fraction, seed)
 
-    def _commit_targets(self, labels, targets):
+    def _commit_targets(self, labels, targets, y, reset):
         self.classes_ = labels
 
     # -------------------------------------------------------------- predict

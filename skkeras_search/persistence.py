@@ -34,6 +34,7 @@ PIPELINE_FILE = "pipeline.skops"
 TRUSTED_TYPES = (
     "numpy.dtype",
     "skkeras_search._classifier.KerasMLPClassifier",
+    "skkeras_search._regressor.KerasMLPRegressor",
     "skkeras_search._training.TrainState",
     "skkeras_search._preprocessing.TableSchema",
     "skkeras_search._preprocessing.ImageScaler",
@@ -59,8 +60,8 @@ def save_model(path, model, extra=None):
     ----------
     path : str
         Folder to create (or overwrite those files in).
-    model : Pipeline or KerasMLPClassifier
-        Fitted; a pipeline ends with the classifier.
+    model : Pipeline, KerasMLPClassifier or KerasMLPRegressor
+        Fitted; a pipeline ends with the estimator.
     extra : dict, optional
         More JSON-serialisable metadata.
 
@@ -85,8 +86,10 @@ def save_model(path, model, extra=None):
     meta = {
         "format_version": FORMAT_VERSION,
         "skkeras_search_version": skkeras_search.__version__,
-        "classes": [_jsonable(c) for c in classifier.classes_],
-        "classes_dtype": str(np.asarray(classifier.classes_).dtype),
+        "task": "classification" if hasattr(classifier, "classes_") else "regression",
+        "classes": ([_jsonable(c) for c in classifier.classes_]
+                    if hasattr(classifier, "classes_") else None),
+        "n_outputs": int(getattr(classifier, "n_outputs_", 1)),
         "feature_names": None if names is None else [str(n) for n in names],
         "n_features_in": int(getattr(model, "n_features_in_", classifier.n_features_in_)),
         "params": {k: _jsonable(v) for k, v in classifier.get_params().items()
@@ -106,7 +109,8 @@ class SavedModel:
     ----------
     pipeline : Pipeline or KerasMLPClassifier
         The fitted object as it was saved.
-    classes_ : ndarray of shape (n_classes,)
+    classes_ : ndarray of shape (n_classes,) or None
+        None for a regressor.
     feature_names_in_ : ndarray of str or None
         The training columns of a table.
     metadata : dict
@@ -115,7 +119,7 @@ class SavedModel:
     def __init__(self, pipeline, metadata):
         self.pipeline = pipeline
         self.metadata = metadata
-        self.classes_ = _classifier(pipeline).classes_
+        self.classes_ = getattr(_classifier(pipeline), "classes_", None)  # None: a regressor
         self.feature_names_in_ = getattr(pipeline, "feature_names_in_", None)
 
     @property
@@ -124,7 +128,7 @@ class SavedModel:
         return _classifier(self.pipeline).model_
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), in ``classes_`` order.
+        """Class probabilities (a classifier), shape (n_samples, n_classes), ``classes_`` order.
 
         Parameters
         ----------
@@ -141,7 +145,8 @@ class SavedModel:
         return self.pipeline.predict_proba(X)
 
     def predict(self, X):
-        """Labels as in training, shape (n_samples,); ``X`` as in :meth:`predict_proba`."""
+        """Labels as in training (a classifier) or targets (a regressor), shape (n_samples,)
+        or (n_samples, n_outputs); ``X`` as in :meth:`predict_proba`."""
         return self.pipeline.predict(X)
 
 

@@ -106,3 +106,34 @@ def test_the_tolerance_catches_a_wrong_optimizer_constant(data, optimizer, const
     initial, ours = _ours(X, y, ones, optimizer, 1e-2, 8)
     other = _keras(initial, X, y, ones, optimizer, 1e-2, 8, constants=constants)
     assert any(not np.allclose(a, b, rtol=RTOL, atol=ATOL) for a, b in zip(ours, other))
+
+
+@pytest.mark.parametrize("optimizer", _graph.OPTIMIZERS)
+@pytest.mark.parametrize("loss", ["squared_error", "huber"])
+def test_regression_losses_match_keras_fit(data, optimizer, loss):
+    """KerasMLPRegressor's engine: linear output, Keras's MeanSquaredError / Huber."""
+    keras = _backend.keras()
+    X, _, _ = data
+    targets = np.stack([X[:, 0] - 2 * X[:, 1], X[:, 2] ** 2], axis=1).astype(np.float32) * 1.5
+    sizes = [SIZES[0], SIZES[1], 2]
+    state = _training.new_state(SEED, sizes, np.float32)
+    initial = [p.copy() for p in state.params]
+    hyper = {"activation": "relu", "optimizer": optimizer, "learning_rate": LEARNING_RATE,
+             "alpha": 1e-2, "dropout": 0.0, "loss": loss}
+    schedule = _training.Schedule(epochs=EPOCHS, batch_size=8, tol=0.0, n_iter_no_change=10**9)
+    _training.train(state, X, targets, np.ones(N, np.float32), hyper=hyper, schedule=schedule,
+                    seed=SEED)
+    reg = keras.regularizers.L2(1e-2)
+    model = keras.Sequential([keras.Input((sizes[0],)),
+                              keras.layers.Dense(sizes[1], activation="relu",
+                                                 kernel_regularizer=reg),
+                              keras.layers.Dense(sizes[2], kernel_regularizer=reg)])
+    model.set_weights(initial)
+    opt = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
+           "sgd": lambda lr: keras.optimizers.SGD(lr, momentum=0.9)}[optimizer](LEARNING_RATE)
+    model.compile(opt, keras.losses.MeanSquaredError() if loss == "squared_error"
+                  else keras.losses.Huber(), jit_compile=False)
+    for epoch in range(EPOCHS):
+        order = stream(SEED, "shuffle", epoch).permutation(N)
+        model.fit(X[order], targets[order], batch_size=8, epochs=1, shuffle=False, verbose=0)
+    _assert_same(state.params, [np.asarray(v) for v in model.get_weights()])
