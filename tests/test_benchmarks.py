@@ -17,7 +17,9 @@ SMALL = {
     "bench_search.py": ["--n-samples", "300", "--n-iter", "2", "--cv", "2", "--epochs", "1",
                         "--estimators", "KerasMLPClassifier", "sklearn MLPClassifier", "--repeats", "1"],
     "bench_parallel.py": ["--n-samples", "300", "--n-iter", "2", "--cv", "2", "--epochs", "1"],
+    "bench_defaults.py": ["--repeats", "1", "--folds", "2", "--estimators", "KerasMLPClassifier"],
     "bench_halving.py": ["--n-samples", "400", "--n-iter", "3", "--cv", "2", "--epochs", "3"],
+    "bench_strategies.py": ["--quick", "--repeats", "1"],
 }
 
 

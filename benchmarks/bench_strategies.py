@@ -1,0 +1,379 @@
+"""Search strategies against random search: score per training epoch, and the refit model.
+
+Question: on the paper's space (``paper_space()``: ``hidden_units`` 16..496
+step 32, ``learning_rate`` log-uniform on [1e-5, 1]), how many training
+epochs (and how much time) does each strategy need to reach the best CV score
+random search finds with 60 candidates, and is its refit model as good on
+held-out data?
+
+* random: ``RandomizedSearchCV``, ``--n-iter`` (60) candidates, ``--epochs`` each;
+* grid: ``GridSearchCV`` over ``paper_grid(10, 6)``: 6 widths x 10 learning
+  rates log-spaced from 1e-5 to 1, endpoints included (60 candidates);
+* halving: ``HyperbandSearchCV(n_brackets=1)``, successive halving (factor 3);
+* hyperband: ``HyperbandSearchCV``, ``--hb-iterations`` Hyperband iterations
+  (``n_brackets = iterations * (s_max + 1)``), factor 3, min 1 epoch;
+* tpe: ``TPESearchCV``, ``--n-iter`` candidates, the class's defaults
+  (``batch_size=5``, ``n_startup=5``);
+* bohb: ``HyperbandSearchCV(sampler="tpe")``, as many brackets as hyperband.
+
+Data: MNIST's 10k test split (``../shared/datasets/mnist-test``, pixels / 255
+as float32), or scikit-learn's digits (pixels / 16) when it is missing, which
+the output says. A stratified subset of ``--n-samples`` (3000) is searched,
+and the remaining samples are held out (7000 for MNIST). All strategies use
+the very same 3 folds (``StratifiedKFold(3, shuffle=True, random_state)``),
+batch 128, ``n_jobs=1`` and ``error_score=nan`` (learning rates near 1
+diverge; failed fits are counted and reported, never dropped silently). Each
+seed (``--repeats`` of them, from ``--random-state``) seeds the sampler and
+the estimator (``KerasMLPClassifier(random_state=seed)``); every search gets a
+fresh fit-cache folder, so the multi-fidelity ones continue training a
+promoted candidate instead of restarting it. Strategies are interleaved
+within each seed; one untimed warm-up fit comes first. Defaults (3000
+samples, 9 epochs, 60 candidates, 5 seeds, 4 Hyperband iterations) keep one
+run under 25 minutes on 2 cores.
+
+Training epochs count, per ``cv_results_`` row in evaluation order, the
+epochs scheduled for each fold (``n_epochs_trained``: continuation counts
+only the extra epochs; ``--epochs`` for random, grid and TPE) times the
+folds; the refit is not counted. A strategy's history is the best mean CV
+score so far among full-budget rows against cumulative epochs. Wall time to
+a row is the time since the search started when that row's round finished,
+interpolated within a round by the rows' fit and score times. The target is
+random search's median (over seeds) final best CV; a run reaches it at the
+first row whose best so far is within 0.002 of it.
+
+Sample output (2 shared cores, MNIST, 3000 searched, 9 epochs, 5 seeds, defaults: 24.3 min;
+columns abridged, full run in ``results/bench_strategies.txt``)::
+
+    strategy   epochs  wall_s  best_cv  reached  epochs_to_target  epochs_frac  cands_to_target  heldout
+    random       1620   62.96   0.9337      4/5               216       0.1333                8   0.9373
+    tpe          1620   69.87    0.935      5/5               459       0.2833               17   0.9389
+    grid         1620   61.72    0.932      3/5              1242       0.7667               46   0.9407
+    halving        63   4.257   0.9237      0/5       not reached            -                -   0.9359
+    hyperband     828   41.14   0.9313      2/5       not reached            -                -    0.936
+    bohb          828   42.57   0.9317      2/5       not reached            -                -    0.941
+"""
+
+import argparse
+import inspect
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+import numpy as np  # noqa: E402
+
+STRATEGIES = ["random", "grid", "halving", "hyperband", "tpe", "bohb"]
+TOLERANCE = 0.002
+CHECKPOINTS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)  # fractions of random search's epochs
+REPO = os.path.dirname(_common.HERE)
+
+
+def grid_shape(n_iter):
+    """(widths, learning rates) with widths * rates == n_iter, widths <= sqrt and <= 16."""
+    n_w = max(d for d in range(1, min(16, math.isqrt(n_iter)) + 1) if n_iter % d == 0)
+    return n_w, n_iter // n_w
+
+
+def build(strategy, clf, args, seed, cv, s_max):
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from skkeras_search import paper_grid, paper_space
+    from skkeras_search.search import HyperbandSearchCV, TPESearchCV
+
+    common = {"cv": cv, "scoring": "accuracy", "n_jobs": 1, "error_score": np.nan}
+    if strategy == "random":
+        return RandomizedSearchCV(clf, paper_space(), n_iter=args.n_iter, random_state=seed,
+                                  **common)
+    if strategy == "grid":
+        n_w, n_lr = grid_shape(args.n_iter)
+        return GridSearchCV(clf, paper_grid(n_learning_rates=n_lr, n_hidden_units=n_w), **common)
+    if strategy == "tpe":
+        return TPESearchCV(clf, paper_space(), n_iter=args.n_iter, random_state=seed, **common)
+    n_brackets = 1 if strategy == "halving" else args.hb_iterations * (s_max + 1)
+    return HyperbandSearchCV(clf, paper_space(), max_epochs=args.epochs, factor=3,
+                             n_brackets=n_brackets,
+                             sampler="tpe" if strategy == "bohb" else "random",
+                             random_state=seed, **common)
+
+
+def record_rounds(search):
+    """Wrap the search's ``evaluate_candidates`` to log each round's time and size.
+
+    A round whose fits all fail raises inside scikit-learn and leaves no
+    ``cv_results_`` rows; the log keeps its candidates so they count as failed.
+    """
+    log, run_search = [], search._run_search
+
+    def evaluating(evaluate_candidates):
+        def evaluate(candidate_params, cv=None, more_results=None, **kwargs):
+            candidate_params = list(candidate_params)
+            start = time.perf_counter()
+            try:
+                out = evaluate_candidates(candidate_params, cv, more_results, **kwargs)
+            except Exception:
+                log.append({"start": start, "end": time.perf_counter(), "ok": False,
+                            "candidates": candidate_params, "more": more_results or {}})
+                raise
+            log.append({"start": start, "end": time.perf_counter(), "ok": True,
+                        "candidates": candidate_params, "more": more_results or {}})
+            return out
+
+        return evaluate
+
+    if "callback_ctx" in inspect.signature(run_search).parameters:  # scikit-learn >= 1.9
+        def patched(evaluate_candidates, *, callback_ctx=None):
+            return run_search(evaluating(evaluate_candidates), callback_ctx=callback_ctx)
+    else:
+        def patched(evaluate_candidates):
+            return run_search(evaluating(evaluate_candidates))
+    search._run_search = patched
+    return log
+
+
+def history(search, log, t0, epochs):
+    """One entry per evaluated (candidate, budget), in evaluation order."""
+    res, k = search.cv_results_, search.n_splits_
+    n_rows = len(res["params"])
+    fold_scores = np.column_stack([res[f"split{i}_test_score"] for i in range(k)])
+    trained = res.get("n_epochs_trained")
+    budgets = res.get("n_resources")
+    out, row, seen = [], 0, set()
+    for call in log:
+        n = len(call["candidates"])
+        if call["ok"]:
+            idx = range(row, row + n)
+            row += n
+            cost = np.array([(res["mean_fit_time"][i] + res["mean_score_time"][i]) * k
+                             for i in idx])
+            share = np.cumsum(cost) / cost.sum() if cost.sum() > 0 else np.arange(1, n + 1) / n
+            for j, i in enumerate(idx):
+                score = float(res["mean_test_score"][i])
+                out.append({
+                    "params": {p: v for p, v in res["params"][i].items() if p != "epochs"},
+                    "budget": int(budgets[i]) if budgets is not None else epochs,
+                    "epochs": int(trained[i] if trained is not None else epochs) * k,
+                    "score": score if np.isfinite(score) else None,
+                    "failed_folds": int(np.sum(~np.isfinite(fold_scores[i]))),
+                    "wall_s": call["start"] - t0 + share[j] * (call["end"] - call["start"]),
+                })
+        else:  # every fit of the round failed: no rows, scheduled epochs still counted
+            sched = call["more"].get("n_epochs_trained", [epochs] * n)
+            for j, c in enumerate(call["candidates"]):
+                out.append({
+                    "params": {p: v for p, v in c.items() if p != "epochs"},
+                    "budget": int(c.get("epochs", epochs)), "epochs": int(sched[j]) * k,
+                    "score": None, "failed_folds": k,
+                    "wall_s": call["start"] - t0 + (j + 1) / n * (call["end"] - call["start"]),
+                })
+    if row != n_rows:
+        raise RuntimeError(f"{n_rows} cv_results_ rows but {row} logged ({type(search).__name__})")
+    cum, best = 0, -np.inf
+    for h in out:
+        key = repr(sorted(h["params"].items()))
+        seen.add(key)
+        cum += h["epochs"]
+        if h["score"] is not None and h["budget"] == epochs:
+            best = max(best, h["score"])
+        h.update(cum_epochs=cum, best_so_far=best if np.isfinite(best) else None,
+                 n_candidates=len(seen))
+    return out
+
+
+def run_one(strategy, seed, args, data, cv, s_max):
+    from skkeras_search import KerasMLPClassifier
+
+    X_tr, y_tr, X_te, y_te = data
+    cache = tempfile.mkdtemp(prefix="bench-strategies-")
+    try:
+        clf = KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
+                                 random_state=seed, n_iter_no_change=10**6, cache_dir=cache)
+        search = build(strategy, clf, args, seed, cv, s_max)
+        log = record_rounds(search)
+        t0 = time.perf_counter()
+        search.fit(X_tr, y_tr)
+        wall = time.perf_counter() - t0
+        heldout = float(search.score(X_te, y_te))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    hist = history(search, log, t0, args.epochs)
+    finals = [h["score"] for h in hist if h["budget"] == args.epochs and h["score"] is not None]
+    if not np.isclose(max(finals), search.best_score_):
+        raise RuntimeError(f"{strategy}: best_score_ {search.best_score_} is not the best "
+                           f"full-budget row {max(finals)}")
+    return {
+        "strategy": strategy, "seed": seed, "wall_s": wall,
+        "best_cv": float(search.best_score_),
+        "best_params": {k: v for k, v in search.best_params_.items()},
+        "heldout": heldout, "epochs": hist[-1]["cum_epochs"],
+        "candidates": hist[-1]["n_candidates"], "evaluations": len(hist),
+        "failed": sum(h["score"] is None for h in hist),
+        "failed_fits": sum(h["failed_folds"] for h in hist),
+        "history": hist,
+    }
+
+
+def reach(run, threshold):
+    """(epochs, wall_s, candidates) at the first row within reach of the target, or None."""
+    for h in run["history"]:
+        if h["best_so_far"] is not None and h["best_so_far"] >= threshold:
+            return h["cum_epochs"], h["wall_s"], h["n_candidates"]
+    return None
+
+
+def best_at(run, epochs):
+    best = [h["best_so_far"] for h in run["history"]
+            if h["cum_epochs"] <= epochs and h["best_so_far"] is not None]
+    return best[-1] if best else -np.inf
+
+
+def median(values):
+    """Median where inf (not reached) and -inf (nothing yet) are ordinary values."""
+    m = float(np.median(np.asarray(values, dtype=float)))
+    return None if not np.isfinite(m) else m
+
+
+def summarise(runs, strategies, random_epochs):
+    by = {s: [r for r in runs if r["strategy"] == s] for s in strategies}
+    target = float(np.median([r["best_cv"] for r in by["random"]]))
+    threshold = target - TOLERANCE
+    held_random = float(np.median([r["heldout"] for r in by["random"]]))
+    rows, curve = [], []
+    for s in strategies:
+        rs = by[s]
+        hits = [reach(r, threshold) for r in rs]
+        e_hit = median([h[0] if h else np.inf for h in hits])
+        held = float(np.median([r["heldout"] for r in rs]))
+        rows.append({
+            "strategy": s,
+            "candidates": median([r["candidates"] for r in rs]),
+            "epochs": median([r["epochs"] for r in rs]),
+            "wall_s": median([r["wall_s"] for r in rs]),
+            "best_cv": median([r["best_cv"] for r in rs]),
+            "best_cv_spread": max(r["best_cv"] for r in rs) - min(r["best_cv"] for r in rs),
+            "reached": f"{sum(h is not None for h in hits)}/{len(rs)}",
+            "epochs_to_target": e_hit if e_hit is not None else "not reached",
+            "epochs_frac": e_hit / random_epochs if e_hit is not None else None,
+            "wall_to_target_s": median([h[1] if h else np.inf for h in hits]),
+            "cands_to_target": median([h[2] if h else np.inf for h in hits]),
+            "heldout": held, "heldout_diff": held - held_random,
+            "heldout_spread": max(r["heldout"] for r in rs) - min(r["heldout"] for r in rs),
+            "failed": sum(r["failed"] for r in rs),
+            "failed_fits": sum(r["failed_fits"] for r in rs),
+            "per_seed_epochs_to_target": [h[0] if h else None for h in hits],
+            "per_seed_cands_to_target": [h[2] if h else None for h in hits],
+        })
+        c = {"strategy": s}
+        for f in CHECKPOINTS:
+            c[f"@{round(f * random_epochs)}"] = median([best_at(r, f * random_epochs) for r in rs])
+        curve.append(c)
+    rows.sort(key=lambda r: (r["epochs_frac"] is None, r["epochs_frac"] or 0))
+    return target, rows, curve
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n-samples", type=int, default=3000,
+                        help="stratified subset searched; the rest is held out")
+    parser.add_argument("--n-test", type=int, default=None,
+                        help="held-out samples (default: all not searched)")
+    parser.add_argument("--repeats", "--seeds", type=int, default=5, dest="repeats",
+                        help="seeds, from --random-state on; medians are over seeds")
+    parser.add_argument("--n-iter", type=int, default=60,
+                        help="candidates of random, grid and TPE search")
+    parser.add_argument("--epochs", type=int, default=9, help="full budget (max_epochs)")
+    parser.add_argument("--hb-iterations", type=int, default=4,
+                        help="Hyperband iterations of hyperband and bohb")
+    parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--random-state", type=int, default=42,
+                        help="data split and folds; first seed")
+    parser.add_argument("--strategies", nargs="+", default=STRATEGIES, choices=STRATEGIES)
+    parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 400 samples, 2 seeds, 6 candidates, 3 epochs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n_samples, args.repeats, args.n_iter, args.epochs = 400, 2, 6, 3
+        args.hb_iterations, args.n_test = 1, args.n_test or 400
+    strategies = ["random"] + [s for s in args.strategies if s != "random"]
+
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    from skkeras_search import KerasMLPClassifier
+    from skkeras_search._hyperband import max_halvings
+
+    X, y, data_name = _common.load_data()
+    X = (X / (255.0 if X.dtype == np.uint8 else 16.0)).astype(np.float32)
+    n_search = min(args.n_samples, int(0.6 * len(X)))
+    note = "" if n_search == args.n_samples else f" (--n-samples {args.n_samples} reduced)"
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, train_size=n_search, test_size=args.n_test, stratify=y,
+        random_state=args.random_state)
+    cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
+    s_max = max_halvings(args.epochs, 1, 3)
+    seeds = [args.random_state + i for i in range(args.repeats)]
+    random_epochs = args.n_iter * args.epochs * args.cv
+    env = _common.environment()
+    print(_common.env_line(env))
+    if not data_name.startswith("mnist"):
+        print("# MNIST not found at ../shared/datasets/mnist-test: using scikit-learn's digits")
+    n_w, n_lr = grid_shape(args.n_iter)
+    print(f"# data: {data_name}, {len(X_tr)} searched (stratified){note}, {len(X_te)} held out; "
+          f"{args.cv}-fold (StratifiedKFold, random_state={args.random_state}, same for all), "
+          f"{args.epochs} epochs full budget, batch {args.batch_size}, seeds {seeds}", flush=True)
+    print(f"# candidates: random and tpe {args.n_iter}, grid {n_w} widths x {n_lr} learning "
+          f"rates; halving 1 bracket, hyperband and bohb {args.hb_iterations} iteration(s) = "
+          f"{args.hb_iterations * (s_max + 1)} brackets (factor 3, 1..{args.epochs} epochs); "
+          f"error_score=nan", flush=True)
+    KerasMLPClassifier(epochs=1).fit(X_tr[:300], y_tr[:300])  # untimed warm-up: tracing
+    runs, total, k = [], len(seeds) * len(strategies), 0
+    start = time.perf_counter()
+    for seed in seeds:  # strategies interleaved, so drifting machine load hits all alike
+        for s in strategies:
+            k += 1
+            run = run_one(s, seed, args, (X_tr, y_tr, X_te, y_te), cv, s_max)
+            runs.append(run)
+            print(f"{s} seed={seed} ({k}/{total}) ... {run['wall_s']:.1f}s, {run['epochs']} "
+                  f"epochs, {run['candidates']} candidates, best CV {run['best_cv']:.4f}, "
+                  f"held-out {run['heldout']:.4f}, {run['failed']} failed", flush=True)
+    elapsed = time.perf_counter() - start
+
+    target, rows, curve = summarise(runs, strategies, random_epochs)
+    print(f"\ntotal {elapsed / 60:.1f} min; target: random search's median final best CV "
+          f"{target:.4f}, reached at best >= {target - TOLERANCE:.4f}")
+    print("\nmedian best CV so far (full-budget rows) after N cumulative training epochs")
+    print(_common.table(curve, list(curve[0])))
+    print(f"(N: {', '.join(f'{f:.0%}' for f in CHECKPOINTS)} of random search's "
+          f"{random_epochs} epochs; '-': no full-budget result yet in most seeds; a search that "
+          "ended earlier keeps its final best)")
+    print()
+    columns = ["strategy", "candidates", "epochs", "wall_s", "best_cv", "best_cv_spread",
+               "reached", "epochs_to_target", "epochs_frac", "wall_to_target_s",
+               "cands_to_target", "heldout", "heldout_diff", "failed"]
+    print(_common.table(rows, columns))
+    print(f"(medians over {len(seeds)} seeds; *_to_target: to reach random's median final best "
+          f"within {TOLERANCE}, a seed that never does counts as infinite; epochs_frac: "
+          f"epochs_to_target / random search's {random_epochs} epochs; epochs: training epochs of "
+          "all folds, refit not counted; heldout: accuracy of the refit best model on the "
+          "held-out samples; heldout_diff: heldout - random's; *_spread: max - min over seeds; "
+          "failed: (candidate, budget) evaluations with a failed fold, summed over seeds)")
+    for r in rows:
+        if r["failed"]:
+            print(f"{r['strategy']}: {r['failed']} failed evaluations ({r['failed_fits']} fits) "
+                  "over all seeds")
+    path = _common.write_results(__file__, env, rows, out=args.out, extra={
+        "data": data_name, "n_searched": len(X_tr), "n_heldout": len(X_te), "seeds": seeds,
+        "epochs": args.epochs, "n_iter": args.n_iter, "cv": args.cv,
+        "hb_iterations": args.hb_iterations, "grid": [n_w, n_lr], "tolerance": TOLERANCE,
+        "target_best_cv": target, "random_epochs": random_epochs, "total_s": elapsed,
+        "curve": curve, "runs": runs})
+    print(f"raw rows: {os.path.relpath(path, REPO) if args.out is None else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
