@@ -117,7 +117,8 @@ def finish(script, env, rows, columns, legend, extra=None, out=None):
     print()
     print(table(rows, columns))
     print(f"({legend})")
-    print(f"raw rows: {write_results(script, env, rows, extra=extra, out=out)}")
+    path = write_results(script, env, rows, extra=extra, out=out)
+    print(f"raw rows: {os.path.relpath(path, os.path.join(HERE, '..'))}")  # repo-relative
     return 0
 
 

@@ -8,7 +8,8 @@ from different budgets are never read as one population.
 
 import numpy as np
 
-__all__ = ["plot_search", "plot_history", "plot_loss_curve", "training_epochs"]
+__all__ = ["plot_search", "plot_history", "plot_loss_curve", "plot_predicted_vs_true",
+           "training_epochs"]
 
 _TITLES = {"random": "Random search", "grid": "Grid search", "halving": "Successive halving",
            "hyperband": "Hyperband", "tpe": "TPE search", "bohb": "BOHB"}
@@ -149,6 +150,30 @@ def plot_loss_curve(loss_curve, path, title="Refit best model: training loss"):
     ax.set_ylabel("training loss")
     ax.set_yscale("log")
     ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_predicted_vs_true(y_true, y_pred, path, scoring="r2", score=None):
+    """Held-out predictions against true targets (regression), with the identity line.
+
+    A multi-output target draws its first output.
+    """
+    plt = _pyplot()
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    if y_true.ndim > 1:
+        y_true, y_pred = y_true[:, 0], y_pred[:, 0]
+    fig, ax = plt.subplots(figsize=(5.2, 5.0), dpi=110)
+    ax.scatter(y_true, y_pred, s=12, alpha=0.6, edgecolors="none")
+    low, high = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([low, high], [low, high], color="black", linewidth=0.8, label="predicted = true")
+    ax.set_xlabel("true target (held out)")
+    ax.set_ylabel("predicted target")
+    title = "Refit best model: predicted against true"
+    ax.set_title(title + (f" ({scoring} {score:.3f})" if score is not None else ""))
+    ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)

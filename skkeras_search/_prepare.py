@@ -60,7 +60,7 @@ def check_args(args):
             raise UsageError(f"--batch-size {args.batch_size} must be at least 1.")
     from sklearn.metrics import get_scorer_names
 
-    if args.scoring not in get_scorer_names():
+    if args.scoring is not None and args.scoring not in get_scorer_names():
         import difflib
 
         close = difflib.get_close_matches(args.scoring, get_scorer_names(), n=1)
@@ -131,6 +131,8 @@ def make_dir(path, flag="--out"):
 def split(ds, args):
     from sklearn.model_selection import train_test_split
 
+    if ds.task == "regression":
+        return _split_regression(ds, args)
     classes, counts = np.unique(ds.y, return_counts=True)
     if len(classes) < 2:
         from .datasets import DataError
@@ -170,25 +172,42 @@ def split(ds, args):
     return X_tr, X_te, y_tr, y_te, ds.index[idx_te]
 
 
+def _split_regression(ds, args):
+    from sklearn.model_selection import train_test_split
+
+    n = len(ds.y)
+    n_test = int(np.ceil(args.test_size * n))
+    if n_test < 1 or n - n_test < 2 * args.cv:
+        raise UsageError(f"--test-size {args.test_size} with --cv {args.cv} leaves {n - n_test} "
+                         f"training rows of {n}; each fold needs at least 2. Lower --test-size "
+                         "or --cv, or add rows.")
+    idx_tr, idx_te = train_test_split(np.arange(n), test_size=args.test_size,
+                                      random_state=args.random_state)
+    return (_take(ds.X, idx_tr), _take(ds.X, idx_te), ds.y[idx_tr], ds.y[idx_te],
+            ds.index[idx_te])
+
+
 def _take(X, rows):
     return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
 
-def check_scoring(scoring, y):
+def check_scoring(scoring, y, task="classification"):
     """Fail before the search if the scorer cannot score this kind of target at all."""
-    from sklearn.dummy import DummyClassifier
+    from sklearn.dummy import DummyClassifier, DummyRegressor
     from sklearn.metrics import get_scorer
 
     X = np.zeros((len(y), 1))
-    dummy = DummyClassifier(strategy="prior").fit(X, y)
+    dummy = (DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior"))
+    dummy = dummy.fit(X, y)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             get_scorer(scoring)(dummy, X, y)
     except (ValueError, TypeError) as exc:
         reason = " ".join(str(exc).split())[:200]
-        raise UsageError(f"--scoring {scoring} cannot score this data ({reason}). Choose "
-                         "another scorer, e.g. --scoring accuracy.") from None
+        example = "r2" if task == "regression" else "accuracy"
+        raise UsageError(f"--scoring {scoring} cannot score this {task} target ({reason}). "
+                         f"Choose another scorer, e.g. --scoring {example}.") from None
 
 
 def versions():

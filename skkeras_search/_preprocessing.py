@@ -373,7 +373,8 @@ def _warn_mixed(column, values, lines):
         "otherwise fix those cells.", DataWarning, stacklevel=3)
 
 
-def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), image_max=None):
+def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), image_max=None,
+                   final="classifier"):
     """The searched pipeline: preprocessing steps, then ``classifier`` as step 'classifier'.
 
     Parameters
@@ -386,6 +387,8 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
         Extra missing-value texts (``--na-values``), also at predict time.
     image_max : float or None
         For images: the pixel maximum (see :class:`ImageScaler`).
+    final : str, default='classifier'
+        Name of the estimator's step ('regressor' for a regression pipeline).
 
     Returns
     -------
@@ -397,7 +400,7 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     if image_max is not None:
-        return Pipeline([("scale", ImageScaler(max_value=image_max)), ("classifier", classifier)])
+        return Pipeline([("scale", ImageScaler(max_value=image_max)), (final, classifier)])
     categorical = [c for c in columns if c in set(categorical)]
     numeric = [c for c in columns if c not in set(categorical)]
     transformers = []
@@ -416,7 +419,7 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
         ("columns", TableSchema(columns=list(columns), categorical=categorical,
                                 na_values=list(na_values))),
         ("preprocess", ColumnTransformer(transformers, remainder="drop")),
-        ("classifier", classifier),
+        (final, classifier),
     ])
 
 
@@ -439,7 +442,8 @@ def describe(pipeline, X, dropped=None):
         counts), imputed (missing cells per column), missing indicators,
         dropped and the number of features the network sees.
     """
-    n_out = int(pipeline.named_steps["classifier"].n_features_in_)
+    final = pipeline.steps[-1][1]
+    n_out = int(getattr(final, "regressor_", final).n_features_in_)
     if "scale" in pipeline.named_steps:
         return {"kind": "images", "scaling": f"divided by {pipeline.named_steps['scale'].max_value:g}",
                 "n_features_out": n_out}

@@ -31,6 +31,7 @@ class ProgressScorer:
         score = float(get_scorer(self.scoring)(estimator, X, y))
         params = estimator.get_params()
         final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+        final = getattr(final, "regressor_", final)  # inside a TransformedTargetRegressor
         record = {
             # a pipeline's 'classifier__epochs' is shown as 'epochs'
             "params": {k.rsplit("__", 1)[-1]: _plain(params[k]) for k in self.keys if k in params},

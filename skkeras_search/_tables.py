@@ -19,7 +19,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["MISSING_MARKERS", "read_table", "is_table", "table_labels"]
+__all__ = ["MISSING_MARKERS", "read_table", "is_table", "table_labels", "numeric_target"]
 
 #: Cells read as missing values: pandas's defaults plus ``?`` (UCI's marker).
 MISSING_MARKERS = frozenset({
@@ -394,7 +394,8 @@ def _strip_text(frame, na_values=()):
     return frame
 
 
-def table_labels(values, name, lines, *, decimal=".", drop_missing=False):
+def table_labels(values, name, lines, *, decimal=".", drop_missing=False,
+                 task="classification"):
     """Class labels from a target column: numbers compared as numbers, text stripped.
 
     Parameters
@@ -409,20 +410,23 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False):
         Decimal mark of labels written as text.
     drop_missing : bool, default=False
         Drop rows whose label is missing instead of raising.
+    task : {'classification', 'regression', 'auto'}, default='classification'
+        See :func:`numeric_target`.
 
     Returns
     -------
     y : ndarray of shape (n_kept,)
-        int64 when every label is a whole number; str when some are fractions
-        (``'3.5'``, ``'4'``: equal numbers give one class) or text; bool for a
-        column of True/False.
+        float64 for regression; else int64 when every label is a whole number,
+        str when some are fractions (``'3.5'``, ``'4'``: equal numbers give one
+        class) or text, bool for a column of True/False.
     keep : ndarray of bool, shape (n_rows,)
         The rows that have a label.
 
     Raises
     ------
     DataError
-        Some labels are missing and ``drop_missing`` is False.
+        Some labels are missing and ``drop_missing`` is False, or a regression
+        target holds text.
     """
     import pandas as pd
 
@@ -446,7 +450,7 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False):
         )
     keep = ~missing
     kept = text[keep]
-    if values.dtype.kind == "b":  # pandas reads True/false/TRUE columns as booleans
+    if values.dtype.kind == "b" and task != "regression":  # True/false/TRUE columns
         return kept.to_numpy(dtype=bool), keep
     if numeric:
         numbers = kept.to_numpy(dtype=np.float64)
@@ -458,9 +462,33 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False):
         if np.all(np.isfinite(numbers)):
             numbers = pd.to_numeric(kept, errors="coerce").to_numpy(dtype=np.float64)
     if kept.size and np.all(np.isfinite(numbers)):
-        if np.all(numbers == np.round(numbers)) and np.all(np.abs(numbers) < 2**53):
-            return numbers.astype(np.int64), keep
-        # Fractional class labels (3.5, 4.0): scikit-learn reads a float target as
-        # continuous, so classes are their shortest text, equal numbers one class.
-        return np.asarray([repr(float(v)).removesuffix(".0") for v in numbers]), keep
+        return numeric_target(numbers, task), keep
+    if task == "regression":
+        bad = int(np.flatnonzero(~np.isfinite(numbers))[0])
+        where = f"line {int(np.asarray(lines)[keep][bad])}" if lines is not None else f"row {bad}"
+        raise DataError(f"{name}: --task regression needs a number in every row of column "
+                        f"{values.name!r}, but {where} has {kept.iloc[bad]!r}. Fix the value, or "
+                        "use --task classification.")
     return text[keep].to_numpy(dtype=str), keep
+
+
+#: With --task auto, a numeric target with more distinct values than this is regression.
+AUTO_REGRESSION_DISTINCT = 20
+
+
+def numeric_target(numbers, task="classification"):
+    """A numeric target for ``task``: float64 for regression, class labels otherwise.
+
+    ``task='auto'`` is regression when the target has more than
+    :data:`AUTO_REGRESSION_DISTINCT` distinct values. Class labels are int64
+    when all are whole numbers, else their shortest text (``'3.5'``, ``'4'``):
+    scikit-learn reads a float target as continuous, and equal numbers must
+    stay one class.
+    """
+    numbers = np.asarray(numbers, dtype=np.float64)
+    if task == "regression" or (task == "auto"
+                                and len(np.unique(numbers)) > AUTO_REGRESSION_DISTINCT):
+        return numbers
+    if np.all(numbers == np.round(numbers)) and np.all(np.abs(numbers) < 2**53):
+        return numbers.astype(np.int64)
+    return np.asarray([repr(float(v)).removesuffix(".0") for v in numbers])

@@ -88,6 +88,11 @@ def build_parser():
     data.add_argument("--na-values", metavar="TEXT[,TEXT...]", type=_names, action="extend", default=[],
                       help="more cell texts meaning 'missing' (always: empty, ?, NA, NaN, "
                            "null, N/A, None); repeatable")
+    data.add_argument("--task", choices=["auto", "classification", "regression"],
+                      default="auto",
+                      help="what the target is; auto: a numeric target with more than 20 "
+                           "distinct values is regression (KerasMLPRegressor on standardised "
+                           "targets), anything else classification (default: auto)")
     data.add_argument("--test-size", type=float, default=0.25,
                       help="fraction held out (stratified) for the final test (default: 0.25)")
     search = parser.add_argument_group("search")
@@ -102,8 +107,9 @@ def build_parser():
                         help="worker processes; each imports TensorFlow once (default: 1)")
     search.add_argument("--random-state", type=int, default=0,
                         help="seed of the sampling, the splits and every fit (default: 0)")
-    search.add_argument("--scoring", default="accuracy",
-                        help="any scikit-learn scorer name (default: accuracy)")
+    search.add_argument("--scoring", default=None,
+                        help="any scikit-learn scorer name (default: accuracy, or r2 for "
+                             "regression)")
     search.add_argument("--space", metavar="FILE.json",
                         help="search space instead of the paper's, e.g. "
                              '{"hidden_units": {"int_range": [16, 496, 32]}, '
@@ -217,7 +223,8 @@ def _prepare_data(args, stderr):
         warnings.simplefilter("always", DataWarning)
         ds = datasets.load(args.dataset, args.data, args.target, sep=args.sep,
                            decimal=args.decimal, encoding=args.encoding,
-                           na_values=args.na_values, drop_missing_target=args.drop_missing_target)
+                           na_values=args.na_values, drop_missing_target=args.drop_missing_target,
+                           task=args.task)
         columns, categorical, dropped = None, [], {}
         if ds.kind == "table":
             columns, categorical, dropped = select_features(
@@ -231,34 +238,51 @@ def _prepare_data(args, stderr):
                 if issubclass(w.category, DataWarning)]
     for message in messages:
         stderr.write(f"skkeras-search: warning: {message}\n")
+    regression = ds.task == "regression"
+    if args.scoring is None:
+        args.scoring = "r2" if regression else "accuracy"
     X_tr, X_te, y_tr, y_te, idx_te = split(ds, args)
-    check_scoring(args.scoring, y_tr)
+    check_scoring(args.scoring, y_tr, ds.task)
     return SimpleNamespace(ds=ds, columns=columns, categorical=categorical, dropped=dropped,
                            warnings=messages, X_tr=X_tr, X_te=X_te, y_tr=y_tr, y_te=y_te,
-                           idx_te=idx_te, n_classes=len(np.unique(ds.y)))
+                           idx_te=idx_te, regression=regression,
+                           n_classes=None if regression else len(np.unique(ds.y)),
+                           prefix="regressor__regressor__" if regression else "classifier__")
 
 
 def _build_search(args, data, space, cache_dir):
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     from ._classifier import KerasMLPClassifier
     from ._preprocessing import build_pipeline
     from ._progress import ProgressScorer
+    from ._regressor import KerasMLPRegressor
     from ._search import MULTI_FIDELITY, build_search, expected_fits
 
-    estimator = KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
-                                   random_state=args.random_state, cache_dir=cache_dir)
+    settings = dict(epochs=args.epochs, batch_size=args.batch_size,
+                    random_state=args.random_state, cache_dir=cache_dir)
+    if data.regression:  # targets standardised inside each fold, predictions in their units
+        from sklearn.compose import TransformedTargetRegressor
+        from sklearn.preprocessing import StandardScaler
+
+        estimator = TransformedTargetRegressor(KerasMLPRegressor(**settings),
+                                               transformer=StandardScaler())
+    else:
+        estimator = KerasMLPClassifier(**settings)
     pipeline = build_pipeline(estimator, columns=data.columns, categorical=data.categorical,
-                              na_values=args.na_values,
+                              na_values=args.na_values, final="regressor" if data.regression
+                              else "classifier",
                               image_max=data.ds.image_max if data.ds.kind == "images" else None)
-    space = {f"classifier__{name}": dist for name, dist in space.items()}
-    keys = list(space) + (["classifier__epochs"] if args.strategy in MULTI_FIDELITY else [])
+    p = data.prefix
+    space = {f"{p}{name}": dist for name, dist in space.items()}
+    keys = list(space) + ([f"{p}epochs"] if args.strategy in MULTI_FIDELITY else [])
+    folds = (KFold if data.regression else StratifiedKFold)(args.cv, shuffle=True,
+                                                           random_state=args.random_state)
     search = build_search(
-        args.strategy, pipeline, space, n_iter=args.n_iter,
-        cv=StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state),
+        args.strategy, pipeline, space, n_iter=args.n_iter, cv=folds,
         scoring=ProgressScorer(args.scoring, os.path.join(args.out, "progress.jsonl"), keys=keys),
         n_jobs=-1 if args.scheduler else args.n_jobs,  # Dask decides where fits run
-        random_state=args.random_state, epochs=args.epochs, resource="classifier__epochs",
+        random_state=args.random_state, epochs=args.epochs, resource=f"{p}epochs",
     )
     grid = search.param_grid if args.strategy == "grid" else None
     return search, expected_fits(args.strategy, args.n_iter, args.cv, args.epochs, grid)
@@ -279,11 +303,19 @@ def _header(args, data, total_fits):
     budget = (f"Hyperband brackets up to {args.epochs} epochs, candidate counts from --epochs"
               if args.strategy in MULTI_FIDELITY else f"{args.epochs} epochs each")
     return (
-        f"skkeras-search: {ds.name}, {len(ds.y)} samples x {columns}, {data.n_classes} classes"
+        f"skkeras-search: {ds.name}, {len(ds.y)} samples x {columns}, {_target_text(args, data)}"
         f"{notes}; {len(data.y_tr)} for the search, {len(data.y_te)} held out. "
         f"{args.strategy} search: {count} candidates ({budget}), {args.cv} folds, "
         f"{total_fits} fits.\n"
     )
+
+
+def _target_text(args, data):
+    if not data.regression:
+        return f"{data.n_classes} classes"
+    how = (f"auto: {len(np.unique(data.ds.y))} distinct numeric values; --task classification "
+           "to override" if args.task == "auto" else "--task regression")
+    return f"regression target ({how})"
 
 
 def _report_header(args, argv, data, space, cache_dir):
@@ -294,7 +326,9 @@ def _report_header(args, argv, data, space, cache_dir):
         "command": ["skkeras-search", *argv],
         "versions": versions(),
         "data": {"name": ds.name, "n_samples": int(len(ds.y)), "n_features": ds.n_features,
-                 "n_classes": int(data.n_classes), "n_train": int(len(data.y_tr)),
+                 "task": ds.task,
+                 "n_classes": None if data.regression else int(data.n_classes),
+                 "n_train": int(len(data.y_tr)),
                  "n_test": int(len(data.y_te))},
         "random_state": args.random_state,
         "search": {"space": {k: repr(v) for k, v in space.items()}, "n_iter": args.n_iter,
@@ -373,8 +407,9 @@ def _write_results(search, data, args, report, cache_dir, started):
     from .persistence import save_model
 
     best = search.best_estimator_
-    classifier = best.named_steps["classifier"]
-    results = _report.unprefixed(search.cv_results_)
+    final = best.steps[-1][1]
+    classifier = getattr(final, "regressor_", final)  # the fitted network
+    results = _report.unprefixed(search.cv_results_, data.prefix)
     failures = report["failures"]
     test_score = float(get_scorer(args.scoring)(best, data.X_te, data.y_te))
     _write(os.path.join(args.out, "cv_results.csv"), _report.cv_results_csv(results))
@@ -394,6 +429,11 @@ def _write_results(search, data, args, report, cache_dir, started):
                         args.strategy, args.epochs, args.cv)
     _plots.plot_loss_curve(classifier.loss_curve_,
                            os.path.join(args.out, plots["best_loss_curve"]))
+    if data.regression:
+        plots["predicted_vs_true"] = "predicted_vs_true.png"
+        _plots.plot_predicted_vs_true(data.y_te, best.predict(data.X_te),
+                                      os.path.join(args.out, plots["predicted_vs_true"]),
+                                      args.scoring, test_score)
     if args.tensorboard:
         from ._tensorboard import write_hparams
 
@@ -403,7 +443,7 @@ def _write_results(search, data, args, report, cache_dir, started):
     save_model(os.path.join(args.out, "best_model"), best,
                extra={"data": data.ds.name, "image_shape": data.ds.image_shape,
                       "preprocessing": preprocessing})
-    best_params = {k.removeprefix("classifier__"): v for k, v in search.best_params_.items()}
+    best_params = {k.removeprefix(data.prefix): v for k, v in search.best_params_.items()}
     n_failed = int(np.isnan(np.asarray(results["mean_test_score"], float)).sum())
     report.update(
         status="finished",

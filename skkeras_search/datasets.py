@@ -48,10 +48,13 @@ class Dataset:
     index: np.ndarray = None
     lines: np.ndarray = None
     notes: list = field(default_factory=list)
+    task: str = "classification"
 
     def __post_init__(self):
         if self.index is None:
             self.index = np.arange(len(self.y))
+        if np.asarray(self.y).dtype.kind == "f":  # float targets are only made for regression
+            self.task = "regression"
 
     @property
     def feature_names(self):
@@ -225,14 +228,14 @@ def _npz(path):
     return Dataset(pd.DataFrame(X, columns=columns), y, f"npz:{os.path.basename(path)}")
 
 
-def _table(path, target, sep, decimal, encoding, na_values, drop_missing_target):
+def _table(path, target, sep, decimal, encoding, na_values, drop_missing_target, task):
     from ._tables import read_table, table_labels
 
     frame, lines, notes = read_table(path, target, sep=sep, decimal=decimal, encoding=encoding,
                                      na_values=na_values)
     name = f"{'csv' if '.csv' in path.lower() else 'table'}:{os.path.basename(path)}"
     y, keep = table_labels(frame[target], path, lines, decimal=decimal or ".",
-                           drop_missing=drop_missing_target)
+                           drop_missing=drop_missing_target, task=task)
     if not keep.all():
         notes.append(f"--drop-missing-target: left out {int((~keep).sum())} row(s) with no label")
     X = frame.drop(columns=[target]).loc[keep]
@@ -240,8 +243,22 @@ def _table(path, target, sep, decimal, encoding, na_values, drop_missing_target)
                    lines=None if lines is None else lines[keep], notes=notes)
 
 
+def _with_task(ds, task):
+    """Array targets (NPZ, IDX, digits) read for ``task``, like a table's numeric column."""
+    from ._tables import numeric_target
+
+    y = np.asarray(ds.y)
+    if y.dtype.kind in "biuf":
+        ds.y = numeric_target(y, task)
+    elif task == "regression":
+        raise DataError(f"{ds.name}: --task regression needs numeric targets, but y has dtype "
+                        f"{y.dtype}. Use --task classification.")
+    ds.task = "regression" if ds.y.dtype.kind == "f" else "classification"
+    return ds
+
+
 def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, encoding=None,
-         na_values=(), drop_missing_target=False):
+         na_values=(), drop_missing_target=False, task="classification"):
     """Load the named bundled dataset, or the user's file or folder.
 
     Parameters
@@ -257,6 +274,9 @@ def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, en
     sep, decimal, encoding, na_values, drop_missing_target
         How to read a table; see :func:`._tables.read_table` and
         :func:`._tables.table_labels`.
+    task : {'classification', 'regression', 'auto'}, default='classification'
+        What the target is; 'auto' makes a numeric target with more than 20
+        distinct values a regression target. ``Dataset.task`` says the outcome.
 
     Returns
     -------
@@ -273,18 +293,18 @@ def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, en
 
     if data is None:
         if dataset == "digits":
-            return _digits()
+            return _with_task(_digits(), task)
         if dataset == "mnist":
-            return _mnist()
+            return _with_task(_mnist(), task)
         raise DataUsageError(f"--dataset {dataset!r} is unknown. Use digits or mnist.")
     if not os.path.exists(data):
         raise DataUsageError(f"--data {data}: no such file or folder. Check the path.")
     if os.path.isdir(data):
-        return load_idx_dir(data)
+        return _with_task(load_idx_dir(data), task)
     if data.lower().endswith(".npz"):
-        return _npz(data)
+        return _with_task(_npz(data), task)
     if is_table(data):
-        return _table(data, target, sep, decimal, encoding, na_values, drop_missing_target)
+        return _table(data, target, sep, decimal, encoding, na_values, drop_missing_target, task)
     raise DataUsageError(
         f"--data {data}: unknown file type. Pass a table (.csv, .tsv, .txt, compressed or not, "
         "or .parquet) with --target, an .npz with X and y, or a folder of MNIST IDX files."

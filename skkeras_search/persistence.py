@@ -50,7 +50,10 @@ def _jsonable(value):
 
 
 def _classifier(model):
-    return model.steps[-1][1] if hasattr(model, "steps") else model
+    """The fitted network estimator: the pipeline's last step, unwrapped from a
+    TransformedTargetRegressor."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return getattr(final, "regressor_", final)
 
 
 def save_model(path, model, extra=None):

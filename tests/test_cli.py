@@ -49,7 +49,8 @@ def test_report_json_fields(digits_run):
     assert report["status"] == "finished"
     assert report["command"][:3] == ["skkeras-search", "--n-iter", "2"]
     assert report["data"] == {"name": "digits", "n_samples": 1797, "n_features": 64,
-                              "n_classes": 10, "n_train": 1347, "n_test": 450}
+                              "task": "classification", "n_classes": 10, "n_train": 1347,
+                              "n_test": 450}
     assert set(report["best_params"]) == {"hidden_units", "learning_rate"}
     assert 0 <= report["test_score"] <= 1 and 0 <= report["best_cv_score"] <= 1
     assert report["random_state"] == 0
@@ -149,7 +150,10 @@ def _bad_csv(tmp_path, text):
         (lambda p: ["--scoring", "acuracy"], 2, "Did you mean --scoring accuracy?"),
         (lambda p: ["--out", _bad_csv(p, "x") + "/sub"], 2, "cannot write there"),
         (lambda p: ["--random-state", "-1"], 2, "--random-state -1 is out of range"),
-        (lambda p: ["--scoring", "roc_auc"], 2, "--scoring roc_auc cannot score this data"),
+        (lambda p: ["--scoring", "roc_auc"], 2,
+         "--scoring roc_auc cannot score this classification target"),
+        (lambda p: ["--data", _bad_csv(p, "a,y\n1,0.5\n2,x\n3,1\n"), "--target", "y",
+                    "--task", "regression"], 1, "--task regression needs a number in every row"),
         (lambda p: ["--test-size", "0.001"], 2, "--test-size 0.001 gives 2 test"),
         (lambda p: ["--space", _space(p, {"hidden_units": [0]})], 2,
          "The 'hidden_units' parameter of KerasMLPClassifier must be"),
@@ -463,3 +467,54 @@ def test_fractional_labels_are_classes(tmp_path, capsys):
     assert main([*FAST, "--data", str(path), "--target", "rating", "--out", str(tmp_path)]) == 0
     meta = json.loads((tmp_path / "best_model" / "metadata.json").read_text())
     assert meta["classes"] == ["3.5", "4", "4.5"]
+
+
+def _houses(path, n=160):
+    rng = np.random.RandomState(0)
+    lines = ["size,rooms,district,price"]
+    for _ in range(n):
+        size, rooms = rng.uniform(30, 150), rng.randint(1, 6)
+        district = rng.choice(["north", "south", "east"])
+        price = (2000 * size + 15000 * rooms + {"north": 50000, "south": 0, "east": 20000}[district]
+                 + rng.normal(0, 10000))
+        lines.append(f"{size:.1f},{rooms},{district},{price:.0f}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_regression_end_to_end_auto_task_and_fresh_process_reload(tmp_path, capsys):
+    data, out = _houses(tmp_path / "houses.csv"), tmp_path / "out"
+    assert main(["--n-iter", "2", "--cv", "2", "--epochs", "30", "--data", data,
+                 "--target", "price", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "regression target (auto: 160 distinct numeric values" in captured.err
+    assert "Held-out test r2 of the refit best model:" in captured.out
+    report = json.loads((out / "report.json").read_text())
+    assert report["data"]["task"] == "regression" and report["search"]["scoring"] == "r2"
+    assert report["test_score"] > 0.5 and report["fits"]["loaded_from_cache"] == 0
+    assert set(report["best_params"]) == {"hidden_units", "learning_rate"}
+    assert (out / "predicted_vs_true.png").exists()
+    code = f"""
+import numpy as np, pandas as pd
+from skkeras_search.persistence import load_model
+expected = pd.read_csv({str(out / 'test_predictions.csv')!r})
+rows = pd.read_csv({data!r}).iloc[expected["index"]].drop(columns="price")
+model = load_model({str(out / 'best_model')!r})
+print(np.array_equal(model.predict(rows), expected["y_pred"].to_numpy()), model.classes_)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "None"]
+
+
+def test_task_classification_overrides_auto(tmp_path, capsys):
+    path = tmp_path / "codes.csv"
+    rng = np.random.RandomState(0)
+    rows = [f"{v:.3f},{i % 25}" for i, v in enumerate(rng.randn(300))]  # 25 integer codes
+    path.write_text("x,code\n" + "\n".join(rows) + "\n")
+    args = [*FAST, "--data", str(path), "--target", "code", "--test-size", "0.5"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert json.loads((tmp_path / "a" / "report.json").read_text())["data"]["task"] == "regression"
+    assert main([*args, "--task", "classification", "--out", str(tmp_path / "b")]) == 0
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["data"]["task"] == "classification" and report["data"]["n_classes"] == 25
