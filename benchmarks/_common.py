@@ -24,7 +24,10 @@ warnings.filterwarnings("ignore")
 
 
 def load_data(prefer_mnist=True, n_samples=None):
-    """MNIST's 10k test split when present, else scikit-learn's digits. Says which."""
+    """MNIST's 10k test split when present, else scikit-learn's digits, as float32 in [0, 1].
+
+    Says which in the returned name.
+    """
     from skkeras_search.datasets import load
 
     if prefer_mnist and os.path.isdir(MNIST):
@@ -33,7 +36,8 @@ def load_data(prefer_mnist=True, n_samples=None):
     else:
         ds = load("digits")
         name = "digits" + (" (MNIST not found at ../shared)" if prefer_mnist else "")
-    X, y = ds.X, ds.y
+    # The loader returns raw pixels; scale them as the command's pipeline does (ImageScaler).
+    X, y = ds.X.astype(np.float32) / np.float32(ds.image_max), ds.y
     if n_samples is not None:
         X, y = X[:n_samples], y[:n_samples]
     return X, y, name

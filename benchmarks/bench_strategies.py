@@ -306,8 +306,7 @@ def main(argv=None):
     from skkeras_search import KerasMLPClassifier
     from skkeras_search._hyperband import max_halvings
 
-    X, y, data_name = _common.load_data()
-    X = (X / (255.0 if X.dtype == np.uint8 else 16.0)).astype(np.float32)
+    X, y, data_name = _common.load_data()  # float32 pixels in [0, 1]
     n_search = min(args.n_samples, int(0.6 * len(X)))
     note = "" if n_search == args.n_samples else f" (--n-samples {args.n_samples} reduced)"
     X_tr, X_te, y_tr, y_te = train_test_split(
