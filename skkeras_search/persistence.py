@@ -33,6 +33,8 @@ PIPELINE_FILE = "pipeline.skops"
 #: saved model may hold. Loading refuses every other type.
 TRUSTED_TYPES = (
     "numpy.dtype",
+    # a list subclass that ColumnTransformer keeps in scikit-learn 1.6-1.7
+    "sklearn.compose._column_transformer._RemainderColsList",
     "skkeras_search._classifier.KerasMLPClassifier",
     "skkeras_search._regressor.KerasMLPRegressor",
     "skkeras_search._training.TrainState",
