@@ -44,11 +44,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from . import _keras_fit
+from ._classifier import _class_weights
 from ._seeding import resolve_seed, stream
 from ._validation import (
     Interval,
@@ -540,7 +540,8 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
             sw = _check_sample_weight(sample_weight, X, dtype=np.float32,
                                       ensure_non_negative=True)
             if self.class_weight is not None:
-                sw = sw * _class_weights(self.class_weight, classes, y)[codes].astype(np.float32)
+                sw = sw * _class_weights(self.class_weight, classes, y, partial=False)[
+                    codes].astype(np.float32)
             check_two_classes(classes, np.unique(y[sw > 0]))
         self._fit_keras(X, codes, sw, len(classes), [classes], stratify=True)
         self.classes_ = classes
@@ -693,19 +694,6 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-def _class_weights(class_weight, labels, y):
-    """Weight of each class in ``labels`` (classes absent from a dict weigh 1)."""
-    if isinstance(class_weight, str):  # 'balanced'
-        return compute_class_weight("balanced", classes=labels, y=y)
-    unknown = [k for k in class_weight if k not in set(labels.tolist())]
-    if unknown:
-        raise ValueError(
-            f"class_weight has labels {unknown!r} that are not classes ({labels.tolist()}). "
-            "Use the labels of y as keys."
-        )
-    return np.array([class_weight.get(c, 1.0) for c in labels.tolist()], dtype=np.float64)
 
 
 _BASES = {"classifier": KerasClassifier, "regressor": KerasRegressor}
