@@ -8,6 +8,8 @@ import datetime
 import json
 import os
 import platform
+import resource
+import subprocess
 import sys
 import time
 import warnings
@@ -116,19 +118,22 @@ def _fmt(v):
     return str(v)
 
 
-def finish(script, env, rows, columns, legend, extra=None, out=None):
-    """Print the aligned table and its legend, write the raw rows; return 0."""
+def finish(script, env, rows, columns, legend, extra=None, out=None, tag=None):
+    """Print the aligned table and its legend, write the raw rows; return 0.
+
+    ``tag`` names a variant of the script's workload: ``<script>-<tag>.json``.
+    """
     print()
     print(table(rows, columns))
     print(f"({legend})")
-    path = write_results(script, env, rows, extra=extra, out=out)
+    path = write_results(script, env, rows, extra=extra, out=out, tag=tag)
     print(f"raw rows: {os.path.relpath(path, os.path.join(HERE, '..'))}")  # repo-relative
     return 0
 
 
-def write_results(script, env, rows, extra=None, out=None):
+def write_results(script, env, rows, extra=None, out=None, tag=None):
     os.makedirs(out or RESULTS, exist_ok=True)
-    name = os.path.splitext(os.path.basename(script))[0]
+    name = os.path.splitext(os.path.basename(script))[0] + (f"-{tag}" if tag else "")
     path = os.path.join(out or RESULTS, f"{name}.json")
     with open(path, "w") as fh:
         json.dump({"script": name, "argv": sys.argv[1:], "environment": env, "rows": rows,
@@ -142,6 +147,53 @@ def _json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()
     return str(o)
+
+
+def peak_rss_mb():
+    """This process's peak resident set size so far, in MB.
+
+    VmHWM, not ``getrusage``'s ru_maxrss: Linux carries ru_maxrss across
+    ``exec``, so a worker started by a parent that imported TensorFlow would
+    report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def interleaved(names, repeats):
+    """``(repeat, name)`` pairs: every name once per repeat, order reversed every other repeat.
+
+    So drifting machine load, and whatever runs first or last, hits all alike.
+    """
+    for rep in range(repeats):
+        for name in (names if rep % 2 == 0 else names[::-1]):
+            yield rep, name
+
+
+def fresh_process(script, args):
+    """Run ``python script *args`` in a fresh interpreter; return (its last stdout line as JSON, wall s).
+
+    The wall time is the whole process: interpreter start, imports, first
+    traces, the work, and exit. A failing worker raises with its stderr, so
+    a broken baseline stops the benchmark instead of becoming a NaN.
+    """
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, os.path.abspath(script), *map(str, args)],
+                            capture_output=True, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"worker {' '.join(map(str, args))} failed (exit "
+                           f"{result.returncode}):\n{result.stderr.strip()[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1]), wall
+
+
+def spread(values):
+    """Median, min and max of ``values`` as floats."""
+    return float(np.median(values)), float(min(values)), float(max(values))
 
 
 def rss_mb():

@@ -5,8 +5,16 @@ set, prints C++ start-up chatter that would reach every user of a search.
 This module is the only place that imports TensorFlow or Keras: it does it on
 first use, with that chatter silenced, and caps TensorFlow's thread pools when
 asked to (so that parallel workers on one host do not oversubscribe cores).
+
+Training and prediction need TensorFlow only. ``import tensorflow`` would
+also import all of Keras (its last lines load ``keras.src.optimizers`` inside
+``try/except ImportError``), which with Keras's own imports (matplotlib among
+them) is about a fifth of a cold start; :func:`tensorflow` imports TensorFlow
+without it, and Keras is imported by :func:`keras` when something asks for it
+(a Keras model, the cache key's versions, the wrappers).
 """
 
+import importlib.machinery
 import os
 import sys
 import threading
@@ -56,13 +64,56 @@ def stderr_silenced():
                 _saved_fd = None
 
 
+class _Deferred:
+    """Loader that refuses to load: the module is imported later, on demand."""
+
+    def create_module(self, spec):
+        raise ImportError(f"{spec.name} is imported later, when first needed")
+
+    def exec_module(self, module):  # pragma: no cover - create_module raises first
+        raise ImportError(f"{module.__name__} is imported later, when first needed")
+
+
+class _DeferKeras:
+    """Meta-path finder that keeps ``import tensorflow`` from importing Keras.
+
+    Active only around our own ``import tensorflow``, and only for the thread
+    doing it. ``importlib.util.find_spec("keras")`` (which TensorFlow uses to
+    locate Keras's API folders) still gets the real origin; only loading is
+    refused, which TensorFlow's eager Keras import tolerates.
+    """
+
+    def __init__(self):
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras" or threading.get_ident() != self.thread:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None:
+            spec.loader = _Deferred()
+        return spec
+
+
+def _import_tensorflow_without_keras():
+    finder = _DeferKeras() if "keras" not in sys.modules else None
+    if finder is not None:
+        sys.meta_path.insert(0, finder)
+    try:
+        import tensorflow as tf
+    finally:
+        if finder is not None:
+            sys.meta_path.remove(finder)
+    return tf
+
+
 def tensorflow():
-    """Return the ``tensorflow`` module, importing it quietly on first use."""
+    """Return the ``tensorflow`` module, importing it quietly on first use (without Keras)."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with stderr_silenced():
-        import tensorflow as tf
+        tf = _import_tensorflow_without_keras()
 
         tf.get_logger().setLevel("ERROR")
         threads = _thread_cap()
@@ -90,9 +141,11 @@ def _thread_cap():
 
 def keras():
     """Return the ``keras`` module (TensorFlow imported first, quietly)."""
-    if "keras" not in sys.modules:
-        tensorflow()
-    import keras as _keras
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    tensorflow()
+    with stderr_silenced():
+        import keras as _keras
 
     return _keras
 

@@ -177,15 +177,20 @@ class EpochRunner:
                     rho=tf.constant(_RHO, dt), momentum=tf.constant(0.0, dt),
                     epsilon=tf.constant(_EPSILON, dt), grad=g)
 
-        @tf.function(input_signature=signature, jit_compile=False)
+        # autograph=False: the batch loop is an explicit tf.while_loop, so tracing
+        # skips autograph's source transformation (most of a cold first fit's
+        # tracing time); the loop body is the same ops as before.
+        @tf.function(input_signature=signature, jit_compile=False, autograph=False)
         def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step):
             n = tf.shape(order)[0]
             n_batches = (n + batch_size - 1) // batch_size
-            loss_sum = tf.zeros([], dt)
-            weight_sum = tf.zeros([], dt)
-            last_loss = tf.zeros([], dt)
             two_alpha = 2 * alpha
-            for b in tf.range(n_batches):
+
+            def more(b, step, loss_sum, weight_sum, last_loss):
+                # stop after the last batch, or after a batch whose loss is not finite
+                return tf.logical_and(b < n_batches, tf.math.is_finite(last_loss))
+
+            def batch(b, step, loss_sum, weight_sum, last_loss):
                 idx = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
                 xb, yb, wb = tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)
                 current = [p.read_value() for p in params]
@@ -203,11 +208,12 @@ class EpochRunner:
                     if i % 2 == 0:  # kernels: gradient of the L2 penalty alpha * sum(W**2)
                         g = g + two_alpha * current[i]
                     apply(params[i], slots_1[i], slots_2[i], g, lr, step)
-                loss_sum += loss * wsum
-                weight_sum += wsum
-                last_loss = loss
-                if not tf.math.is_finite(loss):
-                    break
+                return b + 1, step, loss_sum + loss * wsum, weight_sum + wsum, loss
+
+            zero = tf.zeros([], dt)
+            _, step, loss_sum, weight_sum, last_loss = tf.while_loop(
+                more, batch, (tf.constant(0, tf.int32), step, zero, zero, zero),
+                maximum_iterations=n_batches)
             # The epoch's loss: mean data loss over its batches, plus the penalty
             # of the weights it ends with (computed once, not at every step).
             penalty = alpha * tf.add_n([tf.reduce_sum(tf.square(p)) for p in params[0::2]])
@@ -251,7 +257,7 @@ def proba_function(n_hidden, activation, dtype):
     act = _activation(tf, activation)
     tensors = tuple(tf.TensorSpec(None, dt) for _ in range(2 * (n_hidden + 1)))
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], dt), tensors])
+    @tf.function(input_signature=[tf.TensorSpec([None, None], dt), tensors], autograph=False)
     def proba(X, params):
         return tf.nn.softmax(_forward(tf, params, X, act, n_hidden))
 
@@ -266,7 +272,7 @@ def output_function(n_hidden, activation, dtype):
     act = _activation(tf, activation)
     tensors = tuple(tf.TensorSpec(None, dt) for _ in range(2 * (n_hidden + 1)))
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], dt), tensors])
+    @tf.function(input_signature=[tf.TensorSpec([None, None], dt), tensors], autograph=False)
     def output(X, params):
         return _forward(tf, params, X, act, n_hidden)
 

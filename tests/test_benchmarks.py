@@ -11,14 +11,15 @@ BENCH = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
 
 SMALL = {
     "bench_fit_overhead.py": ["--repeats", "3", "--warmup", "1", "--memory-fits", "6",
-                              "--estimators", "KerasMLPClassifier", "sklearn MLPClassifier", "--repeats", "1"],
+                              "--processes", "1",
+                              "--estimators", "KerasMLPClassifier", "sklearn MLPClassifier"],
     "bench_epoch_throughput.py": ["--n-samples", "400", "--hidden", "32", "--batch", "64",
                                   "--repeats", "1", "--no-raw-keras"],
     "bench_search.py": ["--n-samples", "300", "--n-iter", "2", "--cv", "2", "--epochs", "1",
                         "--estimators", "KerasMLPClassifier", "sklearn MLPClassifier", "--repeats", "1"],
     "bench_parallel.py": ["--n-samples", "300", "--n-iter", "2", "--cv", "2", "--epochs", "1"],
     "bench_defaults.py": ["--repeats", "1", "--folds", "2", "--estimators", "KerasMLPClassifier"],
-    "bench_halving.py": ["--n-samples", "400", "--n-iter", "3", "--cv", "2", "--epochs", "3"],
+    "bench_halving.py": ["--n-samples", "400", "--cv", "2", "--epochs", "3"],
     "bench_strategies.py": ["--quick", "--repeats", "1"],
 }
 
