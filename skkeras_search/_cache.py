@@ -103,10 +103,16 @@ def _versions():
     kernel, initialiser or random stream), so it never matches: after an
     upgrade ``--resume`` retrains instead of mixing arithmetic.
     """
+    import sys
+    from importlib.metadata import version
+
     from . import __version__, _backend
 
+    # Keras's version without importing Keras (a fit needs TensorFlow only)
+    keras = sys.modules.get("keras")
     return {"skkeras_search": __version__, "tensorflow": _backend.tensorflow().__version__,
-            "keras": _backend.keras().__version__, "numpy": np.__version__}
+            "keras": keras.__version__ if keras is not None else version("keras"),
+            "numpy": np.__version__}
 
 
 class FitCache:

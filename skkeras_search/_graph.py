@@ -249,31 +249,26 @@ class EpochRunner:
             var.assign(empty)
 
 
-@functools.cache
 def proba_function(n_hidden, activation, dtype):
     """Return the compiled ``(X, params) -> class probabilities`` function."""
-    tf = _backend.tensorflow()
-    dt = tf.as_dtype(dtype)
-    act = _activation(tf, activation)
-    tensors = tuple(tf.TensorSpec(None, dt) for _ in range(2 * (n_hidden + 1)))
+    return _prediction_function(n_hidden, activation, dtype, softmax=True)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], dt), tensors], autograph=False)
-    def proba(X, params):
-        return tf.nn.softmax(_forward(tf, params, X, act, n_hidden))
 
-    return _QuietFirstCall(proba)
+def output_function(n_hidden, activation, dtype):
+    """Return the compiled ``(X, params) -> linear outputs`` function (regression)."""
+    return _prediction_function(n_hidden, activation, dtype, softmax=False)
 
 
 @functools.cache
-def output_function(n_hidden, activation, dtype):
-    """Return the compiled ``(X, params) -> linear outputs`` function (regression)."""
+def _prediction_function(n_hidden, activation, dtype, softmax):
     tf = _backend.tensorflow()
     dt = tf.as_dtype(dtype)
     act = _activation(tf, activation)
     tensors = tuple(tf.TensorSpec(None, dt) for _ in range(2 * (n_hidden + 1)))
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], dt), tensors], autograph=False)
-    def output(X, params):
-        return _forward(tf, params, X, act, n_hidden)
+    def predict(X, params):
+        outputs = _forward(tf, params, X, act, n_hidden)
+        return tf.nn.softmax(outputs) if softmax else outputs
 
-    return _QuietFirstCall(output)
+    return _QuietFirstCall(predict)
