@@ -103,33 +103,9 @@ class BaseKerasMLP(BaseEstimator):
 
         sizes = ([X.shape[1]] + [self.hidden_units] * self.n_layers
                  + [self._n_outputs(targets, labels)])
-        if reset:
-            seed = resolve_seed(self.random_state)
-            state = _training.new_state(seed, sizes, X.dtype)
-        else:
-            seed = self._seed
-            actual = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
-            if sizes != actual:
-                raise ValueError(
-                    f"hidden_units={self.hidden_units!r} and n_layers={self.n_layers!r} do not "
-                    f"match the network being continued (layer sizes {actual}). Set "
-                    "warm_start=False to train the new architecture from scratch."
-                )
-            state = self._state.copy()
-            state.reset_stopping()
-            if state.params[0].dtype != X.dtype:
-                state = _cast_state(state, X.dtype)
-        if self.cache_dir is not None and self.random_state is None and epochs is None:
-            warnings.warn(
-                f"cache_dir={self.cache_dir!r} is not used because random_state=None: a fit is "
-                "cached under its seed, so caching needs an integer random_state. Set "
-                "random_state=0 (or any int) to cache and resume fits.",
-                UserWarning, stacklevel=4,
-            )
-        cached = (reset and epochs is None and self.cache_dir is not None
-                  and not self.warm_start and self.random_state is not None)
+        seed, state = self._start(sizes, X.dtype, reset)
         fingerprint = (X, targets, sw) if labels is None else (X, targets, sw, labels)
-        cache = _fit_cache(self, fingerprint, seed) if cached else None
+        cache = self._cache(fingerprint, seed, reset, epochs)
         state, history = self._train_or_load(state, X, targets, sw, seed, epochs, cache)
         if epochs is None and not history.converged and not self.early_stopping:
             _warn_not_converged(self.epochs)
@@ -150,6 +126,37 @@ class BaseKerasMLP(BaseEstimator):
             history.best_validation_score if with_validation else None
         )
         return self
+
+    def _start(self, sizes, dtype, reset):
+        """(seed, training state): fresh weights, or a copy of the state being continued."""
+        if reset:
+            seed = resolve_seed(self.random_state)
+            return seed, _training.new_state(seed, sizes, dtype)
+        actual = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        if sizes != actual:
+            raise ValueError(
+                f"hidden_units={self.hidden_units!r} and n_layers={self.n_layers!r} do not "
+                f"match the network being continued (layer sizes {actual}). Set "
+                "warm_start=False to train the new architecture from scratch."
+            )
+        state = self._state.copy()
+        state.reset_stopping()
+        if state.params[0].dtype != dtype:
+            state = _cast_state(state, dtype)
+        return self._seed, state
+
+    def _cache(self, fingerprint, seed, reset, epochs):
+        """The fit cache entry set of this fit, or None when it is not cached."""
+        if self.cache_dir is not None and self.random_state is None and epochs is None:
+            warnings.warn(
+                f"cache_dir={self.cache_dir!r} is not used because random_state=None: a fit is "
+                "cached under its seed, so caching needs an integer random_state. Set "
+                "random_state=0 (or any int) to cache and resume fits.",
+                UserWarning, stacklevel=5,
+            )
+        cached = (reset and epochs is None and self.cache_dir is not None
+                  and not self.warm_start and self.random_state is not None)
+        return _fit_cache(self, fingerprint, seed) if cached else None
 
     def _train_or_load(self, state, X, targets, sw, seed, epochs, cache):
         """Train ``state`` (or load/continue it from ``cache``); return (state, history).
