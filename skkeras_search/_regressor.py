@@ -261,7 +261,7 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The shape of ``y`` in ``fit``.
+            The shape of ``y`` in ``fit``; float64 whatever the training precision.
 
         Raises
         ------
@@ -271,7 +271,9 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
             ``X`` has another number of features than in ``fit``.
         """
         X = self._check_X(X)
-        out = _training.predict_output(self._state.params, X, self.activation)
+        # float64 always: a float32 network's outputs carry ~7 digits, and a target
+        # transformer (un-standardising around 1e8, say) must not round them further.
+        out = _training.predict_output(self._state.params, X, self.activation).astype(np.float64)
         return out.ravel() if self._ravel else out
 
     def __sklearn_tags__(self):

@@ -406,6 +406,7 @@ def _write_results(search, data, args, report, cache_dir, started):
     from ._progress import read_progress
     from .persistence import save_model
 
+    _remove_stale_outputs(args.out)
     best = search.best_estimator_
     final = best.steps[-1][1]
     classifier = getattr(final, "regressor_", final)  # the fitted network
@@ -466,6 +467,27 @@ def _write_results(search, data, args, report, cache_dir, started):
     )
     _write(os.path.join(args.out, "report.json"), _report.to_json(report))
     return report
+
+
+#: Files and folders of --out that the command writes (only some in a given run).
+_OWNED_OUTPUTS = ("score_vs_learning_rate.png", "score_vs_hidden_units.png", "search_history.png",
+                  "best_loss_curve.png", "predicted_vs_true.png", "tensorboard")
+
+
+def _remove_stale_outputs(out):
+    """Remove what an earlier run wrote and this one may not rewrite (a reused --out).
+
+    Only the command's own plots and its TensorBoard folder; everything else in
+    --out is the user's, and the other result files are replaced atomically.
+    """
+    import shutil
+
+    for name in _OWNED_OUTPUTS:
+        path = os.path.join(out, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
 
 
 def _candidate_params(cv_results):

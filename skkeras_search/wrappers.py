@@ -328,7 +328,7 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         from ._cache import FitCache, data_fingerprint
 
         params = {k: v for k, v in self.get_params().items() if k not in _NOT_IN_CACHE_KEY}
-        params["model"] = f"{self.model.__module__}.{self.model.__qualname__}"
+        params["model"] = _function_identity(self.model)
         if isinstance(params.get("class_weight"), dict):
             params["class_weight"] = sorted((repr(k), float(v))
                                             for k, v in params["class_weight"].items())
@@ -430,8 +430,10 @@ _COMMON_DOC = """
         more ``epochs`` continues it from its weights, optimizer state and
         dropout seed state, training only the extra epochs, bit-identical to
         training from scratch on CPU (needs ``early_stopping=False``). The
-        build function is keyed by its module and name, so edit its name when
-        you change its body. Entries are ``.npz`` files, read without pickle.
+        build function is keyed by its module, name, code, defaults and the
+        values its closure captured; functions it calls are not looked into, so
+        clear the cache after editing those. Entries are ``.npz`` files, read
+        without pickle.
 """
 
 _ATTRS_DOC = """
@@ -694,6 +696,32 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+def _function_identity(fn):
+    """What identifies a build function's computation for the fit cache.
+
+    Its module and name, plus a hash of its code, constants, defaults and the
+    values its closure captured: two closures made by one factory (say with
+    another activation) or an edited body give other keys. A captured value
+    without a stable ``repr`` (it shows a memory address) makes the key
+    change from process to process: a cache miss, never a wrong hit.
+    """
+    import hashlib
+
+    code = getattr(fn, "__code__", None)
+    parts = [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(type(fn)))]
+    if code is not None:
+        parts += [code.co_code.hex(), repr(code.co_consts), repr(code.co_names)]
+    parts.append(repr(getattr(fn, "__defaults__", None)))
+    parts.append(repr(getattr(fn, "__kwdefaults__", None)))
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            parts.append(repr(cell.cell_contents))
+        except ValueError:  # an empty cell
+            parts.append("<empty>")
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+    return f"{parts[0]}.{parts[1]}#{digest}"
 
 
 _BASES = {"classifier": KerasClassifier, "regressor": KerasRegressor}

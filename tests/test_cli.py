@@ -518,3 +518,17 @@ def test_task_classification_overrides_auto(tmp_path, capsys):
     assert main([*args, "--task", "classification", "--out", str(tmp_path / "b")]) == 0
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     assert report["data"]["task"] == "classification" and report["data"]["n_classes"] == 25
+
+
+def test_reused_out_folder_keeps_no_stale_plots_or_tensorboard_runs(tmp_path, capsys):
+    out = tmp_path / "out"
+    data = _houses(tmp_path / "houses.csv", n=120)
+    assert main([*FAST, "--data", data, "--target", "price", "--tensorboard",
+                 "--out", str(out)]) == 0
+    assert (out / "predicted_vs_true.png").exists()
+    (out / "notes.txt").write_text("mine")  # the user's own file stays
+    assert main([*FAST, "--strategy", "halving", "--epochs", "3", "--tensorboard",
+                 "--out", str(out)]) == 0
+    assert not (out / "predicted_vs_true.png").exists() and (out / "notes.txt").exists()
+    with open(out / "cv_results.csv") as fh:
+        assert len(list((out / "tensorboard").glob("run-*"))) == len(list(csv.DictReader(fh)))

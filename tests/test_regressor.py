@@ -31,7 +31,19 @@ def test_learns_and_keeps_the_target_shape(data):
     multi = reg().fit(X, Y)
     assert multi.predict(X).shape == (120, 2) and multi.n_outputs_ == 2
     assert multi.score(X, Y) > 0.9
-    assert multi.predict(X).dtype == np.float32  # float32 in, float32 network
+    assert multi.predict(X).dtype == np.float64  # a float32 network, predictions not rounded
+
+
+def test_large_offset_targets_are_not_rounded_to_float32(data):
+    """Un-standardising around 1e8 in float32 would snap predictions to steps of 8."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    X, Y = data
+    y = 1e8 + Y[:, 0].astype(np.float64)
+    model = TransformedTargetRegressor(reg(), transformer=StandardScaler()).fit(X, y)
+    assert model.score(X, y) > 0.9
+    assert len(np.unique(np.round(model.predict(X) - 1e8, 3))) > 50
 
 
 def test_same_random_state_same_bits_and_pickle(data):

@@ -431,3 +431,28 @@ def test_cache_dir_without_random_state_warns(tiny):
     X, y = tiny
     with pytest.warns(UserWarning, match="random_state=None"):
         KerasClassifier(build_clf, epochs=1, cache_dir=tempfile.mkdtemp()).fit(X, y)
+
+
+def test_cache_tells_closures_of_one_factory_apart(tmp_path):
+    """Two build functions with one module and name (a factory's closures) never share fits."""
+    from sklearn.datasets import load_iris
+
+    from skkeras_search import KerasClassifier, _backend
+
+    def make_build(activation):
+        def build(input_shape, n_classes, units=8):
+            keras = _backend.keras()
+            return keras.Sequential([keras.Input(input_shape),
+                                     keras.layers.Dense(units, activation=activation),
+                                     keras.layers.Dense(n_classes, activation="softmax")])
+        return build
+
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    relu = KerasClassifier(make_build("relu"), epochs=2, random_state=0,
+                           cache_dir=str(tmp_path)).fit(X, y)
+    sigmoid = KerasClassifier(make_build("sigmoid"), epochs=2, random_state=0,
+                              cache_dir=str(tmp_path)).fit(X, y)
+    fresh = KerasClassifier(make_build("sigmoid"), epochs=2, random_state=0).fit(X, y)
+    assert np.array_equal(sigmoid.predict_proba(X), fresh.predict_proba(X))
+    assert not np.array_equal(sigmoid.predict_proba(X), relu.predict_proba(X))
