@@ -5,7 +5,8 @@ import math
 
 import numpy as np
 
-__all__ = ["STRATEGIES", "MULTI_FIDELITY", "build_search", "expected_fits", "grid_for",
+__all__ = ["STRATEGIES", "MULTI_FIDELITY", "build_search", "expected_fits", "n_candidates",
+           "space_size", "grid_for",
            "execution", "SchedulerError", "TPE_BATCH_SIZE", "TPE_N_STARTUP"]
 
 STRATEGIES = ("random", "grid", "halving", "hyperband", "tpe", "bohb")
@@ -70,30 +71,56 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
     )
 
 
-def n_candidates(strategy, n_iter, epochs, grid=None):
-    """Candidates the search samples (Hyperband: summed over brackets)."""
-    if strategy in MULTI_FIDELITY:
-        from ._hyperband import hyperband_brackets
+def space_size(space):
+    """Number of distinct points of a space made of lists only, else None (continuous)."""
+    if not all(isinstance(v, list) for v in space.values()):
+        return None
+    return int(np.prod([len(v) for v in space.values()]))
 
-        brackets = hyperband_brackets(epochs, FACTOR, 1, 1 if strategy == "halving" else None)
-        return sum(b.n_candidates[0] for b in brackets)
+
+def _rounds(strategy, epochs, size):
+    """Candidates per round of every bracket, as the search will run them.
+
+    Random sampling of a list-only space draws each point at most once per
+    call (``ParameterSampler``), so a bracket starts with at most ``size``
+    candidates; BOHB draws candidates one by one, so its brackets stay full.
+    """
+    from ._hyperband import hyperband_brackets
+
+    brackets = hyperband_brackets(epochs, FACTOR, 1, 1 if strategy == "halving" else None)
+    rounds = []
+    for bracket in brackets:
+        n = bracket.n_candidates[0]
+        if size is not None and strategy != "bohb":
+            n = min(n, size)
+        counts = [n]
+        for _ in bracket.budgets[1:]:
+            counts.append(max(1, counts[-1] // FACTOR))
+        rounds.append(counts)
+    return rounds
+
+
+def n_candidates(strategy, n_iter, epochs, space):
+    """Candidates the search samples (Hyperband: summed over brackets)."""
+    size = space_size(space)
+    if strategy in MULTI_FIDELITY:
+        return sum(counts[0] for counts in _rounds(strategy, epochs, size))
     if strategy == "grid":
-        return int(np.prod([len(v) for v in grid.values()]))
+        return size
+    if strategy == "random" and size is not None:
+        return min(n_iter, size)  # ParameterSampler samples a list-only space without repeats
     return n_iter
 
 
-def expected_fits(strategy, n_iter, cv, epochs, grid=None):
+def expected_fits(strategy, n_iter, cv, epochs, space):
     """Number of cross-validation fits the search will run (refit excluded).
 
     For the multi-fidelity strategies this counts every (candidate, budget)
     of Hyperband's brackets; fewer run when a round's candidates all fail.
     """
     if strategy in MULTI_FIDELITY:
-        from ._hyperband import hyperband_brackets
-
-        brackets = hyperband_brackets(epochs, FACTOR, 1, 1 if strategy == "halving" else None)
-        return cv * sum(sum(b.n_candidates) for b in brackets)
-    return n_candidates(strategy, n_iter, epochs, grid) * cv
+        return cv * sum(sum(counts) for counts in _rounds(strategy, epochs, space_size(space)))
+    return n_candidates(strategy, n_iter, epochs, space) * cv
 
 
 @contextlib.contextmanager

@@ -165,6 +165,7 @@ def run(args, argv, stdout, stderr):
     started = time.time()
     data = _prepare_data(args, stderr)
     space = _space(args)
+    _warn_small_space(args, space, stderr)
     search, total_fits = _build_search(args, data, space, cache_dir)
     # Every argument and the data are valid: only now touch --out and earlier
     # results. progress.jsonl describes this run only (a resumed run re-scores
@@ -209,6 +210,18 @@ def _space(args):
                          "has 'epochs'. Remove it from the space and use --epochs for the full "
                          "budget.")
     return space
+
+
+def _warn_small_space(args, space, stderr):
+    from ._search import space_size
+
+    size = space_size(space)
+    if size is not None and args.strategy in ("random", "halving", "hyperband") \
+            and size < args.n_iter:
+        stderr.write(f"skkeras-search: warning: --space has only {size} distinct points; "
+                     f"{args.strategy} search evaluates each at most once per round "
+                     f"(--n-iter {args.n_iter} asks for more). Widen the space, or use "
+                     "--strategy grid to evaluate each point once.\n")
 
 
 def _prepare_data(args, stderr):
@@ -284,8 +297,7 @@ def _build_search(args, data, space, cache_dir):
         n_jobs=-1 if args.scheduler else args.n_jobs,  # Dask decides where fits run
         random_state=args.random_state, epochs=args.epochs, resource=f"{p}epochs",
     )
-    grid = search.param_grid if args.strategy == "grid" else None
-    return search, expected_fits(args.strategy, args.n_iter, args.cv, args.epochs, grid)
+    return search, expected_fits(args.strategy, args.n_iter, args.cv, args.epochs, space)
 
 
 def _header(args, data, total_fits):
@@ -298,8 +310,7 @@ def _header(args, data, total_fits):
     from ._search import MULTI_FIDELITY, n_candidates
 
     notes = "".join(f"; {note}" for note in ds.notes)
-    grid = _space(args) if args.strategy == "grid" else None
-    count = n_candidates(args.strategy, args.n_iter, args.epochs, grid)
+    count = n_candidates(args.strategy, args.n_iter, args.epochs, _space(args))
     budget = (f"Hyperband brackets up to {args.epochs} epochs, candidate counts from --epochs"
               if args.strategy in MULTI_FIDELITY else f"{args.epochs} epochs each")
     return (

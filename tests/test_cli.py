@@ -365,6 +365,7 @@ def test_drop_missing_target_is_said_in_the_summary(tmp_path, capsys):
 
 @pytest.mark.parametrize("strategy", ["grid", "halving", "hyperband", "tpe", "bohb"])
 def test_every_strategy_end_to_end(tmp_path, capsys, strategy):
+    from skkeras_search import paper_space
     from skkeras_search._search import expected_fits, grid_for
 
     out = tmp_path / strategy
@@ -373,8 +374,8 @@ def test_every_strategy_end_to_end(tmp_path, capsys, strategy):
     assert main(args) == 0
     captured = capsys.readouterr()
     report = json.loads((out / "report.json").read_text())
-    grid = grid_for(4) if strategy == "grid" else None
-    total = expected_fits(strategy, 4, 2, 5, grid)
+    space = grid_for(4) if strategy == "grid" else paper_space()
+    total = expected_fits(strategy, 4, 2, 5, space)
     assert f"[{total}/{total}]" in captured.err  # the progress total is right
     assert report["fits"]["fits"] == total
     assert report["refit_epochs"] == 5  # the refit trains the full budget (5, not a power of 3)
@@ -532,3 +533,16 @@ def test_reused_out_folder_keeps_no_stale_plots_or_tensorboard_runs(tmp_path, ca
     assert not (out / "predicted_vs_true.png").exists() and (out / "notes.txt").exists()
     with open(out / "cv_results.csv") as fh:
         assert len(list((out / "tensorboard").glob("run-*"))) == len(list(csv.DictReader(fh)))
+
+
+@pytest.mark.parametrize("strategy", ["random", "halving", "hyperband"])
+def test_small_list_space_caps_the_plan_and_warns(tmp_path, capsys, strategy):
+    space = _space(tmp_path, {"hidden_units": [16], "learning_rate": [0.01, 0.02]})
+    code = main(["--space", space, "--strategy", strategy, "--n-iter", "4", "--cv", "2",
+                 "--epochs", "9", "--out", str(tmp_path / "o")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "warning: --space has only 2 distinct points" in err
+    counters = [line.split("]")[0] for line in err.splitlines() if line.startswith("[")]
+    total = counters[-1].split("/")[1]
+    assert counters[-1] == f"[{total}/{total}"  # the progress total is what ran
