@@ -87,7 +87,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         training (resuming an interrupted search); one asking for more
         ``epochs`` than a cached fit continues it, training only the extra
         epochs, with a result bit-identical to training from scratch (epoch
-        budgets in ``HalvingRandomSearchCV(resource="epochs")``); a fit that
+        budgets in :class:`~skkeras_search.HyperbandSearchCV`); a fit that
         diverged fails again at once. Used only when ``random_state`` is set
         and ``warm_start=False``; continuation needs ``early_stopping=False``.
         Entries are safe to load (no pickle) and checksummed.

@@ -5,7 +5,7 @@ distributions neither check bounds at construction nor print briefly, so
 this module provides two small ones. Each has ``rvs(size=None,
 random_state=None)`` drawing only from the generator it is given, which is
 what :class:`~sklearn.model_selection.ParameterSampler` (and so
-``RandomizedSearchCV`` and ``HalvingRandomSearchCV``) calls.
+``RandomizedSearchCV`` and ``HyperbandSearchCV``; ``TPESearchCV`` converts them to Optuna's) calls.
 
 >>> from skkeras_search.space import paper_space
 >>> paper_space()
