@@ -23,7 +23,7 @@ from ._graph import ACTIVATIONS, OPTIMIZERS
 from ._seeding import preserve_global_rng, resolve_seed
 from ._validation import Interval, StrOptions, check_not_nd, resolve_batch_size, validate_data
 
-__all__ = ["BaseKerasMLP"]
+__all__ = ["BaseKerasMLP", "fitted_network"]
 
 _FLOATS = (np.float64, np.float32)
 _INPUT_ATTRS = ("n_features_in_", "feature_names_in_")
@@ -47,6 +47,13 @@ COMMON_CONSTRAINTS = {
     "verbose": ["verbose"],
     "cache_dir": [str, os.PathLike, None],
 }
+
+
+def fitted_network(model):
+    """The fitted network estimator inside ``model``: a pipeline's last step,
+    unwrapped from a ``TransformedTargetRegressor``; ``model`` itself otherwise."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return getattr(final, "regressor_", final)
 
 
 class BaseKerasMLP(BaseEstimator):

@@ -442,8 +442,9 @@ def describe(pipeline, X, dropped=None):
         counts), imputed (missing cells per column), missing indicators,
         dropped and the number of features the network sees.
     """
-    final = pipeline.steps[-1][1]
-    n_out = int(getattr(final, "regressor_", final).n_features_in_)
+    from ._base import fitted_network
+
+    n_out = int(fitted_network(pipeline).n_features_in_)
     if "scale" in pipeline.named_steps:
         return {"kind": "images", "scaling": f"divided by {pipeline.named_steps['scale'].max_value:g}",
                 "n_features_out": n_out}

@@ -16,6 +16,8 @@ import time
 
 from sklearn.metrics import get_scorer
 
+from ._base import fitted_network
+
 __all__ = ["ProgressScorer", "ProgressMonitor", "read_progress"]
 
 
@@ -30,8 +32,7 @@ class ProgressScorer:
     def __call__(self, estimator, X, y):
         score = float(get_scorer(self.scoring)(estimator, X, y))
         params = estimator.get_params()
-        final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-        final = getattr(final, "regressor_", final)  # inside a TransformedTargetRegressor
+        final = fitted_network(estimator)
         record = {
             # a pipeline's 'classifier__epochs' is shown as 'epochs'
             "params": {k.rsplit("__", 1)[-1]: _plain(params[k]) for k in self.keys if k in params},

@@ -216,7 +216,9 @@ def summary(report, out, cache_dir, elapsed):
     best = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in report["best_params"].items())
     search, fits = report["search"], report["fits"]
-    multi = search["strategy"] in ("halving", "hyperband", "bohb")
+    from ._search import MULTI_FIDELITY
+
+    multi = search["strategy"] in MULTI_FIDELITY
     lines = [
         f"Objective: mean CV {search['scoring']} ({search['cv']}-fold), {search['strategy']} "
         f"search, {report['n_candidates']} candidates, {report['n_failed_candidates']} failed, "

@@ -179,7 +179,7 @@ def run(args, argv, stdout, stderr):
     if os.path.exists(progress_path):
         os.remove(progress_path)
     if not args.quiet:
-        stderr.write(_header(args, data, total_fits))
+        stderr.write(_header(args, data, space, total_fits))
     report = _report_header(args, argv, data, space, cache_dir)
     code = _fit(search, data, args, report, progress_path, total_fits, cache_dir, started, stderr)
     if code:
@@ -193,7 +193,7 @@ def run(args, argv, stdout, stderr):
 def _space(args):
     """The searched space: --space's file or the paper's (a grid of it for --strategy grid)."""
     from ._prepare import UsageError, load_space
-    from ._search import grid_for
+    from ._search import MULTI_FIDELITY, grid_for
     from .space import paper_space
 
     if not args.space:
@@ -205,7 +205,7 @@ def _space(args):
             raise UsageError(f"--strategy grid needs a list of values for every parameter of "
                              f"--space, but {ranges[0]!r} is a distribution. Write it as a list, "
                              "e.g. [0.001, 0.01, 0.1].")
-    if args.strategy in ("halving", "hyperband", "bohb") and "epochs" in space:
+    if args.strategy in MULTI_FIDELITY and "epochs" in space:
         raise UsageError(f"--strategy {args.strategy} sets the epoch budget itself, but --space "
                          "has 'epochs'. Remove it from the space and use --epochs for the full "
                          "budget.")
@@ -300,7 +300,7 @@ def _build_search(args, data, space, cache_dir):
     return search, expected_fits(args.strategy, args.n_iter, args.cv, args.epochs, space)
 
 
-def _header(args, data, total_fits):
+def _header(args, data, space, total_fits):
     ds = data.ds
     if ds.kind == "table":
         columns = (f"{len(data.columns)} feature columns ({len(data.columns) - len(data.categorical)}"
@@ -310,7 +310,7 @@ def _header(args, data, total_fits):
     from ._search import MULTI_FIDELITY, n_candidates
 
     notes = "".join(f"; {note}" for note in ds.notes)
-    count = n_candidates(args.strategy, args.n_iter, args.epochs, _space(args))
+    count = n_candidates(args.strategy, args.n_iter, args.epochs, space)
     budget = (f"Hyperband brackets up to {args.epochs} epochs, candidate counts from --epochs"
               if args.strategy in MULTI_FIDELITY else f"{args.epochs} epochs each")
     return (
@@ -412,6 +412,7 @@ def _write_results(search, data, args, report, cache_dir, started):
     from sklearn.metrics import get_scorer
 
     from . import _plots, _report
+    from ._base import fitted_network
     from ._cache import disk_usage
     from ._preprocessing import describe
     from ._progress import read_progress
@@ -419,8 +420,7 @@ def _write_results(search, data, args, report, cache_dir, started):
 
     _remove_stale_outputs(args.out)
     best = search.best_estimator_
-    final = best.steps[-1][1]
-    classifier = getattr(final, "regressor_", final)  # the fitted network
+    classifier = fitted_network(best)
     results = _report.unprefixed(search.cv_results_, data.prefix)
     failures = report["failures"]
     test_score = float(get_scorer(args.scoring)(best, data.X_te, data.y_te))

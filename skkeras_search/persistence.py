@@ -24,6 +24,8 @@ import os
 
 import numpy as np
 
+from ._base import fitted_network
+
 __all__ = ["save_model", "load_model", "SavedModel", "TRUSTED_TYPES"]
 
 FORMAT_VERSION = 2
@@ -51,13 +53,6 @@ def _jsonable(value):
     return value
 
 
-def _classifier(model):
-    """The fitted network estimator: the pipeline's last step, unwrapped from a
-    TransformedTargetRegressor."""
-    final = model.steps[-1][1] if hasattr(model, "steps") else model
-    return getattr(final, "regressor_", final)
-
-
 def save_model(path, model, extra=None):
     """Write ``path/pipeline.skops``, ``path/model.keras`` and ``path/metadata.json``.
 
@@ -81,7 +76,7 @@ def save_model(path, model, extra=None):
     import skkeras_search
 
     check_is_fitted(model)
-    classifier = _classifier(model)
+    classifier = fitted_network(model)
     os.makedirs(path, exist_ok=True)
     tmp = os.path.join(path, PIPELINE_FILE + ".tmp")
     sio.dump(model, tmp)
@@ -124,13 +119,13 @@ class SavedModel:
     def __init__(self, pipeline, metadata):
         self.pipeline = pipeline
         self.metadata = metadata
-        self.classes_ = getattr(_classifier(pipeline), "classes_", None)  # None: a regressor
+        self.classes_ = getattr(fitted_network(pipeline), "classes_", None)  # None: a regressor
         self.feature_names_in_ = getattr(pipeline, "feature_names_in_", None)
 
     @property
     def model(self):
         """The fitted network, a ``keras.Model`` taking preprocessed features."""
-        return _classifier(self.pipeline).model_
+        return fitted_network(self.pipeline).model_
 
     def predict_proba(self, X):
         """Class probabilities (a classifier), shape (n_samples, n_classes), ``classes_`` order.
