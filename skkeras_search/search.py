@@ -15,6 +15,12 @@ scikit-learn's own. ``param_distributions`` are the same as for
   fit cache a promoted candidate trains only its extra epochs.
 * :class:`TPESearchCV` asks Optuna's TPE sampler (Bergstra et al. 2011) for
   fixed-size batches of candidates, so results do not depend on ``n_jobs``.
+
+With scikit-learn >= 1.9, callbacks given with ``set_callbacks`` (e.g.
+``sklearn.callback.ProgressBar()``) follow these searches as they follow
+``RandomizedSearchCV``: a "search" task, one subtask per round (or batch)
+named like ``"bracket 1, round 2"`` or ``"batch 3"``, and one per
+(candidate, fold) fit under it.
 """
 
 import contextlib
@@ -29,45 +35,11 @@ from sklearn.model_selection import ParameterSampler
 from sklearn.model_selection._search import BaseSearchCV
 
 from ._hyperband import Bracket, hyperband_brackets, top_k
+from ._rounds import Rounds
 from ._seeding import resolve_seed
 from ._validation import Interval, StrOptions
 
 __all__ = ["HyperbandSearchCV", "TPESearchCV", "Bracket", "hyperband_brackets"]
-
-
-def _objective_key(refit, results, owner):
-    """The ``cv_results_`` column the search maximises."""
-    if "mean_test_score" in results:
-        return "mean_test_score"
-    if isinstance(refit, str) and f"mean_test_{refit}" in results:
-        return f"mean_test_{refit}"
-    names = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
-    raise ValueError(
-        f"refit={refit!r} does not name one of the scorers {names}, so {owner} does not know "
-        f"which score to optimise. Set refit to one of {names}."
-    )
-
-
-def _evaluate(evaluate_candidates, candidates, more_results, error_score, where):
-    """``evaluate_candidates``, or None when every fit of the call failed.
-
-    scikit-learn raises "All the N fits failed" for such a call even when
-    ``error_score`` is a number, and keeps no rows for it. A search made of
-    many small calls (a Hyperband round, a TPE batch) would then die because
-    of one diverging candidate, so the call is reported as failed instead.
-    """
-    try:
-        return evaluate_candidates(candidates, more_results=more_results)
-    except ValueError as exc:
-        if isinstance(error_score, str) or "fits failed" not in str(exc):
-            raise
-        warnings.warn(
-            f"All the fits of {where} ({len(candidates)} candidates) failed; scikit-learn keeps "
-            "no cv_results_ rows for such a call, so the search counts them as failed trials "
-            "and goes on. Use error_score='raise' to see why they fail.",
-            UserWarning, stacklevel=3,
-        )
-        return exc
 
 
 def _candidate_key(params):
@@ -143,10 +115,13 @@ class HyperbandSearchCV(BaseSearchCV):
     error_score : 'raise' or float, default=np.nan
         Score of a failed fit (e.g. a diverging network,
         :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
-        trial that is never promoted or modelled as good. A round (or batch)
-        whose fits all fail leaves no rows in ``cv_results_`` (scikit-learn
-        keeps none for such a call); the search warns and goes on, and raises
-        scikit-learn's "All the N fits failed" only if no fit succeeded at all.
+        trial that is never promoted or modelled as good. scikit-learn keeps
+        no rows for an ``evaluate_candidates`` call whose fits all fail, so the
+        candidates of such a round (or batch) are evaluated again at the front
+        of the next call, where their rows land (with the fit cache the failure
+        is loaded, not retrained); only a search whose last calls fail
+        entirely misses those rows, and warns. It raises scikit-learn's "All
+        the N fits failed" only if no fit succeeded at all.
     return_train_score : bool, default=False
         Also score the training folds.
 
@@ -299,8 +274,6 @@ class HyperbandSearchCV(BaseSearchCV):
                 )
         p = self._prefix()
         if p + "cache_dir" in names and names.get(p + "random_state") is None:
-            import warnings
-
             warnings.warn(
                 f"{p}random_state=None turns the estimator's fit cache off, so promoted candidates "
                 f"train from scratch. Set {p}random_state to an int to continue them.",
@@ -325,7 +298,7 @@ class HyperbandSearchCV(BaseSearchCV):
         return int(full[np.argmin(np.asarray(results[f"rank_test_{refit_metric}"])[full])])
 
     # ------------------------------------------------------------- search
-    def _run_search(self, evaluate_candidates):
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         from ._optuna_space import quiet_optuna, to_optuna
 
         dims = None
@@ -336,10 +309,11 @@ class HyperbandSearchCV(BaseSearchCV):
                                             self.n_brackets)
         self.n_candidates_ = []
         estimator_params = self.estimator.get_params()
-        done, results, objective, failure = {}, None, None, None
+        done, rounds = {}, Rounds(evaluate_candidates, self, callback_ctx)
         with quiet_optuna() if dims else contextlib.nullcontext():
             for b, bracket in enumerate(self.brackets_):
-                candidates = self._propose(bracket.n_candidates[0], rng, results, objective, dims)
+                candidates = self._propose(bracket.n_candidates[0], rng, rounds.results,
+                                           rounds.objective, dims)
                 self.n_candidates_.append(len(candidates))
                 scores = None
                 for i, budget in enumerate(bracket.budgets):
@@ -351,23 +325,15 @@ class HyperbandSearchCV(BaseSearchCV):
                     trained = [self._epochs_to_train(done, c, budget, estimator_params)
                                for c in candidates]
                     n = len(candidates)
-                    out = _evaluate(
-                        evaluate_candidates, [{**c, self.resource: budget} for c in candidates],
+                    scores = rounds(
+                        [{**c, self.resource: budget} for c in candidates],
                         {"bracket": [b] * n, "round": [i] * n, "n_resources": [budget] * n,
                          "n_epochs_trained": trained},
-                        self.error_score, f"bracket {b}, round {i}",
+                        f"bracket {b}, round {i}",
                     )
-                    if isinstance(out, Exception):
-                        failure, scores = out, np.full(n, np.nan)
-                    else:
-                        results = out
-                        objective = objective or _objective_key(self.refit, results,
-                                                                "HyperbandSearchCV")
-                        scores = np.asarray(results[objective][-n:], dtype=float)
                     for c, score in zip(candidates, scores):
                         done.setdefault(_candidate_key(c), []).append((budget, np.isnan(score)))
-        if results is None and failure is not None:
-            raise failure  # nothing succeeded at all: scikit-learn's own error
+        rounds.finish()
 
     def _epochs_to_train(self, done, candidate, budget, estimator_params):
         if not self._continues(estimator_params, candidate):
@@ -459,10 +425,13 @@ class TPESearchCV(BaseSearchCV):
     error_score : 'raise' or float, default=np.nan
         Score of a failed fit (e.g. a diverging network,
         :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
-        trial that is never promoted or modelled as good. A round (or batch)
-        whose fits all fail leaves no rows in ``cv_results_`` (scikit-learn
-        keeps none for such a call); the search warns and goes on, and raises
-        scikit-learn's "All the N fits failed" only if no fit succeeded at all.
+        trial that is never promoted or modelled as good. scikit-learn keeps
+        no rows for an ``evaluate_candidates`` call whose fits all fail, so the
+        candidates of such a round (or batch) are evaluated again at the front
+        of the next call, where their rows land (with the fit cache the failure
+        is loaded, not retrained); only a search whose last calls fail
+        entirely misses those rows, and warns. It raises scikit-learn's "All
+        the N fits failed" only if no fit succeeded at all.
     return_train_score : bool, default=False
         Also score the training folds.
 
@@ -525,7 +494,7 @@ class TPESearchCV(BaseSearchCV):
         self.n_startup = n_startup
         self.random_state = random_state
 
-    def _run_search(self, evaluate_candidates):
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         from optuna.trial import TrialState
 
         from ._optuna_space import gamma_tpe, new_study, quiet_optuna, to_optuna, tpe_sampler
@@ -533,25 +502,17 @@ class TPESearchCV(BaseSearchCV):
         dims = to_optuna(self.param_distributions, "TPESearchCV")
         distributions = {k: d.distribution for k, d in dims.items()}
         seed = resolve_seed(self.random_state)
-        objective, results, failure = None, None, None
+        rounds = Rounds(evaluate_candidates, self, callback_ctx)
         with quiet_optuna():
             study = new_study(tpe_sampler(seed, n_startup_trials=self.n_startup, gamma=gamma_tpe))
             for batch, start in enumerate(range(0, self.n_iter, self.batch_size)):
                 n = min(self.batch_size, self.n_iter - start)
                 trials = [study.ask(distributions) for _ in range(n)]
                 candidates = [{k: dims[k].decode(v) for k, v in t.params.items()} for t in trials]
-                out = _evaluate(evaluate_candidates, candidates, {"batch": [batch] * n},
-                                self.error_score, f"batch {batch}")
-                if isinstance(out, Exception):
-                    failure, scores = out, np.full(n, np.nan)
-                else:
-                    results = out
-                    objective = objective or _objective_key(self.refit, results, "TPESearchCV")
-                    scores = results[objective][-n:]
+                scores = rounds(candidates, {"batch": [batch] * n}, f"batch {batch}")
                 for trial, score in zip(trials, scores):
                     if np.isfinite(score):
                         study.tell(trial, float(score))
                     else:
                         study.tell(trial, state=TrialState.PRUNED)
-        if results is None and failure is not None:
-            raise failure
+        rounds.finish()

@@ -345,22 +345,43 @@ def test_a_diverging_candidate_is_a_failed_trial(tiny, name, monkeypatch):
         search.set_params(error_score="raise").fit(X, y)
 
 
-def test_a_round_whose_fits_all_fail_does_not_end_the_search(tiny):
+def test_a_call_whose_fits_all_fail_keeps_its_rows(tiny):
+    # scikit-learn stores no rows for an evaluate_candidates call in which every fit failed;
+    # the searches evaluate such candidates again at the front of their next call.
     X, y = tiny
     space = {"learning_rate": [1e3, 1e-2]}
-    search = TPESearchCV(clf(optimizer="sgd"), space, n_iter=4, batch_size=1, n_startup=4,
-                         cv=CV, random_state=0)
-    with pytest.warns(UserWarning, match=r"All the fits of batch \d \(1 candidates\) failed"):
-        search.fit(X, y)
+    search = TPESearchCV(clf(optimizer="sgd"), space, n_iter=6, batch_size=1, n_startup=6,
+                         cv=CV, random_state=5).fit(X, y)
     r = search.cv_results_
-    assert 0 < len(r["params"]) < 4  # scikit-learn kept no rows of the failed batches
-    assert set(r["param_learning_rate"]) == {1e-2}
-    with pytest.raises(ValueError, match="All the 2 fits failed"):
+    lr = np.asarray(r["param_learning_rate"], dtype=float)
+    failed = np.isnan(r["mean_test_score"])
+    assert list(r["batch"]) == list(range(6))  # every batch has its row, in order
+    assert failed[:-1].any() and (lr[failed] == 1e3).all() and not failed[lr == 1e-2].any()
+
+    hyperband = HyperbandSearchCV(clf(optimizer="sgd"), {"learning_rate": [1e3, 2e3, 1e-2]},
+                                  max_epochs=2, factor=2, n_brackets=6, cv=CV,
+                                  random_state=3).fit(X, y)
+    r = hyperband.cv_results_
+    first = np.asarray(r["round"]) == 0
+    lr = np.asarray(r["param_learning_rate"], dtype=float)
+    all_failed = [b for b in range(6)
+                  if (lr[first & (np.asarray(r["bracket"]) == b)] >= 1e3).all()]
+    assert all_failed  # some bracket started with failing candidates only
+    for b, bracket in enumerate(hyperband.brackets_):  # and still has its rows
+        assert np.sum(first & (np.asarray(r["bracket"]) == b)) == bracket.n_candidates[0]
+    assert hyperband.best_params_ == {"learning_rate": 1e-2, "epochs": 2}
+
+
+def test_a_search_whose_last_call_fails_says_the_rows_are_missing(tiny):
+    X, y = tiny
+    with pytest.raises(ValueError, match="All the 4 fits failed"):  # batch 0 again, batch 1
         TPESearchCV(clf(optimizer="sgd"), {"learning_rate": [1e3]}, n_iter=2, batch_size=1,
                     cv=CV).fit(X, y)
-    hyperband = HyperbandSearchCV(clf(optimizer="sgd"), {"learning_rate": [1e3, 1e-2]},
-                                  max_epochs=2, factor=2, cv=CV, random_state=0).fit(X, y)
-    assert hyperband.best_params_ == {"learning_rate": 1e-2, "epochs": 2}
+    search = TPESearchCV(clf(optimizer="sgd"), {"learning_rate": [1e3, 1e-2]}, n_iter=6,
+                         batch_size=1, n_startup=6, cv=CV, random_state=4)
+    with pytest.warns(UserWarning, match=r"last call\(s\) \(batch 5; 1 candidates\) failed"):
+        search.fit(X, y)
+    assert list(search.cv_results_["batch"]) == list(range(5))
 
 
 @pytest.mark.parametrize("name", ["hyperband", "bohb", "tpe"])
@@ -466,3 +487,40 @@ def test_tpe_on_a_dask_cluster_equals_local(tiny):
     for a, b in ((on_dask, local), (bohb_dask, bohb_local)):
         assert a.cv_results_["params"] == b.cv_results_["params"]
         assert np.array_equal(a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"])
+
+
+class _RecordingCallback:
+    """A scikit-learn >= 1.9 fit callback that logs task names (class-level: copies share it)."""
+
+    log = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        self.log.append(("begin", context.task_name))
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        self.log.append(("end", context.task_name))
+
+    def teardown(self, estimator, context):
+        pass
+
+
+@pytest.mark.parametrize("name", ["hyperband", "tpe"])
+def test_scikit_learn_callbacks_follow_every_round(tiny, name):
+    pytest.importorskip("sklearn.callback", reason="callbacks are new in scikit-learn 1.9")
+    X, y = tiny
+    _RecordingCallback.log = []
+    search = _strategies(clf(), SPACE)[name]
+    if name == "tpe":
+        search.set_params(batch_size=2)
+    search.set_callbacks(_RecordingCallback()).fit(X, y)
+    r = search.cv_results_
+    calls = {(b, i) for b, i in zip(r["bracket"], r["round"])} if name == "hyperband" \
+        else set(r["batch"])
+    begun = [task for hook, task in _RecordingCallback.log if hook == "begin"]
+    assert begun.count("search") == 1 and len(calls) > 1
+    # the search's root, the search, the refit, one task per call, one per (candidate, fold)
+    assert len(begun) == 3 + len(calls) + len(r["params"]) * search.n_splits_
+    assert sorted(begun) == sorted(task for hook, task in _RecordingCallback.log if hook == "end")
