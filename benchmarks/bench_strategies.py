@@ -103,8 +103,10 @@ def build(strategy, clf, args, seed, cv, s_max):
 def record_rounds(search):
     """Wrap the search's ``evaluate_candidates`` to log each round's time and size.
 
-    A round whose fits all fail raises inside scikit-learn and leaves no
-    ``cv_results_`` rows; the log keeps its candidates so they count as failed.
+    A call whose fits all fail raises inside scikit-learn and leaves no
+    ``cv_results_`` rows; the search evaluates those candidates again at the
+    front of its next call (where their rows land), and the log keeps the
+    failed call so that a search whose last calls fail still counts them.
     """
     log, run_search = [], search._run_search
 
@@ -142,8 +144,11 @@ def history(search, log, t0, epochs):
     trained = res.get("n_epochs_trained")
     budgets = res.get("n_resources")
     out, row, seen = [], 0, set()
-    for call in log:
+    last_ok = max((c for c, call in enumerate(log) if call["ok"]), default=-1)
+    for c, call in enumerate(log):
         n = len(call["candidates"])
+        if not call["ok"] and c < last_ok:
+            continue  # evaluated again, with rows, at the front of the next call
         if call["ok"]:
             idx = range(row, row + n)
             row += n
@@ -160,7 +165,7 @@ def history(search, log, t0, epochs):
                     "failed_folds": int(np.sum(~np.isfinite(fold_scores[i]))),
                     "wall_s": call["start"] - t0 + share[j] * (call["end"] - call["start"]),
                 })
-        else:  # every fit of the round failed: no rows, scheduled epochs still counted
+        else:  # the search's last calls failed entirely: no rows, scheduled epochs counted
             sched = call["more"].get("n_epochs_trained", [epochs] * n)
             for j, c in enumerate(call["candidates"]):
                 out.append({
