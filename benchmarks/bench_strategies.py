@@ -298,6 +298,8 @@ def main(argv=None):
                         help="data split and folds; first seed")
     parser.add_argument("--strategies", nargs="+", default=STRATEGIES, choices=STRATEGIES)
     parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
+    parser.add_argument("--tag", default=None,
+                        help="suffix of the results file (bench_strategies-TAG.json)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 400 samples, 2 seeds, 6 candidates, 3 epochs")
     args = parser.parse_args(argv)
@@ -369,7 +371,7 @@ def main(argv=None):
         if r["failed"]:
             print(f"{r['strategy']}: {r['failed']} failed evaluations ({r['failed_fits']} fits) "
                   "over all seeds")
-    path = _common.write_results(__file__, env, rows, out=args.out, extra={
+    path = _common.write_results(__file__, env, rows, out=args.out, tag=args.tag, extra={
         "data": data_name, "n_searched": len(X_tr), "n_heldout": len(X_te), "seeds": seeds,
         "epochs": args.epochs, "n_iter": args.n_iter, "cv": args.cv,
         "hb_iterations": args.hb_iterations, "grid": [n_w, n_lr], "tolerance": TOLERANCE,
