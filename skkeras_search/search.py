@@ -42,6 +42,9 @@ from ._validation import Interval, StrOptions
 __all__ = ["HyperbandSearchCV", "TPESearchCV", "Bracket", "hyperband_brackets"]
 
 
+_MAX_DRAWS = 20  # draws per BOHB candidate before a repeat within a bracket is accepted
+
+
 def _candidate_key(params):
     return repr(sorted(params.items()))
 
@@ -353,17 +356,23 @@ class HyperbandSearchCV(BaseSearchCV):
             return list(ParameterSampler(self.param_distributions, n,
                                          random_state=rng.randint(2**31 - 1)))
         model_seed = rng.randint(2**31 - 1)
-        study, out = None, []
+        study, out, seen = None, [], set()
         for _ in range(n):
-            u, seed = rng.random_sample(), rng.randint(2**31 - 1)
+            u = rng.random_sample()
             if u >= self.random_fraction and study is None:
                 study = bohb_model(results, objective, dims, model_seed) or False
-            if u < self.random_fraction or study is False:
-                out.append(next(iter(ParameterSampler(self.param_distributions, 1,
-                                                      random_state=seed))))
-            else:
-                trial = study.ask({k: d.distribution for k, d in dims.items()})
-                out.append({k: dims[k].decode(v) for k, v in trial.params.items()})
+            for _attempt in range(_MAX_DRAWS):  # distinct candidates within a bracket
+                seed = rng.randint(2**31 - 1)
+                if u < self.random_fraction or study is False:
+                    candidate = next(iter(ParameterSampler(self.param_distributions, 1,
+                                                           random_state=seed)))
+                else:
+                    trial = study.ask({k: d.distribution for k, d in dims.items()})
+                    candidate = {k: dims[k].decode(v) for k, v in trial.params.items()}
+                if _candidate_key(candidate) not in seen:
+                    break
+            seen.add(_candidate_key(candidate))  # a small list-only space may run out
+            out.append(candidate)
         return out
 
 

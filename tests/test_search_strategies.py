@@ -257,6 +257,21 @@ def test_bohb_is_reproducible_and_proposes_from_the_model(tiny, monkeypatch):
     assert studies == []  # all random: no model built
 
 
+def test_bohb_draws_distinct_candidates_within_a_bracket(tiny):
+    # A list-only space of 4 candidates: TPE's model and the random share both repeat
+    # themselves when asked one candidate at a time; a bracket must not race a twin.
+    X, y = tiny
+    space = {"hidden_units": [3, 5], "learning_rate": [1e-2, 1e-1]}
+    search = HyperbandSearchCV(clf(), space, max_epochs=4, factor=2, n_brackets=9,
+                               sampler="tpe", cv=CV, random_state=0).fit(X, y)
+    r = search.cv_results_
+    first = np.asarray(r["round"]) == 0
+    for b in range(9):
+        params = [repr(sorted(p.items())) for p, f, bb in zip(r["params"], first, r["bracket"])
+                  if f and bb == b]
+        assert len(params) == len(set(params)) == min(search.n_candidates_[b], 4)
+
+
 # ------------------------------------------------------------------------- TPE
 def test_tpe_batches_refit_and_multimetric(tiny):
     import logging
