@@ -434,13 +434,8 @@ class TPESearchCV(BaseSearchCV):
     error_score : 'raise' or float, default=np.nan
         Score of a failed fit (e.g. a diverging network,
         :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
-        trial that is never promoted or modelled as good. scikit-learn keeps
-        no rows for an ``evaluate_candidates`` call whose fits all fail, so the
-        candidates of such a round (or batch) are evaluated again at the front
-        of the next call, where their rows land (with the fit cache the failure
-        is loaded, not retrained); only a search whose last calls fail
-        entirely misses those rows, and warns. It raises scikit-learn's "All
-        the N fits failed" only if no fit succeeded at all.
+        trial that TPE is told is bad (pruned). A batch whose fits all fail
+        keeps its rows as in :class:`HyperbandSearchCV`.
     return_train_score : bool, default=False
         Also score the training folds.
 
