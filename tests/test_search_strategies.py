@@ -44,10 +44,6 @@ def trained_epochs(monkeypatch):
     return calls
 
 
-def _own_cache_dirs():
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "skkeras-hyperband-*")))
-
-
 # ------------------------------------------------------------ bracket arithmetic
 def test_brackets_equal_li_et_al_table_for_81_and_3():
     # Li et al. (2017), Table 1: R = 81, eta = 3
@@ -89,9 +85,14 @@ def test_top_k_never_promotes_failures_and_keeps_earlier_ties():
 
 
 # ------------------------------------------------------------------- Hyperband
-def test_hyperband_rows_finalists_and_refit_reach_max_epochs(tiny, trained_epochs):
+def test_hyperband_rows_finalists_and_refit_reach_max_epochs(tiny, trained_epochs, tmp_path,
+                                                            monkeypatch):
     X, y = tiny
-    before = _own_cache_dirs()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its own cache goes
+    made = []
+    original_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp",
+                        lambda *a, **k: made.append(original_mkdtemp(*a, **k)) or made[-1])
     search = HyperbandSearchCV(clf(), SPACE, max_epochs=8, cv=CV, random_state=0).fit(X, y)
     r = search.cv_results_
     for b, bracket in enumerate(search.brackets_):
@@ -104,7 +105,8 @@ def test_hyperband_rows_finalists_and_refit_reach_max_epochs(tiny, trained_epoch
     assert search.best_estimator_.n_iter_ == 8
     assert trained_epochs[-1] == 8  # the refit trained max_epochs from scratch
     # its own temporary cache is gone, and the estimator is as the user gave it
-    assert _own_cache_dirs() == before
+    assert len(made) == 1 and os.path.basename(made[0]).startswith("skkeras-hyperband-")
+    assert os.listdir(tmp_path) == []
     assert search.best_estimator_.cache_dir is None and search.estimator.cache_dir is None
 
 
