@@ -12,9 +12,14 @@ the failed candidate would vanish from ``cv_results_``.
 its candidates again at the front of the next call, with their own
 ``more_results`` (bracket, round, epochs trained), so their rows land in
 ``cv_results_`` exactly where they belong. With the estimator's fit cache the
-second evaluation is free (a cached failure fails again at once); without one
-the failing fits run twice. Only a search whose last calls fail entirely still
-misses those rows, and it says so.
+next evaluation is free (a cached failure fails again at once); without one
+(``cache_dir=None``, or ``random_state=None``, which turns it off) the failing
+fits run again in each following call until one succeeds, which is cheap when
+a network diverges in its first epochs. Only a search whose last calls fail
+entirely still misses those rows, and it says so.
+
+A failed call's candidates get ``error_score`` as their score (NaN by
+default), as they would in a call where only some fits failed.
 """
 
 import warnings
@@ -43,6 +48,18 @@ def objective_key(refit, results, owner):
     )
 
 
+def _check_objective(search):
+    """Refuse, before any fit, several metrics without ``refit=name`` (nothing to optimise)."""
+    scoring = search.scoring
+    if isinstance(scoring, (list, tuple, set, dict)) and not isinstance(search.refit, str):
+        names = sorted(scoring)
+        raise ValueError(
+            f"refit={search.refit!r} does not name one of the scorers {names}, so "
+            f"{type(search).__name__} does not know which score to optimise. Set refit to "
+            f"one of {names}."
+        )
+
+
 class Rounds:
     """Calls ``evaluate_candidates`` one round at a time and scores each round.
 
@@ -67,6 +84,7 @@ class Rounds:
     """
 
     def __init__(self, evaluate_candidates, search, callback_ctx=None):
+        _check_objective(search)
         self._evaluate = evaluate_candidates
         self._search = search
         self._ctx = None
@@ -105,7 +123,7 @@ class Rounds:
                 raise
             self._failure = exc
             self._pending.append(calls[-1])
-            return np.full(n, np.nan)
+            return np.full(n, float(self._search.error_score))
         self._pending = []
         self.results = results
         owner = type(self._search).__name__
@@ -138,7 +156,7 @@ class Rounds:
             raise self._failure
         if self._pending:
             lost = sum(len(call[0]) for call in self._pending)
-            where = ", ".join(call[2] for call in self._pending)
+            where = " / ".join(call[2] for call in self._pending)
             warnings.warn(
                 f"Every fit of the search's last call(s) ({where}; {lost} candidates) failed. "
                 "scikit-learn keeps no cv_results_ rows for such a call, so these failed "

@@ -31,7 +31,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import ParameterSampler
+from sklearn.model_selection import ParameterGrid, ParameterSampler
 from sklearn.model_selection._search import BaseSearchCV
 
 from ._hyperband import Bracket, hyperband_brackets, top_k
@@ -43,6 +43,13 @@ __all__ = ["HyperbandSearchCV", "TPESearchCV", "Bracket", "hyperband_brackets"]
 
 
 _MAX_DRAWS = 20  # draws per BOHB candidate before a repeat within a bracket is accepted
+
+
+def _finite_grid(param_distributions):
+    """Every candidate of a space made only of lists, or None if it has a distribution."""
+    if not all(isinstance(v, (list, tuple, np.ndarray)) for v in param_distributions.values()):
+        return None
+    return list(ParameterGrid(param_distributions))
 
 
 def _candidate_key(params):
@@ -104,11 +111,12 @@ class HyperbandSearchCV(BaseSearchCV):
         reproducible (and resumable) searches.
     scoring : str, callable, list, tuple, dict or None, default=None
         As in :class:`~sklearn.model_selection.GridSearchCV`; with several
-        metrics, ``refit`` names the one that is optimised.
+        metrics, ``refit`` must name the one that is optimised.
     n_jobs : int or None, default=None
         Parallel fits (joblib); results do not depend on it.
     refit : bool, str or callable, default=True
         Refit the best candidate on the whole data, as in ``GridSearchCV``.
+        A callable sees every row and needs a single metric.
     cv : int, cross-validation generator or iterable, default=None
         Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for classifiers).
     verbose : int, default=0
@@ -118,7 +126,8 @@ class HyperbandSearchCV(BaseSearchCV):
     error_score : 'raise' or float, default=np.nan
         Score of a failed fit (e.g. a diverging network,
         :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
-        trial that is never promoted or modelled as good. scikit-learn keeps
+        trial that is never promoted or modelled as good; a number makes
+        failed fits ordinary trials with that score. scikit-learn keeps
         no rows for an ``evaluate_candidates`` call whose fits all fail, so the
         candidates of such a round (or batch) are evaluated again at the front
         of the next call, where their rows land (with the fit cache the failure
@@ -155,8 +164,16 @@ class HyperbandSearchCV(BaseSearchCV):
     ------
     ValueError
         If ``resource`` is not a parameter of the estimator or is searched,
-        ``min_epochs > max_epochs``, or (``sampler='tpe'``) a distribution
-        cannot be modelled.
+        ``min_epochs > max_epochs``, (``sampler='tpe'``) a distribution
+        cannot be modelled, or the objective is ambiguous (several metrics
+        without ``refit=name``), before any fit.
+
+    Warns
+    -----
+    UserWarning
+        If no candidate succeeded at ``max_epochs`` (the best then comes from
+        the largest budget with a success), or the search's last rounds
+        failed entirely (their rows are missing from ``cv_results_``).
 
     See Also
     --------
@@ -291,14 +308,30 @@ class HyperbandSearchCV(BaseSearchCV):
                 and not merged.get(p + "warm_start", False)
                 and not merged.get(p + "early_stopping", False))
 
-    @staticmethod
-    def _select_best_index(refit, refit_metric, results):
-        """Best row among those with the largest budget (``max_epochs``)."""
+    def _select_best_index(self, refit, refit_metric, results):
+        """Best row among the successful ones with the largest budget (``max_epochs``).
+
+        If no candidate succeeded at ``max_epochs``, the best comes from the
+        largest budget that has a success, with a warning: the refit then
+        trains that budget. Failed rows (NaN) are never chosen while any row
+        succeeded.
+        """
         if callable(refit):
             return BaseSearchCV._select_best_index(refit, refit_metric, results)
         budgets = np.asarray(results["n_resources"])
-        full = np.flatnonzero(budgets == budgets.max())
-        return int(full[np.argmin(np.asarray(results[f"rank_test_{refit_metric}"])[full])])
+        ok = np.isfinite(np.asarray(results[f"mean_test_{refit_metric}"], dtype=float))
+        if not ok.any():  # nothing succeeded: scikit-learn's choice (its refit will say why)
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        best_budget = budgets[ok].max()
+        if best_budget < self.max_epochs:
+            warnings.warn(
+                f"No candidate succeeded at the full budget (max_epochs={self.max_epochs}); the best "
+                f"comes from the {best_budget}-epoch rows and the refit trains {best_budget} "
+                "epochs. Use error_score='raise' to see why the full-budget fits fail.",
+                UserWarning, stacklevel=2,
+            )
+        rows = np.flatnonzero(ok & (budgets == best_budget))
+        return int(rows[np.argmin(np.asarray(results[f"rank_test_{refit_metric}"])[rows])])
 
     # ------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
@@ -355,6 +388,14 @@ class HyperbandSearchCV(BaseSearchCV):
         if dims is None:
             return list(ParameterSampler(self.param_distributions, n,
                                          random_state=rng.randint(2**31 - 1)))
+        grid = _finite_grid(self.param_distributions)
+        if grid is not None and n > len(grid):  # as ParameterSampler does for Hyperband
+            warnings.warn(
+                f"param_distributions has only {len(grid)} distinct candidates, fewer than the "
+                f"{n} a bracket starts with; BOHB races each of them once in that bracket.",
+                UserWarning, stacklevel=4,
+            )
+            n = len(grid)
         model_seed = rng.randint(2**31 - 1)
         study, out, seen = None, [], set()
         for _ in range(n):
@@ -371,7 +412,11 @@ class HyperbandSearchCV(BaseSearchCV):
                     candidate = {k: dims[k].decode(v) for k, v in trial.params.items()}
                 if _candidate_key(candidate) not in seen:
                     break
-            seen.add(_candidate_key(candidate))  # a small list-only space may run out
+            else:
+                if grid is not None:  # the model keeps proposing seen points: an unseen one
+                    unseen = [c for c in grid if _candidate_key(c) not in seen]
+                    candidate = unseen[rng.randint(len(unseen))]
+            seen.add(_candidate_key(candidate))
             out.append(candidate)
         return out
 
@@ -420,11 +465,12 @@ class TPESearchCV(BaseSearchCV):
         (and resumable) searches.
     scoring : str, callable, list, tuple, dict or None, default=None
         As in :class:`~sklearn.model_selection.GridSearchCV`; with several
-        metrics, ``refit`` names the one that is optimised.
+        metrics, ``refit`` must name the one that is optimised.
     n_jobs : int or None, default=None
         Parallel fits (joblib); results do not depend on it.
     refit : bool, str or callable, default=True
         Refit the best candidate on the whole data, as in ``GridSearchCV``.
+        A callable sees every row and needs a single metric.
     cv : int, cross-validation generator or iterable, default=None
         Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for classifiers).
     verbose : int, default=0
@@ -434,7 +480,8 @@ class TPESearchCV(BaseSearchCV):
     error_score : 'raise' or float, default=np.nan
         Score of a failed fit (e.g. a diverging network,
         :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
-        trial that TPE is told is bad (pruned). A batch whose fits all fail
+        trial that TPE is told is bad (pruned); a number makes failed fits
+        ordinary trials with that score. A batch whose fits all fail
         keeps its rows as in :class:`HyperbandSearchCV`.
     return_train_score : bool, default=False
         Also score the training folds.

@@ -541,3 +541,65 @@ def test_scikit_learn_callbacks_follow_every_round(tiny, name):
     # the search's root, the search, the refit, one task per call, one per (candidate, fold)
     assert len(begun) == 3 + len(calls) + len(r["params"]) * search.n_splits_
     assert sorted(begun) == sorted(task for hook, task in _RecordingCallback.log if hook == "end")
+
+
+def test_failed_full_budget_rows_are_never_the_best(tiny):
+    # learning rates of 100 and 300 with SGD score after 1 epoch and diverge by the third,
+    # so every 3-epoch fit fails: the failed 3-epoch rows of brackets 0 and 1 land in
+    # bracket 2's first (1-epoch) call, and no full-budget row succeeds.
+    X, y = tiny
+    search = HyperbandSearchCV(clf(optimizer="sgd"), {"learning_rate": [100.0, 300.0]},
+                               max_epochs=3, n_brackets=3, cv=CV, random_state=0)
+    with pytest.warns(UserWarning, match=r"No candidate succeeded at the full budget "
+                                         r"\(max_epochs=3\)"):
+        search.fit(X, y)
+    r = search.cv_results_
+    full = np.asarray(r["n_resources"]) == 3
+    assert full.any() and np.isnan(r["mean_test_score"][full]).all()
+    assert r["n_resources"][search.best_index_] == 1 and np.isfinite(search.best_score_)
+    assert search.best_params_["epochs"] == 1 and search.best_estimator_.n_iter_ == 1
+
+
+@pytest.mark.parametrize("refit", [False, lambda results: 0])
+def test_several_metrics_without_refit_name_are_refused_before_any_fit(tiny, refit,
+                                                                        trained_epochs):
+    X, y = tiny
+    for search in _strategies(clf(), SPACE, scoring=["accuracy", "balanced_accuracy"],
+                              refit=refit).values():
+        with pytest.raises(ValueError, match=r"does not name one of the scorers "
+                                             r"\['accuracy', 'balanced_accuracy'\].*Set refit"):
+            search.fit(X, y)
+    assert trained_epochs == []
+
+
+def test_a_numeric_error_score_scores_a_wholly_failed_call_like_a_partly_failed_one(
+        tiny, monkeypatch):
+    X, y = tiny
+    studies = []
+    original = optuna_space.new_study
+    monkeypatch.setattr(optuna_space, "new_study", lambda s: studies.append(original(s)) or
+                        studies[-1])
+    search = TPESearchCV(clf(optimizer="sgd"), {"learning_rate": [1e3, 1e-2]}, n_iter=6,
+                         batch_size=1, n_startup=6, cv=CV, random_state=5, error_score=0.0)
+    with pytest.warns(UserWarning):  # scikit-learn's "fits failed"
+        search.fit(X, y)
+    r = search.cv_results_
+    lr = np.asarray(r["param_learning_rate"], dtype=float)
+    assert list(r["batch"]) == list(range(6)) and (r["mean_test_score"][lr == 1e3] == 0).all()
+    # batches 3 and 4 failed whole; TPE is told their score, 0, as for any other trial
+    assert [t.state.name for t in studies[0].trials] == ["COMPLETE"] * 6
+    assert [t.value for t in studies[0].trials] == list(r["mean_test_score"])
+
+
+def test_bohb_races_each_point_of_a_small_list_space_once(tiny):
+    X, y = tiny
+    search = HyperbandSearchCV(clf(), {"hidden_units": [3, 5]}, max_epochs=4, factor=2,
+                               sampler="tpe", cv=CV, random_state=0)
+    with pytest.warns(UserWarning, match="only 2 distinct candidates, fewer than the 4"):
+        search.fit(X, y)
+    assert search.n_candidates_ == [2, 2, 2]
+    r = search.cv_results_
+    for b in range(3):
+        first = [p["hidden_units"] for p, bb, i in zip(r["params"], r["bracket"], r["round"])
+                 if bb == b and i == 0]
+        assert sorted(first) == [3, 5]
