@@ -81,9 +81,9 @@ def space_size(space):
 def _rounds(strategy, epochs, size):
     """Candidates per round of every bracket, as the search will run them.
 
-    Random sampling of a list-only space draws each point at most once per
-    call (``ParameterSampler``), so a bracket starts with at most ``size``
-    candidates; BOHB draws candidates one by one, so its brackets stay full.
+    A list-only space of ``size`` points gives a bracket at most ``size``
+    distinct candidates (``ParameterSampler`` for Hyperband, BOHB's capped
+    draws), so a bracket starts with at most ``size`` candidates.
     """
     from ._hyperband import hyperband_brackets
 
@@ -91,7 +91,7 @@ def _rounds(strategy, epochs, size):
     rounds = []
     for bracket in brackets:
         n = bracket.n_candidates[0]
-        if size is not None and strategy != "bohb":
+        if size is not None:
             n = min(n, size)
         counts = [n]
         for _ in bracket.budgets[1:]:

@@ -216,7 +216,7 @@ def _warn_small_space(args, space, stderr):
     from ._search import space_size
 
     size = space_size(space)
-    if size is not None and args.strategy in ("random", "halving", "hyperband") \
+    if size is not None and args.strategy in ("random", "halving", "hyperband", "bohb") \
             and size < args.n_iter:
         stderr.write(f"skkeras-search: warning: --space has only {size} distinct points; "
                      f"{args.strategy} search evaluates each at most once per round "

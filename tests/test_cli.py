@@ -535,7 +535,7 @@ def test_reused_out_folder_keeps_no_stale_plots_or_tensorboard_runs(tmp_path, ca
         assert len(list((out / "tensorboard").glob("run-*"))) == len(list(csv.DictReader(fh)))
 
 
-@pytest.mark.parametrize("strategy", ["random", "halving", "hyperband"])
+@pytest.mark.parametrize("strategy", ["random", "halving", "hyperband", "bohb"])
 def test_small_list_space_caps_the_plan_and_warns(tmp_path, capsys, strategy):
     space = _space(tmp_path, {"hidden_units": [16], "learning_rate": [0.01, 0.02]})
     code = main(["--space", space, "--strategy", strategy, "--n-iter", "4", "--cv", "2",
