@@ -102,7 +102,10 @@ class HyperbandSearchCV(BaseSearchCV):
         prefix where needed (``'classifier__epochs'``).
     sampler : {'random', 'tpe'}, default='random'
         How a bracket's new candidates are drawn: ``ParameterSampler``
-        (Hyperband) or a TPE model plus a random fraction (BOHB).
+        (Hyperband) or a TPE model plus a random fraction (BOHB). Either way
+        a bracket's candidates are distinct, so with a space made only of
+        lists a bracket starts with at most as many candidates as it has
+        points (with a warning).
     random_fraction : float, default=1/3
         With ``sampler='tpe'``, the probability that a candidate is drawn at
         random instead of from the model (BOHB's ``rho``). Ignored otherwise.
