@@ -35,12 +35,24 @@ def unprefixed(cv_results, prefix="classifier__"):
     return out
 
 
+def _budget_line(full, shown):
+    if shown is None or shown == full:
+        return f"Candidates at the full budget of {full} epochs (every budget is in cv_results.csv):\n"
+    return (f"Candidates at {shown} epochs: none succeeded at the full budget of {full} epochs "
+            "(every budget is in cv_results.csv):\n")
+
+
 def final_budget(cv_results):
-    """The rows of the full epoch budget (all rows unless the search varied ``n_resources``)."""
+    """The rows of the budget the best comes from (all rows unless ``n_resources`` varied).
+
+    That is the full epoch budget, or, when no candidate succeeded there,
+    the largest budget with a success (as ``HyperbandSearchCV`` chooses).
+    """
     if "n_resources" not in cv_results:
         return cv_results
     budgets = np.asarray(cv_results["n_resources"])
-    rows = np.flatnonzero(budgets == budgets.max())
+    ok = np.isfinite(np.asarray(cv_results.get("mean_test_score", budgets), dtype=float))
+    rows = np.flatnonzero(budgets == (budgets[ok] if ok.any() else budgets).max())
     out = {}
     for key, value in cv_results.items():
         if isinstance(value, np.ndarray):
@@ -226,8 +238,8 @@ def summary(report, out, cache_dir, elapsed):
         f"Fits: {fits['fits']} scored ({fits['loaded_from_cache']} loaded from the fit cache), "
         f"{fits['training_epochs']} training epochs in all (refit included)",
         "",
-        (f"Candidates at the full budget of {search['epochs']} epochs (every budget is in "
-         "cv_results.csv):\n" if multi else "") + format_table(report["top"]),
+        (_budget_line(search["epochs"], report["best_params"].get("epochs"))
+         if multi else "") + format_table(report["top"]),
         "",
         f"Best parameters: {best}",
         f"Best CV {search['scoring']}: {report['best_cv_score']:.4f}",

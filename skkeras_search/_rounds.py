@@ -26,7 +26,12 @@ import warnings
 
 import numpy as np
 
-__all__ = ["Rounds", "objective_key"]
+__all__ = ["Rounds", "SearchWarning", "objective_key"]
+
+
+class SearchWarning(UserWarning):
+    """What a search could not do as asked: rows it could not keep, or a best
+    row below the full budget."""
 
 
 def objective_key(refit, results, owner):
@@ -162,5 +167,5 @@ class Rounds:
                 "scikit-learn keeps no cv_results_ rows for such a call, so these failed "
                 "trials are missing from cv_results_. Use error_score='raise' to see why "
                 "they fail.",
-                UserWarning, stacklevel=3,
+                SearchWarning, stacklevel=3,
             )

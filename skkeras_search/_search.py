@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-__all__ = ["STRATEGIES", "MULTI_FIDELITY", "build_search", "expected_fits", "n_candidates",
+__all__ = ["STRATEGIES", "MULTI_FIDELITY", "brackets_for", "build_search", "expected_fits", "n_candidates",
            "space_size", "grid_for",
            "execution", "SchedulerError", "TPE_BATCH_SIZE", "TPE_N_STARTUP"]
 
@@ -78,6 +78,13 @@ def space_size(space):
     return int(np.prod([len(v) for v in space.values()]))
 
 
+def brackets_for(strategy, epochs):
+    """The brackets a multi-fidelity strategy runs with ``epochs`` as its full budget."""
+    from ._hyperband import hyperband_brackets
+
+    return hyperband_brackets(epochs, FACTOR, 1, 1 if strategy == "halving" else None)
+
+
 def _rounds(strategy, epochs, size):
     """Candidates per round of every bracket, as the search will run them.
 
@@ -85,11 +92,8 @@ def _rounds(strategy, epochs, size):
     distinct candidates (``ParameterSampler`` for Hyperband, BOHB's capped
     draws), so a bracket starts with at most ``size`` candidates.
     """
-    from ._hyperband import hyperband_brackets
-
-    brackets = hyperband_brackets(epochs, FACTOR, 1, 1 if strategy == "halving" else None)
     rounds = []
-    for bracket in brackets:
+    for bracket in brackets_for(strategy, epochs):
         n = bracket.n_candidates[0]
         if size is not None:
             n = min(n, size)

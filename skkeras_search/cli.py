@@ -213,15 +213,23 @@ def _space(args):
 
 
 def _warn_small_space(args, space, stderr):
-    from ._search import space_size
+    from ._search import MULTI_FIDELITY, brackets_for, space_size
 
     size = space_size(space)
-    if size is not None and args.strategy in ("random", "halving", "hyperband", "bohb") \
-            and size < args.n_iter:
-        stderr.write(f"skkeras-search: warning: --space has only {size} distinct points; "
+    if size is None:
+        return
+    if args.strategy in MULTI_FIDELITY:
+        asked = max(b.n_candidates[0] for b in brackets_for(args.strategy, args.epochs))
+        why = f"with --epochs {args.epochs} its largest bracket starts {asked} candidates"
+    elif args.strategy == "random":
+        asked, why = args.n_iter, f"--n-iter {args.n_iter} asks for more"
+    else:
+        return
+    if size < asked:
+        stderr.write(f"skkeras-search: warning: --space has only {size} points; "
                      f"{args.strategy} search evaluates each at most once per round "
-                     f"(--n-iter {args.n_iter} asks for more). Widen the space, or use "
-                     "--strategy grid to evaluate each point once.\n")
+                     f"({why}). Widen the space, or use --strategy grid to evaluate each "
+                     "point once.\n")
 
 
 def _prepare_data(args, stderr):
@@ -404,7 +412,20 @@ def _fit(search, data, args, report, progress_path, total_fits, cache_dir, start
         if monitor and monitor.is_alive():
             monitor.stop()
     report["failures"] = _failure_reasons(caught, FitFailedWarning)
+    report["search_warnings"] = _search_warnings(caught, stderr)
     return None
+
+
+def _search_warnings(caught, stderr):
+    """The search's own warnings (rows it could not keep, a best below the full budget):
+    written to stderr and returned for report.json."""
+    from .search import SearchWarning
+
+    messages = list(dict.fromkeys(str(w.message) for w in caught
+                                  if issubclass(w.category, SearchWarning)))
+    for message in messages:
+        stderr.write(f"skkeras-search: warning: {message}\n")
+    return messages
 
 
 def _write_results(search, data, args, report, cache_dir, started):

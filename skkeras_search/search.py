@@ -24,6 +24,8 @@ named like ``"bracket 1, round 2"`` or ``"batch 3"``, and one per
 """
 
 import contextlib
+import itertools
+import math
 import shutil
 import tempfile
 import warnings
@@ -31,25 +33,43 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.model_selection import ParameterGrid, ParameterSampler
+from sklearn.model_selection import ParameterSampler
 from sklearn.model_selection._search import BaseSearchCV
 
 from ._hyperband import Bracket, hyperband_brackets, top_k
-from ._rounds import Rounds
+from ._rounds import Rounds, SearchWarning
 from ._seeding import resolve_seed
 from ._validation import Interval, StrOptions
 
-__all__ = ["HyperbandSearchCV", "TPESearchCV", "Bracket", "hyperband_brackets"]
+__all__ = ["HyperbandSearchCV", "TPESearchCV", "SearchWarning", "Bracket", "hyperband_brackets"]
 
 
 _MAX_DRAWS = 20  # draws per BOHB candidate before a repeat within a bracket is accepted
 
 
-def _finite_grid(param_distributions):
-    """Every candidate of a space made only of lists, or None if it has a distribution."""
+def _list_space(param_distributions):
+    """The lists of a space made only of lists, or None if it has a distribution."""
     if not all(isinstance(v, (list, tuple, np.ndarray)) for v in param_distributions.values()):
         return None
-    return list(ParameterGrid(param_distributions))
+    return {k: list(v) for k, v in param_distributions.items()}
+
+
+def _unseen(lists, seen, rng, tries=100, enumerate_up_to=100_000):
+    """A point of a list-only space whose key is not in ``seen``, or None if there is none.
+
+    Random points first; a small space is then listed in full, so a point is
+    found whenever one exists (lists may repeat a value, then none may).
+    """
+    names = list(lists)
+    for _ in range(tries):
+        candidate = {k: lists[k][rng.randint(len(lists[k]))] for k in names}
+        if _candidate_key(candidate) not in seen:
+            return candidate
+    if math.prod(len(v) for v in lists.values()) > enumerate_up_to:
+        return None
+    unseen = [c for c in (dict(zip(names, values)) for values in itertools.product(*lists.values()))
+              if _candidate_key(c) not in seen]
+    return unseen[rng.randint(len(unseen))] if unseen else None
 
 
 def _candidate_key(params):
@@ -153,10 +173,13 @@ class HyperbandSearchCV(BaseSearchCV):
         number scheduled: a fit that stops early (``n_iter_no_change``) or
         fails trains fewer, and a rerun that loads entries from the cache
         trains none. The search's training epochs are
-        ``n_epochs_trained.sum() * n_splits_``, plus ``max_epochs`` for the refit.
+        ``n_epochs_trained.sum() * n_splits_``, plus the refit's budget.
     best_estimator_, best_score_, best_params_, best_index_ : as in GridSearchCV
-        Chosen among the rows with the full budget (``max_epochs``) only,
-        unless ``refit`` is a callable, which sees every row.
+        Chosen among the successful rows with the full budget
+        (``max_epochs``) only, so the refit trains ``max_epochs``; if none
+        succeeded, among those of the largest budget with a success (with a
+        warning). With a numeric ``error_score`` failed rows are ordinary
+        rows, as in scikit-learn. A callable ``refit`` sees every row.
     brackets_ : list of Bracket
         The planned brackets: ``s``, ``n_candidates`` and ``budgets`` per round.
     n_candidates_ : list of int
@@ -169,14 +192,19 @@ class HyperbandSearchCV(BaseSearchCV):
         If ``resource`` is not a parameter of the estimator or is searched,
         ``min_epochs > max_epochs``, (``sampler='tpe'``) a distribution
         cannot be modelled, or the objective is ambiguous (several metrics
-        without ``refit=name``), before any fit.
+        without ``refit=name``; before any fit, except for a callable
+        scorer that returns a dict, which is seen after the first round).
 
     Warns
     -----
+    SearchWarning
+        A ``UserWarning``: if no candidate succeeded at ``max_epochs`` (the
+        best then comes from the largest budget with a success), the search's
+        last rounds failed entirely (their rows are missing from
+        ``cv_results_``).
     UserWarning
-        If no candidate succeeded at ``max_epochs`` (the best then comes from
-        the largest budget with a success), or the search's last rounds
-        failed entirely (their rows are missing from ``cv_results_``).
+        If a list-only space is smaller than a bracket (as ``ParameterSampler``
+        warns for ``sampler='random'``).
 
     See Also
     --------
@@ -329,9 +357,9 @@ class HyperbandSearchCV(BaseSearchCV):
         if best_budget < self.max_epochs:
             warnings.warn(
                 f"No candidate succeeded at the full budget (max_epochs={self.max_epochs}); the best "
-                f"comes from the {best_budget}-epoch rows and the refit trains {best_budget} "
-                "epochs. Use error_score='raise' to see why the full-budget fits fail.",
-                UserWarning, stacklevel=2,
+                f"comes from the {best_budget}-epoch rows (a refit trains {best_budget} "
+                "epochs). Use error_score='raise' to see why the full-budget fits fail.",
+                SearchWarning, stacklevel=2,
             )
         rows = np.flatnonzero(ok & (budgets == best_budget))
         return int(rows[np.argmin(np.asarray(results[f"rank_test_{refit_metric}"])[rows])])
@@ -391,14 +419,15 @@ class HyperbandSearchCV(BaseSearchCV):
         if dims is None:
             return list(ParameterSampler(self.param_distributions, n,
                                          random_state=rng.randint(2**31 - 1)))
-        grid = _finite_grid(self.param_distributions)
-        if grid is not None and n > len(grid):  # as ParameterSampler does for Hyperband
+        lists = _list_space(self.param_distributions)
+        size = None if lists is None else math.prod(len(v) for v in lists.values())
+        if size is not None and n > size:  # as ParameterSampler does for Hyperband
             warnings.warn(
-                f"param_distributions has only {len(grid)} distinct candidates, fewer than the "
-                f"{n} a bracket starts with; BOHB races each of them once in that bracket.",
+                f"param_distributions has only {size} points, fewer than the {n} candidates "
+                "a bracket starts with; BOHB races each of them once in that bracket.",
                 UserWarning, stacklevel=4,
             )
-            n = len(grid)
+            n = size
         model_seed = rng.randint(2**31 - 1)
         study, out, seen = None, [], set()
         for _ in range(n):
@@ -415,10 +444,9 @@ class HyperbandSearchCV(BaseSearchCV):
                     candidate = {k: dims[k].decode(v) for k, v in trial.params.items()}
                 if _candidate_key(candidate) not in seen:
                     break
-            else:
-                if grid is not None:  # the model keeps proposing seen points: an unseen one
-                    unseen = [c for c in grid if _candidate_key(c) not in seen]
-                    candidate = unseen[rng.randint(len(unseen))]
+            else:  # the model keeps proposing seen points: an unseen one, if there is one
+                if lists is not None:
+                    candidate = _unseen(lists, seen, rng) or candidate
             seen.add(_candidate_key(candidate))
             out.append(candidate)
         return out

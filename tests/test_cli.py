@@ -542,7 +542,45 @@ def test_small_list_space_caps_the_plan_and_warns(tmp_path, capsys, strategy):
                  "--epochs", "9", "--out", str(tmp_path / "o")])
     assert code == 0
     err = capsys.readouterr().err
-    assert "warning: --space has only 2 distinct points" in err
+    assert "warning: --space has only 2 points" in err
     counters = [line.split("]")[0] for line in err.splitlines() if line.startswith("[")]
     total = counters[-1].split("/")[1]
     assert counters[-1] == f"[{total}/{total}"  # the progress total is what ran
+
+
+def test_a_best_below_the_full_budget_is_said_on_stderr_stdout_and_in_the_report(tmp_path,
+                                                                                 capsys):
+    # SGD with learning rates of 150-300 scores after 1 epoch and diverges by the third
+    import pandas as pd
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    table = pd.DataFrame(X[:300], columns=[f"p{i}" for i in range(64)]).assign(label=y[:300])
+    table.to_csv(tmp_path / "digits.csv", index=False)
+    space = _space(tmp_path, {"learning_rate": [150.0, 200.0, 300.0], "optimizer": "sgd",
+                              "hidden_units": 8})
+    assert main(["--data", str(tmp_path / "digits.csv"), "--target", "label", "--space", space,
+                 "--strategy", "hyperband", "--epochs", "3", "--cv", "2",
+                 "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert "warning: No candidate succeeded at the full budget (max_epochs=3)" in captured.err
+    assert "Candidates at 1 epochs: none succeeded at the full budget of 3 epochs" in captured.out
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["refit_epochs"] == 1 and report["best_params"]["epochs"] == 1
+    assert any("No candidate succeeded" in w for w in report["search_warnings"])
+    assert all(row["params"]["epochs"] == 1 for row in report["top"])
+
+
+@pytest.mark.parametrize("points, n_iter, epochs, warned", [
+    ([0.01, 0.02, 0.03], 20, 3, False),  # hyperband ignores --n-iter: brackets of 3 and 2
+    ([0.01, 0.02, 0.03, 0.04], 2, 9, True),  # its first bracket starts 9 candidates
+])
+def test_small_space_warning_of_hyperband_follows_its_brackets(tmp_path, capsys, points, n_iter,
+                                                               epochs, warned):
+    space = _space(tmp_path, {"hidden_units": [16], "learning_rate": points})
+    assert main(["--space", space, "--strategy", "hyperband", "--n-iter", str(n_iter),
+                 "--cv", "2", "--epochs", str(epochs), "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert ("--space has only" in err) == warned
+    if warned:
+        assert "largest bracket starts 9 candidates" in err

@@ -595,7 +595,7 @@ def test_bohb_races_each_point_of_a_small_list_space_once(tiny):
     X, y = tiny
     search = HyperbandSearchCV(clf(), {"hidden_units": [3, 5]}, max_epochs=4, factor=2,
                                sampler="tpe", cv=CV, random_state=0)
-    with pytest.warns(UserWarning, match="only 2 distinct candidates, fewer than the 4"):
+    with pytest.warns(UserWarning, match="only 2 points, fewer than the 4 candidates"):
         search.fit(X, y)
     assert search.n_candidates_ == [2, 2, 2]
     r = search.cv_results_
@@ -603,3 +603,8 @@ def test_bohb_races_each_point_of_a_small_list_space_once(tiny):
         first = [p["hidden_units"] for p, bb, i in zip(r["params"], r["bracket"], r["round"])
                  if bb == b and i == 0]
         assert sorted(first) == [3, 5]
+    # a list that repeats a value has fewer distinct points than entries: the search runs
+    # (the repeat is raced, as ParameterSampler does for Hyperband)
+    with pytest.warns(UserWarning, match="only 3 points"):
+        search.set_params(param_distributions={"hidden_units": [3, 3, 5]}).fit(X, y)
+    assert search.n_candidates_ == [3, 3, 3]
