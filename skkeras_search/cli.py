@@ -365,6 +365,7 @@ def _fit(search, data, args, report, progress_path, total_fits, cache_dir, start
     from . import _report
     from ._progress import ProgressMonitor, read_progress
     from ._search import execution
+    from .search import SearchWarning
 
     monitor = None
     if not args.quiet:
@@ -375,6 +376,7 @@ def _fit(search, data, args, report, progress_path, total_fits, cache_dir, start
                 contextlib.redirect_stdout(stderr):
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("always", FitFailedWarning)
+            warnings.simplefilter("always", SearchWarning)  # even under python -W ignore
             with execution(args.scheduler):
                 search.fit(data.X_tr, data.y_tr)
     except KeyboardInterrupt:
