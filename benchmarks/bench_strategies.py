@@ -53,16 +53,25 @@ interpolated within a round by the rows' fit and score times. The target is
 random search's median (over seeds) final best CV; a run reaches it at the
 first row whose best so far is within 0.002 of it.
 
-Sample output (2 shared cores, MNIST, 3000 searched, 9 epochs, 5 seeds, defaults: 24.3 min;
-columns abridged, full run in ``results/bench_strategies.txt``)::
+Sample output (2 cores, MNIST, 3000 searched, 9 epochs, 5 seeds, defaults: 15.9 min
+unloaded, 24 min with other work on the machine; columns abridged, full run in
+``results/bench_strategies.txt``; a rerun gives the same scores, only times differ)::
 
     strategy   epochs  wall_s  best_cv  reached  epochs_to_target  epochs_frac  cands_to_target  heldout
-    random       1620   62.96   0.9337      4/5               216       0.1333                8   0.9373
-    tpe          1620   69.87    0.935      5/5               459       0.2833               17   0.9389
-    grid         1620   61.72    0.932      3/5              1242       0.7667               46   0.9407
-    halving        63   4.257   0.9237      0/5       not reached            -                -   0.9359
-    hyperband     828   41.14   0.9313      2/5       not reached            -                -    0.936
-    bohb          828   42.57   0.9317      2/5       not reached            -                -    0.941
+    random       1620   40.13   0.9337      4/5               216       0.1333                8   0.9373
+    tpe          1620   47.74    0.935      5/5               459       0.2833               17   0.9389
+    grid         1620   42.42    0.932      3/5              1242       0.7667               46   0.9407
+    halving        63   2.819   0.9237      0/5       not reached            -                -   0.9359
+    hyperband     828   28.31   0.9313      2/5       not reached            -                -    0.936
+    bohb          828   30.65   0.9317      2/5       not reached            -                -    0.941
+
+At 27 epochs (the second command above, 19.5 min, ``results/bench_strategies-epochs27.txt``)::
+
+    strategy   epochs  wall_s  best_cv  reached  epochs_to_target  epochs_frac  cands_to_target  heldout
+    bohb         2142   58.94   0.9317      5/5               693       0.1426               45   0.9407
+    hyperband    2142   55.31   0.9333      4/5               747       0.1537               45    0.937
+    random       4860   107.3    0.932      4/5              2349       0.4833               29   0.9417
+    halving       243   10.16   0.9153      0/5       not reached            -                -   0.9266
 """
 
 import argparse

@@ -47,22 +47,21 @@ def objective_key(refit, results, owner):
     if isinstance(refit, str) and f"mean_test_{refit}" in results:
         return f"mean_test_{refit}"
     names = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
-    raise ValueError(
-        f"refit={refit!r} does not name one of the scorers {names}, so {owner} does not know "
-        f"which score to optimise. Set refit to one of {names}."
-    )
+    raise _no_objective(refit, names, owner)
 
 
 def _check_objective(search):
     """Refuse, before any fit, several metrics without ``refit=name`` (nothing to optimise)."""
     scoring = search.scoring
     if isinstance(scoring, (list, tuple, set, dict)) and not isinstance(search.refit, str):
-        names = sorted(scoring)
-        raise ValueError(
-            f"refit={search.refit!r} does not name one of the scorers {names}, so "
-            f"{type(search).__name__} does not know which score to optimise. Set refit to "
-            f"one of {names}."
-        )
+        raise _no_objective(search.refit, sorted(scoring), type(search).__name__)
+
+
+def _no_objective(refit, names, owner):
+    return ValueError(
+        f"refit={refit!r} does not name one of the scorers {names}, so {owner} does not know "
+        f"which score to optimise. Set refit to one of {names}."
+    )
 
 
 class Rounds:
