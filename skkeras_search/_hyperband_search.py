@@ -34,6 +34,12 @@ def _list_space(param_distributions):
     return {k: list(v) for k, v in param_distributions.items()}
 
 
+def list_space_size(param_distributions):
+    """Points of a space made only of lists (``ParameterSampler``'s count), else None."""
+    lists = _list_space(param_distributions)
+    return None if lists is None else math.prod(len(v) for v in lists.values())
+
+
 def _unseen(lists, seen, rng, tries=100, enumerate_up_to=100_000):
     """A point of a list-only space whose key is not in ``seen``, or None if there is none.
 
@@ -400,7 +406,7 @@ class HyperbandSearchCV(BaseSearchCV):
             return list(ParameterSampler(self.param_distributions, n,
                                          random_state=rng.randint(2**31 - 1)))
         lists = _list_space(self.param_distributions)
-        size = None if lists is None else math.prod(len(v) for v in lists.values())
+        size = list_space_size(self.param_distributions)
         if size is not None and n > size:  # as ParameterSampler does for Hyperband
             warnings.warn(
                 f"param_distributions has only {size} points, fewer than the {n} candidates "

@@ -72,10 +72,13 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
 
 
 def space_size(space):
-    """Number of distinct points of a space made of lists only, else None (continuous)."""
-    if not all(isinstance(v, list) for v in space.values()):
-        return None
-    return int(np.prod([len(v) for v in space.values()]))
+    """Number of points of a space made of lists only, else None (continuous).
+
+    The count ``HyperbandSearchCV`` caps a bracket at, so the plan follows the search.
+    """
+    from ._hyperband_search import list_space_size
+
+    return list_space_size(space)
 
 
 def brackets_for(strategy, epochs):
