@@ -4,8 +4,6 @@ over the epoch budget, as a scikit-learn ``BaseSearchCV``. Public in
 """
 
 import contextlib
-import itertools
-import math
 import shutil
 import tempfile
 import warnings
@@ -16,6 +14,8 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterSampler
 from sklearn.model_selection._search import BaseSearchCV
 
+from ._candidates import candidate_key, list_space, list_space_size, unseen
+from ._folds import FrozenFoldsMixin
 from ._hyperband import hyperband_brackets, top_k
 from ._rounds import Rounds, SearchWarning
 from ._seeding import resolve_seed
@@ -27,42 +27,34 @@ __all__ = ["HyperbandSearchCV"]
 _MAX_DRAWS = 20  # draws per BOHB candidate before a repeat within a bracket is accepted
 
 
-def _list_space(param_distributions):
-    """The lists of a space made only of lists, or None if it has a distribution."""
-    if not all(isinstance(v, (list, tuple, np.ndarray)) for v in param_distributions.values()):
-        return None
-    return {k: list(v) for k, v in param_distributions.items()}
+def budget_first_ranks(scores, budgets):
+    """Ranks of rows by budget first, then score: the successful full-budget rows lead.
 
+    Rank 1 is the best successful row of the largest budget with a success,
+    which is the row ``best_*`` describes; rows of a smaller budget rank
+    below every row of a larger one. Failed rows (NaN) tie for the last rank,
+    as in scikit-learn. Ties share the smallest rank (``method='min'``).
 
-def list_space_size(param_distributions):
-    """Points of a space made only of lists (``ParameterSampler``'s count), else None."""
-    lists = _list_space(param_distributions)
-    return None if lists is None else math.prod(len(v) for v in lists.values())
+    Parameters
+    ----------
+    scores : ndarray of shape (n_rows,)
+    budgets : ndarray of shape (n_rows,)
 
-
-def _unseen(lists, seen, rng, tries=100, enumerate_up_to=100_000):
-    """A point of a list-only space whose key is not in ``seen``, or None if there is none.
-
-    Random points first; a small space is then listed in full, so a point is
-    found whenever one exists (lists may repeat a value, then none may).
+    Returns
+    -------
+    ranks : ndarray of shape (n_rows,), dtype int32
     """
-    names = list(lists)
-    for _ in range(tries):
-        candidate = {k: lists[k][rng.randint(len(lists[k]))] for k in names}
-        if _candidate_key(candidate) not in seen:
-            return candidate
-    if math.prod(len(v) for v in lists.values()) > enumerate_up_to:
-        return None
-    unseen = [c for c in (dict(zip(names, values)) for values in itertools.product(*lists.values()))
-              if _candidate_key(c) not in seen]
-    return unseen[rng.randint(len(unseen))] if unseen else None
+    ok = np.isfinite(scores)
+    if not ok.any():
+        return np.ones(len(scores), dtype=np.int32)
+    ranks = np.full(len(scores), ok.sum() + 1, dtype=np.int32)
+    b, v = budgets[ok], scores[ok]
+    better = (b[None, :] > b[:, None]) | ((b[None, :] == b[:, None]) & (v[None, :] > v[:, None]))
+    ranks[ok] = 1 + better.sum(axis=1)
+    return ranks
 
 
-def _candidate_key(params):
-    return repr(sorted(params.items()))
-
-
-class HyperbandSearchCV(BaseSearchCV):
+class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
     """Hyperband (or BOHB) search over the epoch budget, with cross-validation.
 
     Candidates are drawn from ``param_distributions`` and raced in Hyperband's
@@ -127,7 +119,12 @@ class HyperbandSearchCV(BaseSearchCV):
         Refit the best candidate on the whole data, as in ``GridSearchCV``.
         A callable sees every row and needs a single metric.
     cv : int, cross-validation generator or iterable, default=None
-        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for classifiers).
+        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for
+        classifiers). They are split once per ``fit``, before any fit, so
+        every round and bracket scores its candidates on the same rows and
+        the fit cache continues promoted candidates, also with a random
+        splitter without a seed (``ShuffleSplit()``) or one whose ``split``
+        can be iterated only once.
     verbose : int, default=0
         scikit-learn's progress messages.
     pre_dispatch : int or str, default='2*n_jobs'
@@ -160,6 +157,13 @@ class HyperbandSearchCV(BaseSearchCV):
         fails trains fewer, and a rerun that loads entries from the cache
         trains none. The search's training epochs are
         ``n_epochs_trained.sum() * n_splits_``, plus the refit's budget.
+        ``rank_test_<metric>`` ranks by budget first, then score (see
+        :func:`budget_first_ranks`), so rank 1 is the row ``best_*`` describes
+        (as ``HalvingRandomSearchCV`` chooses from its last iteration).
+    cv_splits_digest_ : str
+        SHA-256 (hex) of the folds every candidate was scored on (sample
+        count, then each fold's train and test indices): equal digests mean
+        the same rows.
     best_estimator_, best_score_, best_params_, best_index_ : as in GridSearchCV
         Chosen among the successful rows with the full budget
         (``max_epochs``) only, so the refit trains ``max_epochs``; if none
@@ -325,13 +329,22 @@ class HyperbandSearchCV(BaseSearchCV):
                 and not merged.get(p + "warm_start", False)
                 and not merged.get(p + "early_stopping", False))
 
+    def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        """scikit-learn's results, ranked budget first so that rank 1 is ``best_*``."""
+        results = super()._format_results(candidate_params, n_splits, out, more_results)
+        budgets = np.asarray(results["n_resources"])
+        for key in [k for k in results if k.startswith("rank_test_")]:
+            scores = np.asarray(results["mean_test_" + key[len("rank_test_"):]], dtype=float)
+            results[key] = budget_first_ranks(scores, budgets)
+        return results
+
     def _select_best_index(self, refit, refit_metric, results):
         """Best row among the successful ones with the largest budget (``max_epochs``).
 
-        If no candidate succeeded at ``max_epochs``, the best comes from the
-        largest budget that has a success, with a warning: the refit then
-        trains that budget. Failed rows (NaN) are never chosen while any row
-        succeeded.
+        That is the row ranked 1 (see :func:`budget_first_ranks`). If no
+        candidate succeeded at ``max_epochs``, the best comes from the largest
+        budget that has a success, with a warning: the refit then trains that
+        budget. Failed rows (NaN) are never chosen while any row succeeded.
         """
         if callable(refit):
             return BaseSearchCV._select_best_index(refit, refit_metric, results)
@@ -347,8 +360,7 @@ class HyperbandSearchCV(BaseSearchCV):
                 "epochs). Use error_score='raise' to see why the full-budget fits fail.",
                 SearchWarning, stacklevel=2,
             )
-        rows = np.flatnonzero(ok & (budgets == best_budget))
-        return int(rows[np.argmin(np.asarray(results[f"rank_test_{refit_metric}"])[rows])])
+        return int(np.argmin(np.asarray(results[f"rank_test_{refit_metric}"])))
 
     # ------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
@@ -385,13 +397,13 @@ class HyperbandSearchCV(BaseSearchCV):
                         f"bracket {b}, round {i}",
                     )
                     for c, score in zip(candidates, scores):
-                        done.setdefault(_candidate_key(c), []).append((budget, np.isnan(score)))
+                        done.setdefault(candidate_key(c), []).append((budget, np.isnan(score)))
         rounds.finish()
 
     def _epochs_to_train(self, done, candidate, budget, estimator_params):
         if not self._continues(estimator_params, candidate):
             return budget
-        earlier = [(e, failed) for e, failed in done.get(_candidate_key(candidate), ())
+        earlier = [(e, failed) for e, failed in done.get(candidate_key(candidate), ())
                    if e <= budget]
         if not earlier:
             return budget
@@ -405,7 +417,7 @@ class HyperbandSearchCV(BaseSearchCV):
         if dims is None:
             return list(ParameterSampler(self.param_distributions, n,
                                          random_state=rng.randint(2**31 - 1)))
-        lists = _list_space(self.param_distributions)
+        lists = list_space(self.param_distributions)
         size = list_space_size(self.param_distributions)
         if size is not None and n > size:  # as ParameterSampler does for Hyperband
             warnings.warn(
@@ -428,11 +440,11 @@ class HyperbandSearchCV(BaseSearchCV):
                 else:
                     trial = study.ask({k: d.distribution for k, d in dims.items()})
                     candidate = {k: dims[k].decode(v) for k, v in trial.params.items()}
-                if _candidate_key(candidate) not in seen:
+                if candidate_key(candidate) not in seen:
                     break
             else:  # the model keeps proposing seen points: an unseen one, if there is one
                 if lists is not None:
-                    candidate = _unseen(lists, seen, rng) or candidate
-            seen.add(_candidate_key(candidate))
+                    candidate = unseen(lists, seen, rng) or candidate
+            seen.add(candidate_key(candidate))
             out.append(candidate)
         return out

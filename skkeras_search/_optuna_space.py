@@ -15,7 +15,7 @@ import numpy as np
 
 from .space import IntRange, LogUniform
 
-__all__ = ["Dimension", "to_optuna", "tpe_sampler", "new_study", "quiet_optuna",
+__all__ = ["Dimension", "to_optuna", "n_points", "tpe_sampler", "new_study", "quiet_optuna",
            "gamma_tpe", "gamma_bohb", "uniform_weights", "bohb_model"]
 
 _USE_INSTEAD = (
@@ -75,7 +75,7 @@ def _dimension(name, value, owner):
     if isinstance(value, IntRange):
         high = value.low + value.step * ((value.high - value.low) // value.step)
         return Dimension(name, IntDistribution(value.low, high, step=value.step), "int")
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if isinstance(value, (list, tuple, range, np.ndarray)):
         choices = list(value)
         if not choices:
             raise ValueError(f"param_distributions[{name!r}] is an empty list. "
@@ -105,7 +105,8 @@ def to_optuna(param_distributions, owner):
     Parameters
     ----------
     param_distributions : dict
-        Parameter names to distributions or lists.
+        Parameter names to distributions or lists (``range`` and tuples
+        too); ``{}`` has no dimension (one candidate: the estimator as given).
     owner : str
         Who asks (for the error message), e.g. ``"TPESearchCV"``.
     """
@@ -115,10 +116,20 @@ def to_optuna(param_distributions, owner):
             f"by {owner}: a model-based sampler needs one space, not a list of spaces. "
             "Pass a single dict."
         )
-    if not param_distributions:
-        raise ValueError(f"param_distributions={{}} is empty, so {owner} has nothing to search. "
-                         "Give at least one parameter.")
     return {name: _dimension(name, value, owner) for name, value in param_distributions.items()}
+
+
+def n_points(dims):
+    """Number of distinct candidates of a space of :class:`Dimension`, or None if infinite."""
+    count = 1
+    for d in dims.values():
+        if d.kind == "categorical":
+            count *= len(d.choices)
+        elif d.kind == "int":
+            count *= (d.distribution.high - d.distribution.low) // (d.distribution.step or 1) + 1
+        else:
+            return None
+    return count
 
 
 def gamma_tpe(n):

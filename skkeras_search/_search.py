@@ -76,7 +76,7 @@ def space_size(space):
 
     The count ``HyperbandSearchCV`` caps a bracket at, so the plan follows the search.
     """
-    from ._hyperband_search import list_space_size
+    from ._candidates import list_space_size
 
     return list_space_size(space)
 

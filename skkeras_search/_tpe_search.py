@@ -3,19 +3,22 @@ in fixed-size batches, as a scikit-learn ``BaseSearchCV``. Public in
 :mod:`skkeras_search.search`.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.model_selection._search import BaseSearchCV
 
-from ._rounds import Rounds
+from ._candidates import candidate_key, list_space, unseen
+from ._folds import FrozenFoldsMixin
+from ._rounds import Rounds, SearchWarning
 from ._seeding import resolve_seed
 from ._validation import Interval
 
 __all__ = ["TPESearchCV"]
 
 
-class TPESearchCV(BaseSearchCV):
+class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
     """Model-based search with Optuna's TPE sampler, in fixed-size batches.
 
     The first ``n_startup`` candidates are drawn at random, the others by the
@@ -43,9 +46,15 @@ class TPESearchCV(BaseSearchCV):
     param_distributions : dict
         Parameter names to :func:`~skkeras_search.space.log_uniform`,
         :func:`~skkeras_search.space.int_range`, ``scipy.stats``
-        ``loguniform``/``uniform``/``randint`` (frozen) or lists (categorical).
+        ``loguniform``/``uniform``/``randint`` (frozen) or lists, tuples and
+        ``range`` objects (categorical); ``{}`` is one candidate, the
+        estimator as given (as for ``RandomizedSearchCV``).
     n_iter : int, default=10
-        Number of candidates.
+        Number of distinct candidates evaluated. No candidate is fitted
+        twice: a proposal equal to an evaluated one is told its known
+        result without a fit and TPE is asked again. A finite space (lists,
+        ``int_range``, ``randint``) smaller than ``n_iter`` is evaluated
+        once per point, with ``RandomizedSearchCV``'s warning.
     batch_size : int, default=5
         Candidates asked, and evaluated in parallel, per round. Unrelated to
         the estimator's ``batch_size``.
@@ -66,7 +75,11 @@ class TPESearchCV(BaseSearchCV):
         Refit the best candidate on the whole data, as in ``GridSearchCV``.
         A callable sees every row and needs a single metric.
     cv : int, cross-validation generator or iterable, default=None
-        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for classifiers).
+        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for
+        classifiers). They are split once per ``fit``, before any fit, so
+        every batch scores its candidates on the same rows, also with a
+        random splitter without a seed (``ShuffleSplit()``) or one whose
+        ``split`` can be iterated only once.
     verbose : int, default=0
         scikit-learn's progress messages.
     pre_dispatch : int or str, default='2*n_jobs'
@@ -84,6 +97,10 @@ class TPESearchCV(BaseSearchCV):
     ----------
     cv_results_ : dict of numpy arrays
         scikit-learn's columns plus ``batch`` (0-based round of each candidate).
+    cv_splits_digest_ : str
+        SHA-256 (hex) of the folds every candidate was scored on (sample
+        count, then each fold's train and test indices): equal digests mean
+        the same rows.
     best_estimator_, best_score_, best_params_, best_index_ : as in GridSearchCV
     scorer_, n_splits_, refit_time_, multimetric_ : as in GridSearchCV
 
@@ -91,8 +108,16 @@ class TPESearchCV(BaseSearchCV):
     ------
     ValueError
         If a distribution cannot be modelled by TPE (the message names the
-        parameter and what to use), or the objective is ambiguous (several
-        metrics without ``refit=name``).
+        parameter and what to use), the objective is ambiguous (several
+        metrics without ``refit=name``), or ``cv`` yields no fold.
+
+    Warns
+    -----
+    UserWarning
+        If a finite space has fewer points than ``n_iter``.
+    SearchWarning
+        If TPE proposes only evaluated candidates 100 times in a row (a
+        space whose lists repeat values): the search stops there.
 
     See Also
     --------
@@ -139,25 +164,130 @@ class TPESearchCV(BaseSearchCV):
         self.n_startup = n_startup
         self.random_state = random_state
 
-    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        from optuna.trial import TrialState
+    def fit(self, X, y=None, **params):
+        """Run the batches on one set of folds, then refit the best candidate.
 
+        The folds are split once, before any fit (see ``cv``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,), default=None
+            Targets.
+        **params : dict
+            Passed to the estimator's ``fit`` (and split by the folds), as in
+            ``GridSearchCV.fit``; ``groups`` reaches the splitter.
+
+        Returns
+        -------
+        self : TPESearchCV
+        """
+        return super().fit(X, y, **params)
+
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         from ._optuna_space import gamma_tpe, new_study, quiet_optuna, to_optuna, tpe_sampler
 
         dims = to_optuna(self.param_distributions, "TPESearchCV")
-        distributions = {k: d.distribution for k, d in dims.items()}
-        seed = resolve_seed(self.random_state)
+        n_iter = self._n_candidates(dims)
         rounds = Rounds(evaluate_candidates, self, callback_ctx)
         with quiet_optuna():
+            seed = resolve_seed(self.random_state)
             study = new_study(tpe_sampler(seed, n_startup_trials=self.n_startup, gamma=gamma_tpe))
-            for batch, start in enumerate(range(0, self.n_iter, self.batch_size)):
-                n = min(self.batch_size, self.n_iter - start)
-                trials = [study.ask(distributions) for _ in range(n)]
-                candidates = [{k: dims[k].decode(v) for k, v in t.params.items()} for t in trials]
+            asker = _Asker(study, dims, self.param_distributions, seed)
+            batch, done = 0, 0
+            while done < n_iter:
+                trials, candidates = asker.ask(min(self.batch_size, n_iter - done))
+                if not candidates:
+                    warnings.warn(
+                        f"TPESearchCV found no candidate it had not evaluated after {done} of "
+                        f"n_iter={self.n_iter}: the space seems exhausted (its lists repeat values, "
+                        "or TPE keeps proposing known points). Stopping early.",
+                        SearchWarning, stacklevel=3,
+                    )
+                    break
+                n = len(candidates)
                 scores = rounds(candidates, {"batch": [batch] * n}, f"batch {batch}")
-                for trial, score in zip(trials, scores):
-                    if np.isfinite(score):
-                        study.tell(trial, float(score))
-                    else:
-                        study.tell(trial, state=TrialState.PRUNED)
+                asker.tell(trials, candidates, scores)
+                batch, done = batch + 1, done + n
         rounds.finish()
+
+    def _n_candidates(self, dims):
+        """``n_iter``, capped at the number of points of a finite space (with a warning)."""
+        from ._optuna_space import n_points
+
+        size = n_points(dims)
+        if size is not None and size < self.n_iter:
+            warnings.warn(  # RandomizedSearchCV's (ParameterSampler's) wording
+                f"The total space of parameters {size} is smaller than n_iter={self.n_iter}. "
+                f"Running {size} iterations. For exhaustive searches, use GridSearchCV.",
+                UserWarning, stacklevel=3,
+            )
+            return size
+        return self.n_iter
+
+
+class _Asker:
+    """Asks Optuna for candidates not evaluated yet; tells repeats their known result.
+
+    A proposal equal to an evaluated candidate is told that candidate's score
+    at once (no fit) and TPE is asked again; one equal to a candidate of the
+    same batch is told its twin's score once the batch is scored. After
+    ``max_repeats`` repeats in a row, a list-only space is asked for a point
+    it has not seen (enqueued, so TPE still records it); otherwise the batch
+    ends where it is.
+    """
+
+    def __init__(self, study, dims, param_distributions, seed, max_repeats=100):
+        self._study, self._dims = study, dims
+        self._distributions = {k: d.distribution for k, d in dims.items()}
+        self._lists = list_space(param_distributions)
+        self._rng = np.random.RandomState([seed, 1])  # for unseen points only
+        self._known, self._twins, self._max_repeats = {}, [], max_repeats
+
+    def _decode(self, trial):
+        return {k: self._dims[k].decode(v) for k, v in trial.params.items()}
+
+    def _tell(self, trial, score):
+        from optuna.trial import TrialState
+
+        if np.isfinite(score):
+            self._study.tell(trial, float(score))
+        else:
+            self._study.tell(trial, state=TrialState.PRUNED)
+
+    def ask(self, n):
+        """Up to ``n`` (trial, candidate) pairs of new candidates."""
+        trials, candidates, batch_keys, repeats = [], [], set(), 0
+        while len(candidates) < n and repeats <= self._max_repeats:
+            if repeats == self._max_repeats:
+                if self._lists is None:
+                    break
+                point = unseen(self._lists, set(self._known) | batch_keys, self._rng)
+                if point is None:
+                    break
+                self._study.enqueue_trial({k: self._dims[k].encode(v) for k, v in point.items()})
+            trial = self._study.ask(self._distributions)
+            candidate = self._decode(trial)
+            key = candidate_key(candidate)
+            if key in self._known:
+                self._tell(trial, self._known[key])
+                repeats += 1
+            elif key in batch_keys:
+                self._twins.append((trial, key))
+                repeats += 1
+            else:
+                trials.append(trial)
+                candidates.append(candidate)
+                batch_keys.add(key)
+                repeats = 0
+        return trials, candidates
+
+    def tell(self, trials, candidates, scores):
+        """Tell a batch's scores (NaN: pruned), then its repeats their twins' scores."""
+        for trial, candidate, score in zip(trials, candidates, scores):
+            self._known[candidate_key(candidate)] = float(score)
+            self._tell(trial, score)
+        for trial, key in self._twins:
+            self._tell(trial, self._known[key])
+        self._twins = []

@@ -9,7 +9,12 @@ import warnings
 import numpy as np
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import Interval, StrOptions  # noqa: F401
-from sklearn.utils.validation import _check_sample_weight, validate_data  # noqa: F401
+from sklearn.utils.validation import (  # noqa: F401
+    _check_method_params,
+    _check_sample_weight,
+    indexable,
+    validate_data,
+)
 
 __all__ = [
     "_fit_context",
@@ -17,6 +22,8 @@ __all__ = [
     "StrOptions",
     "validate_data",
     "_check_sample_weight",
+    "_check_method_params",
+    "indexable",
     "check_not_nd",
     "check_two_classes",
     "resolve_batch_size",

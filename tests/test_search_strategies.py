@@ -356,8 +356,11 @@ def test_a_diverging_candidate_is_a_failed_trial(tiny, name, monkeypatch):
         promoted = np.asarray(r["round"]) > 0
         assert (lr[promoted] == 1e-2).all()
     else:  # and TPE is told it was bad (pruned), not nothing (failed)
-        states = [t.state.name for t in studies[0].trials]
-        assert states == ["PRUNED" if f else "COMPLETE" for f in failed]
+        # (repeated proposals of the 6-point space are told their known result too)
+        states = [(space["learning_rate"][t.params["learning_rate"]], t.state.name)
+                  for t in studies[0].trials]
+        assert len(states) >= len(failed)
+        assert set(states) == {(1e3, "PRUNED"), (1e-2, "COMPLETE")}
     with pytest.raises(TrainingDivergedError):
         search.set_params(error_score="raise").fit(X, y)
 
@@ -366,7 +369,8 @@ def test_a_call_whose_fits_all_fail_keeps_its_rows(tiny):
     # scikit-learn stores no rows for an evaluate_candidates call in which every fit failed;
     # the searches evaluate such candidates again at the front of their next call.
     X, y = tiny
-    space = {"learning_rate": [1e3, 1e-2]}
+    # (alpha makes the space infinite, so TPE does not stop at its two learning rates)
+    space = {"learning_rate": [1e3, 1e-2], "alpha": log_uniform(1e-5, 1e-3)}
     search = TPESearchCV(clf(optimizer="sgd"), space, n_iter=6, batch_size=1, n_startup=6,
                          cv=CV, random_state=5).fit(X, y)
     r = search.cv_results_
@@ -391,11 +395,12 @@ def test_a_call_whose_fits_all_fail_keeps_its_rows(tiny):
 
 def test_a_search_whose_last_call_fails_says_the_rows_are_missing(tiny):
     X, y = tiny
+    failing = {"learning_rate": [1e3], "alpha": log_uniform(1e-5, 1e-3)}
     with pytest.raises(ValueError, match="All the 4 fits failed"):  # batch 0 again, batch 1
-        TPESearchCV(clf(optimizer="sgd"), {"learning_rate": [1e3]}, n_iter=2, batch_size=1,
-                    cv=CV).fit(X, y)
-    search = TPESearchCV(clf(optimizer="sgd"), {"learning_rate": [1e3, 1e-2]}, n_iter=6,
-                         batch_size=1, n_startup=6, cv=CV, random_state=4)
+        TPESearchCV(clf(optimizer="sgd"), failing, n_iter=2, batch_size=1, cv=CV).fit(X, y)
+    search = TPESearchCV(clf(optimizer="sgd"),
+                         {"learning_rate": [1e3, 1e-2], "alpha": log_uniform(1e-5, 1e-3)},
+                         n_iter=6, batch_size=1, n_startup=6, cv=CV, random_state=4)
     with pytest.warns(UserWarning, match=r"last call\(s\) \(batch 5; 1 candidates\) failed"):
         search.fit(X, y)
     assert list(search.cv_results_["batch"]) == list(range(5))
@@ -579,14 +584,16 @@ def test_a_numeric_error_score_scores_a_wholly_failed_call_like_a_partly_failed_
     original = optuna_space.new_study
     monkeypatch.setattr(optuna_space, "new_study", lambda s: studies.append(original(s)) or
                         studies[-1])
-    search = TPESearchCV(clf(optimizer="sgd"), {"learning_rate": [1e3, 1e-2]}, n_iter=6,
-                         batch_size=1, n_startup=6, cv=CV, random_state=5, error_score=0.0)
+    search = TPESearchCV(clf(optimizer="sgd"),
+                         {"learning_rate": [1e3, 1e-2], "alpha": log_uniform(1e-5, 1e-3)},
+                         n_iter=6, batch_size=1, n_startup=6, cv=CV, random_state=5,
+                         error_score=0.0)
     with pytest.warns(UserWarning):  # scikit-learn's "fits failed"
         search.fit(X, y)
     r = search.cv_results_
     lr = np.asarray(r["param_learning_rate"], dtype=float)
     assert list(r["batch"]) == list(range(6)) and (r["mean_test_score"][lr == 1e3] == 0).all()
-    # batches 3 and 4 failed whole; TPE is told their score, 0, as for any other trial
+    # batches 1 to 4 failed whole; TPE is told their score, 0, as for any other trial
     assert [t.state.name for t in studies[0].trials] == ["COMPLETE"] * 6
     assert [t.value for t in studies[0].trials] == list(r["mean_test_score"])
 

@@ -1,0 +1,90 @@
+"""One set of cross-validation folds per search ``fit``.
+
+scikit-learn's ``evaluate_candidates`` calls ``cv.split`` again on every
+call. A search made of many calls (Hyperband's rounds, TPE's batches) would
+then score each call on other folds whenever the splitter is random without
+a seed (``KFold(shuffle=True)``, ``ShuffleSplit()``), compare candidates on
+different rows, and defeat the fit cache (which keys on the training fold);
+a splitter whose ``split`` can be iterated only once would fail on the second
+call. ``RandomizedSearchCV`` splits once. :class:`FrozenFoldsMixin` does the
+same for our searches: it materialises ``cv.split(X, y, groups)`` once, before
+any fit, and hands scikit-learn that list as ``cv``.
+"""
+
+import hashlib
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.model_selection import check_cv
+
+from ._validation import _check_method_params, indexable
+
+__all__ = ["FrozenFoldsMixin", "freeze_splits", "splits_digest"]
+
+
+def splits_digest(splits, n_samples):
+    """SHA-256 (hex) of the folds: the number of samples, then each fold's indices in order.
+
+    Two searches with the same digest scored every candidate on the same rows.
+    """
+    h = hashlib.sha256(f"n_samples={int(n_samples)};n_splits={len(splits)}".encode())
+    for train, test in splits:
+        for part in (train, test):
+            h.update(np.asarray(part, dtype=np.int64).tobytes())
+            h.update(b"|")
+    return h.hexdigest()
+
+
+def freeze_splits(search, X, y, params):
+    """The search's folds as a list of ``(train, test)`` index arrays, split once.
+
+    Parameters
+    ----------
+    search : BaseSearchCV
+        Its ``cv`` and ``estimator`` decide the splitter, as in scikit-learn.
+    X, y : array-like
+        The data given to ``fit``.
+    params : dict
+        ``fit``'s keyword arguments (``groups`` reaches the splitter, also
+        with metadata routing).
+
+    Returns
+    -------
+    splits : list of tuple of ndarray
+    n_samples : int
+
+    Raises
+    ------
+    ValueError
+        If the splitter yields no fold.
+    """
+    X, y = indexable(X, y)
+    params = _check_method_params(X, params=params)
+    routed = search._get_routed_params_for_fit(params)
+    cv = check_cv(search.cv, y, classifier=is_classifier(search.estimator))
+    splits = [(np.asarray(train), np.asarray(test))
+              for train, test in cv.split(X, y, **routed.splitter.split)]
+    if not splits:
+        raise ValueError(f"cv={search.cv!r} yielded no train/test split. Use a splitter that "
+                         "yields at least one fold, e.g. cv=5.")
+    return splits, len(X) if hasattr(X, "__len__") else X.shape[0]
+
+
+class FrozenFoldsMixin:
+    """``fit`` that freezes the folds, then runs ``BaseSearchCV.fit`` on them.
+
+    Sets ``cv_splits_digest_`` (see :func:`splits_digest`). Put it left of
+    ``BaseSearchCV`` in the bases.
+    """
+
+    def fit(self, X, y=None, **params):
+        self._validate_params()
+        splits, n_samples = freeze_splits(self, X, y, params)
+        original = self.cv
+        self.cv = splits  # check_cv wraps a list; every call then sees these folds
+        try:
+            super().fit(X, y, **params)
+        finally:
+            self.cv = original
+        self.cv_splits_digest_ = splits_digest(splits, n_samples)
+        return self
