@@ -9,7 +9,7 @@ import numpy as np
 from . import _backend, _graph
 from ._seeding import stream, tf_seed
 
-__all__ = ["TrainingDivergedError", "TrainState", "Schedule", "new_state", "train"]
+__all__ = ["TrainingDivergedError", "divergence_message", "TrainState", "Schedule", "new_state", "train"]
 
 
 # A cross-entropy this large means logits a million apart: the weights have
@@ -28,6 +28,31 @@ class TrainingDivergedError(FloatingPointError, ValueError):
     def __init__(self, message, epoch=None):
         super().__init__(message)
         self.epoch = epoch
+
+
+# Regression targets spread wider than this (standard deviation) are the likely
+# cause of a divergence: squared errors of order 1e4 blow the first steps up at
+# any learning rate that would train on targets of order one.
+UNSCALED_TARGET_STD = 100.0
+
+
+def divergence_message(epoch, loss, learning_rate, targets=None):
+    """What a diverged fit says: the epoch, the loss, and the likely fix.
+
+    For regression (``targets`` given) whose targets' standard deviation
+    exceeds ``UNSCALED_TARGET_STD``, the fix is scaling the targets (a
+    smaller learning rate would not do); otherwise it is a smaller
+    ``learning_rate``.
+    """
+    head = f"Training diverged in epoch {epoch}: the loss became {loss:.4g} with " \
+           f"learning_rate={learning_rate!r}."
+    if targets is not None and np.size(targets):
+        spread = float(np.max(np.std(np.asarray(targets, dtype=np.float64), axis=0)))
+        if spread > UNSCALED_TARGET_STD:
+            return (f"{head} The targets have standard deviation {spread:.3g}; networks train on "
+                    "targets of order one. Scale them, e.g. TransformedTargetRegressor("
+                    "regressor, transformer=StandardScaler()) from sklearn.compose.")
+    return f"{head} Use a smaller learning_rate (e.g. {learning_rate / 10:.3g})."
 
 
 @dataclass
@@ -161,9 +186,8 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
             state.epoch += 1
             if not np.isfinite(loss) or loss > EXPLODED_LOSS:
                 raise TrainingDivergedError(
-                    f"Training diverged in epoch {epoch + 1}: the loss became {loss:.4g} with "
-                    f"learning_rate={float(hyper['learning_rate'])!r}. Use a smaller "
-                    f"learning_rate (e.g. {hyper['learning_rate'] / 10:.3g}).",
+                    divergence_message(epoch + 1, loss, float(hyper["learning_rate"]),
+                                       None if loss_name == "cross_entropy" else y),
                     epoch=epoch + 1,
                 )
             history.loss_curve.append(loss)

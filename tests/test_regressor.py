@@ -103,3 +103,25 @@ def test_saved_regressor_predicts_the_same(data, tmp_path):
     loaded = load_model(str(tmp_path))
     assert np.array_equal(loaded.predict(X), model.predict(X))
     assert loaded.model.output_shape == (None, 1)
+
+
+@pytest.mark.parametrize("scale, offset", [(1000.0, 3000.0), (1500.0, 0.0)])
+def test_unscaled_targets_divergence_names_the_target_scaling_fix(data, scale, offset):
+    # prices in the thousands: no learning rate helps, scaling the targets does
+    X, Y = data
+    with pytest.raises(TrainingDivergedError, match="standard deviation") as info:
+        reg(epochs=3).fit(X, Y[:, 0] * scale + offset)
+    message = str(info.value)
+    assert "TransformedTargetRegressor" in message and "StandardScaler" in message
+    assert "smaller learning_rate" not in message
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    fixed = TransformedTargetRegressor(reg(epochs=3), transformer=StandardScaler())
+    assert np.isfinite(fixed.fit(X, Y[:, 0] * scale + offset).predict(X)).all()
+
+
+def test_a_diverging_fit_on_scaled_targets_still_says_smaller_learning_rate(data):
+    X, Y = data
+    with pytest.raises(TrainingDivergedError, match=re.escape("Use a smaller learning_rate")):
+        reg(epochs=20, learning_rate=50.0, optimizer="sgd").fit(X, Y[:, 0])
