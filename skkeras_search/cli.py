@@ -337,6 +337,16 @@ def _target_text(args, data):
     return f"regression target ({how})"
 
 
+def _cv_digest(cv, data):
+    """The digest of the folds every candidate is scored on (the searches split once)."""
+    from sklearn.model_selection import check_cv
+
+    from ._folds import splits_digest
+
+    folds = check_cv(cv, data.y_tr, classifier=not data.regression)
+    return splits_digest(list(folds.split(data.X_tr, data.y_tr)), len(data.y_tr))
+
+
 def _report_header(args, argv, data, space, cache_dir):
     from ._prepare import versions
 
@@ -352,6 +362,7 @@ def _report_header(args, argv, data, space, cache_dir):
         "random_state": args.random_state,
         "search": {"space": {k: repr(v) for k, v in space.items()}, "n_iter": args.n_iter,
                    "cv": args.cv, "epochs": args.epochs, "batch_size": args.batch_size,
+                   "cv_splits_digest": _cv_digest(args.cv, data),
                    "n_jobs": args.n_jobs, "scoring": args.scoring, "strategy": args.strategy,
                    "scheduler": args.scheduler, "resume": args.resume, "cache_dir": cache_dir,
                    "tensorboard": args.tensorboard},

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def test_report_json_fields(digits_run):
     assert report["random_state"] == 0
     assert {"tensorflow", "keras", "scikit-learn"} <= set(report["versions"])
     assert report["search"]["space"]["hidden_units"] == "IntRange(16, 496, step=32)"
+    assert re.fullmatch("[0-9a-f]{64}", report["search"]["cv_splits_digest"])  # the folds used
     with open(out / "cv_results.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 and "split1_test_score" in rows[0]
