@@ -44,7 +44,11 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
     alpha : float, default=1e-4
         L2 penalty ``alpha * sum(W**2)`` over the kernels (Keras's ``L2``).
     dropout : float, default=0.0
-        Fraction of each hidden layer's units dropped during training.
+        Fraction of each hidden layer's units dropped during training. With
+        ``dropout > 0`` an integer ``sample_weight`` of 2 is not the same as
+        the row repeated (scikit-learn's sample-weight equivalence): dropout
+        masks are drawn per row position, so a repeated row gets two masks
+        and a weighted row one.
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``.
     epochs : int, default=200
