@@ -341,9 +341,8 @@ def select_features(frame, target, *, drop=(), categorical=(), lines=None, name=
             where = f"line {int(lines[row])}" if lines is not None else f"row {row}"
             raise DataError(f"{name}, {where}: column {column!r} is infinite. Replace it with a "
                             "number, or leave the cell empty (missing values are imputed).")
-        if not numeric and column not in categorical:
-            _warn_mixed(column, values, lines)
-        if _looks_like_identifier(column, values, numeric):
+        mixed = not numeric and column not in categorical and _warn_mixed(column, values, lines)
+        if not mixed and _looks_like_identifier(column, values, numeric):
             warnings.warn(
                 f"column {column!r} has a different value in every row and looks like an "
                 f"identifier; as a feature it can only memorise rows. Leave it out with "
@@ -357,11 +356,14 @@ def select_features(frame, target, *, drop=(), categorical=(), lines=None, name=
 
 
 def _warn_mixed(column, values, lines):
+    """Warn when a text column is mostly numbers (also ``$4.00``, ``19.1%``); whether it warned."""
+    from ._tables import number_like
+
     present = values.dropna()
-    numbers = present.map(_is_number).astype(bool)
+    numbers = present.map(_is_number).astype(bool) | number_like(present)
     n_numbers = int(numbers.sum())
     if not 0 < len(present) - n_numbers <= n_numbers:
-        return
+        return False
     texts = present[~numbers]
     shown = []
     for index, text in texts.head(3).items():
@@ -371,6 +373,7 @@ def _warn_mixed(column, values, lines):
         f"column {column!r} is mostly numbers but has text ({', '.join(shown)}); it is treated as "
         f"categorical. If that text marks missing values, pass --na-values {texts.iloc[0]}; "
         "otherwise fix those cells.", DataWarning, stacklevel=3)
+    return True
 
 
 def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), image_max=None,

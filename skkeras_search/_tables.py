@@ -9,17 +9,21 @@ decided in :mod:`._preprocessing`, inside the searched pipeline.
 
 import bz2
 import codecs
+import collections
 import csv
 import difflib
+import functools
 import gzip
 import lzma
 import os
 import re
+import unicodedata
 import zipfile
 
 import numpy as np
 
-__all__ = ["MISSING_MARKERS", "read_table", "is_table", "table_labels", "numeric_target"]
+__all__ = ["MISSING_MARKERS", "read_table", "is_table", "table_labels", "numeric_target",
+           "number_like"]
 
 #: Cells read as missing values: pandas's defaults plus ``?`` (UCI's marker).
 MISSING_MARKERS = frozenset({
@@ -152,23 +156,30 @@ def detect_separator(text):
 _COMMA_NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}(\.\d{3})+),\d+$")
 _DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")
 _DOT_NUMBER = re.compile(r"^[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?$")
+# 3,417: a thousands separator or a decimal comma, so evidence for neither
+_GROUPED_OR_COMMA = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+$")
+# 1,234.5 and 1,234,567: commas that can only be thousands separators
+_COMMA_GROUPED = re.compile(r"^[+-]?\d{1,3}((,\d{3})+\.\d+|(,\d{3}){2,})$")
 
 
 def _detect_decimal(text, sep):
-    """(',', thousands) when the sample writes numbers as ``1,5`` or ``1.234,5``, else ('.', None).
+    """The sample's decimal mark and thousands separator, or None for what it does not say.
 
-    A comma-separated file cannot use a decimal comma without quoting, so
-    only other delimiters are looked at.
+    ``','`` when numbers are written ``1,5`` or ``1.234,5``, ``'.'`` when
+    ``1.5`` or ``1,234.5``; None when the sample does not say (``3,417`` is
+    either). A comma-separated file is not looked at: there a comma needs
+    quotes, and each quoted column is judged on its own
+    (:func:`_formatted_numbers`).
     """
     if sep == ",":
-        return ".", None
+        return None, None
     cells = [c.strip() for row in csv.reader(text.splitlines()[1:], delimiter=sep) for c in row]
-    comma = [c for c in cells if _COMMA_NUMBER.match(c)]
+    comma = [c for c in cells if _COMMA_NUMBER.match(c) and not _GROUPED_OR_COMMA.match(c)]
     dotted = any(_DOTTED_THOUSANDS.match(c) for c in comma)
-    dot = sum(bool(_DOT_NUMBER.match(c)) for c in cells)
+    dot = sum(bool(_DOT_NUMBER.match(c) or _COMMA_GROUPED.match(c)) for c in cells)
     if comma and (len(comma) > dot or dotted):  # the majority decides, not one stray cell
         return ",", "." if dotted else None
-    return ".", None
+    return ("." if dot else None), None
 
 
 def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values=()):
@@ -184,7 +195,8 @@ def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values
     sep : str, optional
         Delimiter; detected among ``, ; tab |`` when None.
     decimal : str, optional
-        Decimal mark; ``','`` is detected for non-comma files when None.
+        Decimal mark (the other of ``.`` and ``,`` is then the thousands
+        separator); detected when None, see :func:`_formatted_numbers`.
     encoding : str, optional
         Text encoding; UTF-8 with or without byte-order mark when None.
     na_values : sequence of str
@@ -194,28 +206,36 @@ def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values
     -------
     frame : pandas.DataFrame
         Blank lines removed, the index the data row (0-based), column names
-        stripped of surrounding spaces, text cells stripped too.
+        stripped of surrounding spaces, text cells stripped too. Text columns
+        of numbers written with thousands separators, a decimal comma,
+        currency or percent signs are numbers (:func:`_formatted_numbers`).
     lines : ndarray of shape (n_rows,)
         The file line of each row (1 is the header); None for Parquet.
     notes : list of str
-        What was detected (delimiter, decimal mark), for the summary.
+        What was detected (delimiter, decimal mark) and converted, for the summary.
 
     Raises
     ------
     DataUsageError
-        The target is not a column, bytes are not valid in the encoding, or
-        Parquet is asked for without pyarrow.
+        The target is not a column, bytes are not valid in the encoding,
+        Parquet is asked for without pyarrow, or a column's numbers read
+        differently with either decimal mark and ``decimal`` is None.
     DataError
-        The file is empty, damaged, or a row has too many fields.
+        The file is empty, damaged, or a row has too many fields, or a
+        column's numbers mix currencies, or percentages with plain numbers.
     """
     from .datasets import DataError, DataUsageError
 
     if target is None:
         raise DataUsageError(f"--data {path} is a table but --target is missing. Name the label "
                              "column, e.g. --target label.")
+    if decimal not in (None, ".", ","):
+        raise DataUsageError(f"--decimal {decimal!r} is not a decimal mark this reader knows. Use "
+                             "--decimal . or --decimal , (the other is the thousands separator).")
     ext, compression = _split_suffix(path)
     if ext in _PARQUET_SUFFIXES:
-        frame, lines, notes = _read_parquet(path), None, []
+        frame, lines = _read_parquet(path), None
+        notes = _formatted_numbers(frame, path, lines, decimal=decimal)
     else:
         frame, lines, notes = _read_text(path, ext, compression, sep, decimal, encoding,
                                          na_values)
@@ -264,8 +284,6 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
 
     from .datasets import DataError
 
-    decimal_given = decimal
-
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -305,18 +323,17 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
         sep = "\t" if ext in (".tsv", ".tab") else detect_separator(text)
         if sep != ",":
             notes.append(f"delimiter {sep!r} detected")
-    thousands = None
-    if decimal is None:
-        decimal, thousands = _detect_decimal(text, sep)
-        if decimal != ".":
-            notes.append(f"decimal mark {decimal!r} detected"
-                         + (f", thousands separator {thousands!r}" if thousands else ""))
+    detected, thousands = (None, None) if decimal else _detect_decimal(text, sep)
+    if detected == ",":
+        notes.append("decimal mark ',' detected"
+                     + (f", thousands separator {thousands!r}" if thousands else ""))
     # A zip is opened here (its one table, macOS's __MACOSX/ metadata skipped); pandas
     # decompresses the other formats itself.
     source = _open_binary(path, "zip") if compression == "zip" else path
     try:
         frame = pd.read_csv(
-            source, sep=sep, decimal=decimal, thousands=thousands, encoding=encoding,
+            source, sep=sep, decimal=decimal or detected or ".", thousands=thousands,
+            encoding=encoding,
             compression=None if compression == "zip" else compression,
             na_values=sorted(MISSING_MARKERS | set(na_values)), keep_default_na=True,
             skipinitialspace=True, skip_blank_lines=False, engine="c", low_memory=False,
@@ -336,29 +353,189 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
             source.close()
     lines = np.arange(len(frame)) + 2 + skiprows
     frame = _strip_text(frame, na_values)
-    if decimal == "." and decimal_given is None:
-        for column in _comma_decimal_columns(frame):
-            frame[column] = pd.to_numeric(frame[column].str.replace(",", ".", regex=False))
-            notes.append(f"column {column!r}: decimal commas read as numbers")
     blank = frame.isna().all(axis=1).to_numpy()
     frame = frame.loc[~blank].reset_index(drop=True)
-    return frame, lines[~blank], notes
+    lines = lines[~blank]
+    notes += _formatted_numbers(frame, path, lines, decimal=decimal, detected=detected, sep=sep)
+    return frame, lines, notes
 
 
-def _comma_decimal_columns(frame):
-    """Text columns whose every value is a number written with a decimal comma (``"60,0"``)."""
+#: Currency codes read as currency signs (``EUR 12``, ``12 CHF``), besides Unicode's
+#: currency symbols (``$ € £ ¥ ₹ ...``) and ``US$``-style prefixes.
+_CURRENCY_CODES = ("USD", "EUR", "GBP", "JPY", "CNY", "RMB", "CHF", "CAD", "AUD", "NZD", "HKD",
+                   "SGD", "INR", "KRW", "RUB", "BRL", "MXN", "ZAR", "SEK", "NOK", "DKK", "PLN",
+                   "CZK", "HUF", "TRY", "ILS", "AED", "SAR", "THB", "IDR", "MYR", "PHP", "kr",
+                   "zł", "Kč")
+_MINUS = ("-", "\u2212")
+#: The number in a cell, replaced by '#' to leave its decoration (``$#``, ``(#)``, ``#%``).
+_RUN = r"[0-9][0-9.,]*|[.,][0-9]+"
+#: The number in each writing: '.' decimal with ',' thousands, and the other way round.
+#: (Grouped whole so that an engine anchoring the pattern's ends keeps the alternatives.)
+_NUMBER = {".": r"(?:(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)",
+           ",": r"(?:(?:[1-9]\d{0,2}(?:\.\d{3})+|\d+)(?:,\d+)?|,\d+)"}
+_Decoration = collections.namedtuple("_Decoration", "negative unit percent parentheses")
+
+
+@functools.cache
+def _decoration_pattern():
+    """Signs, one currency (Unicode's symbols, ``US$``, a code), '%' and parentheses around '#'."""
+    symbols = "".join(chr(i) for i in range(0x10000) if unicodedata.category(chr(i)) == "Sc")
+    currency = "|".join([r"[A-Z]{1,3}\$", f"[{re.escape(symbols)}]",
+                         *map(re.escape, _CURRENCY_CODES)])
+    sign = "[-+\u2212]"
+    return re.compile(
+        rf"(?P<open>\()?\s*(?P<sign>{sign})?\s*(?P<pre>{currency})?\s*(?P<sign2>{sign})?\s*#\s*"
+        rf"(?P<post>{currency})?\s*(?P<pct>%)?\s*(?P<close>\))?")
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoration(text):
+    """What surrounds a number ('#'), e.g. ``-$#``, ``(#)``, ``# %``; None if no number's."""
+    found = _decoration_pattern().fullmatch(text) if "#" in text else None
+    if found is None:
+        return None
+    opened, sign, pre, sign2, post, percent, closed = found.groups()
+    if bool(opened) != bool(closed) or [opened, sign, sign2].count(None) < 2 or (pre and post):
+        return None  # "(#", "-(#)", "--#", "$#€"
+    return _Decoration(bool(opened) or (sign or sign2) in _MINUS, pre or post, bool(percent),
+                       bool(opened))
+
+
+def _split_numbers(texts):
+    """(number texts, decorations) of text cells: ``'-$1,200.50'`` -> ``'1,200.50'``, '-$#'."""
+    decorations = texts.str.replace(_RUN, "#", regex=True)
+    return texts.str.replace(r"[^0-9.,]+", "", regex=True), decorations
+
+
+def number_like(values):
+    """Whether each cell of ``values`` is a number as :func:`read_table` reads one.
+
+    That is plain or with thousands separators, a decimal comma, a currency
+    sign or code, a percent sign, or accounting parentheses (``3,417``,
+    ``$4,494.33``, ``19.1%``, ``(1,200)``); for the "mostly numbers" warning.
+    """
+    number, decorations = _split_numbers(values.astype(str).str.strip())
+    valid = decorations.map({d: _decoration(d) is not None for d in decorations.unique()})
+    return valid & number.str.fullmatch(f"{_NUMBER['.']}|{_NUMBER[',']}").astype(bool)
+
+
+def _formatted_numbers(frame, path, lines, *, decimal=None, detected=None, sep=None):
+    """Make text columns of formatted numbers numeric, in place; one note per column converted.
+
+    A column is converted only when every present cell is a number written
+    one way: ``3,417`` and ``1,234,567`` (thousands separators), ``1,5`` (a
+    decimal comma), ``$4,494.33``, ``-€12``, ``12 CHF`` (one currency),
+    ``19.1%`` (becomes 19.1: the sign is dropped, the number is not divided
+    by 100), ``(1,200)`` (accounting negative, -1200). A column where some
+    cells are text stays text, whole. The decimal mark is ``decimal`` when
+    given, else the one that reads every cell; when both do and a cell has a
+    comma (``3,417``), the file's ``detected`` mark decides, or in a
+    comma-separated file the comma is a thousands separator, or else the
+    reading is refused. The other of ``.`` and ``,`` is the thousands
+    separator, and its groups must be of three digits.
+    """
     import pandas as pd
 
-    found = []
+    def where(i):
+        return f"line {int(lines[i])}" if lines is not None else f"row {i}"
+
+    notes = []
     for column in frame.columns:
-        values = frame[column].dropna()
-        if values.empty or pd.api.types.infer_dtype(values) != "string":
+        values = frame[column]
+        if values.dtype.kind != "O" or pd.api.types.infer_dtype(values, skipna=True) != "string":
             continue
-        pattern = r"[+-]?\d+,\d+|[+-]?\d+"
-        if values.head(200).str.fullmatch(pattern).all() and values.str.fullmatch(pattern).all() \
-                and values.str.contains(",", regex=False).any():
-            found.append(column)
-    return found
+        present = values.dropna()
+        if not number_like(present.head(1000)).all():  # a text column shows itself early
+            continue
+        number, decorations = _split_numbers(present)
+        kinds = {d: _decoration(d) for d in decorations.unique()}
+        if None in kinds.values():  # text further down: the column stays text, whole
+            continue
+        numbers, how = _formatted_column(number, decorations, kinds, present, column, path,
+                                         where, decimal, detected, sep)
+        if numbers is not None:
+            frame[column] = numbers.reindex(values.index)
+        if how:
+            notes.append(f"column {column!r}: {how}")
+    return notes
+
+
+def _formatted_column(number, decorations, kinds, texts, column, path, where, decimal, detected,
+                      sep):
+    """(numbers, how they were written) for one column's cells split by :func:`_split_numbers`;
+    (None, None or a note) when they are not numbers written one way.
+    """
+    import pandas as pd
+
+    from .datasets import DataError
+
+    def first(test):  # the first cell whose decoration passes ``test``, shown with its line
+        i = decorations.map({d: test(k) for d, k in kinds.items()}).idxmax()
+        return f"{texts[i]!r} on {where(i)}"
+
+    units = {k.unit for k in kinds.values()} - {None}
+    if len(units) > 1:
+        shown = ", ".join(first(lambda k, u=u: k.unit == u) for u in sorted(units)[:2])
+        raise DataError(f"{path}: column {column!r} mixes currencies ({shown}), whose amounts are "
+                        "not comparable. Write the column in one currency.")
+    if len({k.percent for k in kinds.values()}) > 1:
+        shown = f"{first(lambda k: k.percent)}, {first(lambda k: not k.percent)}"
+        raise DataError(f"{path}: column {column!r} writes some numbers as percentages and some "
+                        f"not ({shown}). Write them all one way.")
+    mark = _number_mark(number, texts, column, path, where, decimal, detected, sep)
+    if mark is None:
+        other = "," if decimal == "." else "."
+        if decimal and number.str.fullmatch(_NUMBER[other]).all():
+            return None, (f"left as text, {texts.iloc[0]!r} is not a number with --decimal "
+                          f"{decimal!r}")
+        return None, None  # versions, dates, addresses: 1.2.3 is text
+    group = "," if mark == "." else "."
+    numbers = pd.to_numeric(number.str.replace(group, "", regex=False)
+                            .str.replace(mark, ".", regex=False)).astype("float64")
+    negative = decorations.map({d: k.negative for d, k in kinds.items()}).astype(bool)
+    numbers = numbers.where(~negative, -numbers)
+    how = []
+    if mark == "," and number.str.contains(",", regex=False).any():
+        how.append("decimal commas")
+    if number.str.contains(group, regex=False).any():
+        how.append(f"thousands separators {group!r}")
+    how += [f"{unit!r} amounts" for unit in units]
+    if any(k.percent for k in kinds.values()):
+        how.append("percentages")
+    if any(k.parentheses for k in kinds.values()):
+        how.append("negatives in parentheses")
+    how = ", ".join(how[:-1]) + " and " * (len(how) > 1) + how[-1] if how else "numbers"
+    head = texts.head(1000)
+    sample = (~head.str.fullmatch(r"[+-]?\d*\.?\d+")).idxmax()  # the first not written plainly
+    return numbers, f"{how} read as numbers, e.g. {texts[sample]!r} as {numbers[sample]:.15g}"
+
+
+def _number_mark(number, texts, column, path, where, decimal, detected, sep):
+    """The decimal mark that reads every number text, or None when none does."""
+    from .datasets import DataUsageError
+
+    def fits(mark):
+        return bool(number.str.fullmatch(_NUMBER[mark]).all())
+
+    if decimal:
+        return decimal if fits(decimal) else None
+    dot, commas = fits("."), number.str.contains(",", regex=False)
+    if dot and (not commas.any() or sep == "," or detected == "."):
+        return "."  # 1.234 reads as pandas reads it; 3,417 in a comma file is thousands
+    comma = fits(",")
+    if dot != comma:
+        return "." if dot else ","
+    if not dot:  # neither mark reads every cell
+        return None
+    if detected:
+        return detected
+    i = commas.idxmax()
+    thousands = float(number[i].replace(",", ""))
+    comma = float(number[i].replace(".", "").replace(",", "."))
+    raise DataUsageError(
+        f"{path}: column {column!r} has {texts[i]!r} ({where(i)}), which is {thousands:.15g} "
+        f"with ',' as thousands separator and {comma:.15g} with a decimal comma. Pass --decimal "
+        ". or --decimal , to say which.")
 
 
 def _strip_text(frame, na_values=()):

@@ -3,6 +3,7 @@
 import bz2
 import gzip
 import re
+import warnings
 import zipfile
 
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from skkeras_search import KerasMLPClassifier
+from skkeras_search._preprocessing import DataWarning, build_pipeline, select_features
 from skkeras_search._tables import detect_separator
 from skkeras_search.datasets import DataError, DataUsageError, load
 
@@ -223,7 +226,7 @@ def test_decimal_comma_wins_by_majority_and_in_quotes(tmp_path):
     path.write_text('w,label\n"60,5",0\n"61,25",1\n62,0\n')
     ds = load(data=str(path), target="label")
     assert ds.X["w"].tolist() == [60.5, 61.25, 62.0]
-    assert "column 'w': decimal commas read as numbers" in ds.notes
+    assert "column 'w': decimal commas read as numbers, e.g. '60,5' as 60.5" in ds.notes
 
 
 def test_names_equal_once_stripped_are_refused(tmp_path):
@@ -249,3 +252,133 @@ def test_encoding_without_bom_is_a_usage_error(tmp_path):
     path = _write(tmp_path / "t.csv")
     with pytest.raises(DataUsageError, match="not valid utf-16.*--encoding"):
         load(data=path, target="label", encoding="utf-16")
+
+
+# Numbers written for people: thousands separators, currency and percent signs. Each is read
+# as a number or refused with a message naming the column, never rescaled or one-hot encoded.
+
+
+def test_quoted_thousands_in_a_comma_file_are_thousands(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('visits,big,label\n"3,417","1,234,567",a\n766,12,b\n"12,500",-3,a\n'
+                    '"-1,000","2,000.5",b\n')
+    ds = load(data=str(path), target="label")
+    assert ds.X["visits"].tolist() == [3417, 766, 12500, -1000]  # not 3.417 < 766
+    assert ds.X["big"].tolist() == [1234567, 12, -3, 2000.5]
+    assert "column 'visits': thousands separators ',' read as numbers, e.g. '3,417' as 3417" \
+        in ds.notes
+    assert not any("decimal" in note for note in ds.notes)
+
+
+def test_percent_column_is_numbers_as_written(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("rate,label\n19.1%,a\n2.5%,b\n100%,a\n0%,b\n-0.5 %,a\n")
+    ds = load(data=str(path), target="label")
+    assert ds.X["rate"].dtype.kind == "f"
+    assert ds.X["rate"].tolist() == [19.1, 2.5, 100.0, 0.0, -0.5]  # not divided by 100
+    assert "column 'rate': percentages read as numbers, e.g. '19.1%' as 19.1" in ds.notes
+
+
+def test_currency_with_thousands_is_one_feature(tmp_path):
+    amounts = ['"$4,494.33"', "$12.00", "-$5", '"($1,200.00)"', "$0.99", "", "$3", "$7.25",
+               '"$10,000"', "$8", "$9.10", "$11"]
+    path = tmp_path / "t.csv"
+    path.write_text("price,euro,label\n" + "".join(
+        f"{a},€{i % 4},{'ab'[i % 2]}\n" for i, a in enumerate(amounts)))
+    ds = load(data=str(path), target="label")
+    assert ds.X["price"].tolist()[:5] == [4494.33, 12.0, -5.0, -1200.0, 0.99]
+    assert np.isnan(ds.X["price"][5]) and ds.X["euro"].tolist()[:5] == [0, 1, 2, 3, 0]
+    assert ("column 'price': thousands separators ',', '$' amounts and negatives in parentheses "
+            "read as numbers, e.g. '$4,494.33' as 4494.33") in ds.notes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # not "looks like an identifier"
+        columns, categorical, _ = select_features(ds.X.assign(label=ds.y), "label")
+    assert categorical == []
+    clf = KerasMLPClassifier(hidden_units=4, epochs=1)
+    preprocess = build_pipeline(clf, columns=["price"])[:-1]
+    assert preprocess.fit_transform(ds.X[["price"]], ds.y).shape == (12, 2)  # value + missing
+
+
+@pytest.mark.parametrize("cell, value", [("€12", 12.0), ("£3.50", 3.5), ("12 CHF", 12.0),
+                                         ("US$1,000", 1000.0), ("$-5", -5.0), ("(7)", -7.0)])
+def test_currency_signs_and_codes(tmp_path, cell, value):
+    path = tmp_path / "t.csv"
+    path.write_text(f'amount,label\n"{cell}",a\n"{cell}",b\n')
+    assert load(data=str(path), target="label").X["amount"].tolist() == [value, value]
+
+
+def test_mixed_column_stays_text_whole_and_warns(tmp_path):
+    path = tmp_path / "t.csv"
+    cells = [f'"${i},250.50"' for i in range(1, 11)] + ["call us"]
+    path.write_text("price,label\n" + "".join(f"{c},{'ab'[i % 2]}\n" for i, c in enumerate(cells)))
+    ds = load(data=str(path), target="label")
+    assert ds.X["price"].tolist() == [c.strip('"') for c in cells]  # not half converted
+    with pytest.warns(DataWarning) as record:
+        select_features(ds.X.assign(label=ds.y), "label", lines=ds.lines)
+    messages = [str(w.message) for w in record]
+    assert any("column 'price' is mostly numbers but has text ('call us' on line 12)" in m
+               and "--na-values call us" in m for m in messages)
+    assert not any("identifier" in m for m in messages)
+    fixed = load(data=str(path), target="label", na_values=["call us"])
+    assert fixed.X["price"].tolist()[:2] == [1250.5, 2250.5]
+
+
+def test_numbers_written_two_ways_in_one_column_are_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("price,label\n$5,a\n€6,b\n")
+    with pytest.raises(DataError, match=re.escape("column 'price' mixes currencies ('$5' on line "
+                                                  "2, '€6' on line 3)")):
+        load(data=str(path), target="label")
+    path.write_text("rate,label\n5%,a\n0.3,b\n")
+    with pytest.raises(DataError, match=re.escape("column 'rate' writes some numbers as "
+                                                  "percentages and some not ('5%' on line 2, "
+                                                  "'0.3' on line 3)")):
+        load(data=str(path), target="label")
+
+
+def test_ambiguous_comma_outside_a_comma_file_asks_for_decimal(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("n;label\n3,417;a\n766;b\n")
+    with pytest.raises(DataUsageError, match=re.escape(
+            "column 'n' has '3,417' (line 2), which is 3417 with ',' as thousands separator and "
+            "3.417 with a decimal comma. Pass --decimal . or --decimal ,")):
+        load(data=str(path), target="label")
+    assert load(data=str(path), target="label", decimal=",").X["n"].tolist() == [3.417, 766]
+    assert load(data=str(path), target="label", decimal=".").X["n"].tolist() == [3417, 766]
+    # an unambiguous decimal comma elsewhere in the file decides
+    path.write_text("n;m;price;label\n3,417;1,5;12,50 €;a\n766;2;1.234,50 €;b\n")
+    ds = load(data=str(path), target="label")
+    assert ds.X["n"].tolist() == [3.417, 766] and ds.X["m"].tolist() == [1.5, 2.0]
+    assert ds.X["price"].tolist() == [12.5, 1234.5]
+    assert "decimal mark ',' detected" in ds.notes
+
+
+def test_decimal_mark_flag_is_checked(tmp_path):
+    with pytest.raises(DataUsageError, match=re.escape("--decimal 'x' is not a decimal mark")):
+        load(data=_write(tmp_path / "t.csv"), target="label", decimal="x")
+
+
+def test_versions_and_dates_stay_text(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("version,day,label\n1.2.3,2024.01.05,a\n2.0.1,2024.02.05,b\n")
+    ds = load(data=str(path), target="label")
+    assert ds.X["version"].tolist() == ["1.2.3", "2.0.1"] and ds.notes == []
+
+
+def test_parquet_text_amounts_are_numbers(tmp_path):
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"price": ["$1,200.50", "$3"], "label": ["a", "b"]}).to_parquet(path)
+    assert load(data=str(path), target="label").X["price"].tolist() == [1200.5, 3.0]
+
+
+@given(st.lists(st.floats(-1e9, 1e9, allow_nan=False).map(lambda v: round(v, 2)), min_size=1,
+                max_size=20))
+def test_formatted_amounts_read_back_property(values):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/t.csv"
+        cells = [f'"{"-" if v < 0 else ""}${abs(v):,.2f}"' for v in values]
+        with open(path, "w") as fh:
+            fh.write("amount,label\n" + "".join(f"{c},a\n" for c in cells))
+        assert load(data=path, target="label").X["amount"].tolist() == pytest.approx(values)
