@@ -19,6 +19,8 @@ from ._folds import FrozenFoldsMixin
 from ._hyperband import hyperband_brackets, top_k
 from ._rounds import Rounds, SearchWarning
 from ._seeding import resolve_seed
+from ._trained_epochs import epochs_per_row, recording
+from ._trained_epochs import original as original_scorer
 from ._validation import Interval, StrOptions
 
 __all__ = ["HyperbandSearchCV"]
@@ -149,14 +151,16 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
         One row per (candidate, budget): scikit-learn's columns (the budget
         is in ``param_<resource>``, e.g. ``param_epochs``) plus ``bracket``
         (0-based, in run order), ``round`` (0-based, within the bracket),
-        ``n_resources`` (the budget, in epochs) and ``n_epochs_trained``: the
-        epochs each fold's fit trains for this row, i.e. the budget minus the
-        largest budget of the same candidate evaluated earlier in this search
-        when the fit cache continues it (0 for a row it loads). It is the
-        number scheduled: a fit that stops early (``n_iter_no_change``) or
-        fails trains fewer, and a rerun that loads entries from the cache
-        trains none. The search's training epochs are
-        ``n_epochs_trained.sum() * n_splits_``, plus the refit's budget.
+        ``n_resources`` (the budget, in epochs) and ``n_epochs_trained``
+        (float): the epochs this row's fold fits trained, as measured by each
+        fit and averaged over the folds: the budget for a fit from scratch,
+        the extra epochs for one the fit cache continued from a shorter run,
+        0 for one it loaded whole (a rerun), fewer for one that stopped early.
+        NaN where every fold's fit failed (nothing measured). An estimator
+        that does not report its epochs (not one of this package's) is
+        counted at the budget. The search's training epochs are
+        ``np.nansum(n_epochs_trained) * n_splits_`` (when the folds agree),
+        plus the refit's.
         ``rank_test_<metric>`` ranks by budget first, then score (see
         :func:`budget_first_ranks`), so rank 1 is the row ``best_*`` describes
         (as ``HalvingRandomSearchCV`` chooses from its last iteration).
@@ -286,6 +290,7 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
             self.estimator = original
             if own is not None:
                 shutil.rmtree(own, ignore_errors=True)
+        self.scorer_ = original_scorer(self.scorer_)
         if own is not None and hasattr(self, "best_estimator_"):
             self.best_estimator_.set_params(**{key: None})
         return self
@@ -321,18 +326,17 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
                 UserWarning, stacklevel=3,
             )
 
-    def _continues(self, estimator_params, candidate):
-        """Whether the fit cache continues this candidate from a shorter budget."""
-        p, merged = self._prefix(), {**estimator_params, **candidate}
-        return (merged.get(p + "cache_dir") is not None
-                and merged.get(p + "random_state") is not None
-                and not merged.get(p + "warm_start", False)
-                and not merged.get(p + "early_stopping", False))
+    def _get_scorers(self, *args, **kwargs):
+        """scikit-learn's scorers, wrapped so that each score brings back the epochs its fit trained."""
+        scorers, refit_metric = super()._get_scorers(*args, **kwargs)
+        return recording(scorers), refit_metric
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
-        """scikit-learn's results, ranked budget first so that rank 1 is ``best_*``."""
+        """scikit-learn's results, with the epochs each row's fits trained (measured), ranked
+        budget first so that rank 1 is ``best_*``."""
         results = super()._format_results(candidate_params, n_splits, out, more_results)
         budgets = np.asarray(results["n_resources"])
+        results["n_epochs_trained"] = epochs_per_row(out, n_splits, budgets)
         for key in [k for k in results if k.startswith("rank_test_")]:
             scores = np.asarray(results["mean_test_" + key[len("rank_test_"):]], dtype=float)
             results[key] = budget_first_ranks(scores, budgets)
@@ -373,8 +377,7 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
         self.brackets_ = hyperband_brackets(self.max_epochs, self.factor, self.min_epochs,
                                             self.n_brackets)
         self.n_candidates_ = []
-        estimator_params = self.estimator.get_params()
-        done, rounds = {}, Rounds(evaluate_candidates, self, callback_ctx)
+        rounds = Rounds(evaluate_candidates, self, callback_ctx)
         with quiet_optuna() if dims else contextlib.nullcontext():
             for b, bracket in enumerate(self.brackets_):
                 candidates = self._propose(bracket.n_candidates[0], rng, rounds.results,
@@ -387,28 +390,13 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
                         candidates = [candidates[j] for j in top_k(scores, keep)]
                     if not candidates:  # every candidate failed
                         break
-                    trained = [self._epochs_to_train(done, c, budget, estimator_params)
-                               for c in candidates]
                     n = len(candidates)
                     scores = rounds(
                         [{**c, self.resource: budget} for c in candidates],
-                        {"bracket": [b] * n, "round": [i] * n, "n_resources": [budget] * n,
-                         "n_epochs_trained": trained},
+                        {"bracket": [b] * n, "round": [i] * n, "n_resources": [budget] * n},
                         f"bracket {b}, round {i}",
                     )
-                    for c, score in zip(candidates, scores):
-                        done.setdefault(candidate_key(c), []).append((budget, np.isnan(score)))
         rounds.finish()
-
-    def _epochs_to_train(self, done, candidate, budget, estimator_params):
-        if not self._continues(estimator_params, candidate):
-            return budget
-        earlier = [(e, failed) for e, failed in done.get(candidate_key(candidate), ())
-                   if e <= budget]
-        if not earlier:
-            return budget
-        start, failed = max(earlier)
-        return 0 if failed else budget - start  # a cached failure fails again at once
 
     def _propose(self, n, rng, results, objective, dims):
         """``n`` new candidates: random (Hyperband) or TPE plus a random fraction (BOHB)."""

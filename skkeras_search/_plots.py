@@ -36,7 +36,8 @@ def _budgets(cv_results, epochs):
 def training_epochs(cv_results, epochs, n_splits):
     """Epochs trained for each row, all folds together (continuation counts the extra only)."""
     if "n_epochs_trained" in cv_results:
-        return np.asarray(cv_results["n_epochs_trained"], dtype=int) * n_splits
+        # measured per fold (NaN: the row's fits all failed, nothing measured)
+        return np.nan_to_num(np.asarray(cv_results["n_epochs_trained"], dtype=float)) * n_splits
     return _budgets(cv_results, epochs) * n_splits
 
 

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
 from sklearn.utils._param_validation import Interval, StrOptions  # noqa: F401
 from sklearn.utils.validation import (  # noqa: F401
     _check_method_params,
@@ -18,6 +19,7 @@ from sklearn.utils.validation import (  # noqa: F401
 
 __all__ = [
     "_fit_context",
+    "_MultimetricScorer",
     "Interval",
     "StrOptions",
     "validate_data",

@@ -1,4 +1,5 @@
-"""One set of folds per search, repeated proposals, and ranks that agree with ``best_*``.
+"""One set of folds per search, repeated proposals, ranks that agree with ``best_*``,
+and ``n_epochs_trained`` as measured by the fits.
 
 Replayed from scikit-learn's own search tests with our searches substituted:
 a search made of many ``evaluate_candidates`` calls must score every candidate
@@ -194,3 +195,46 @@ def test_budget_first_ranks_ties_and_failures():
     budgets = np.array([9, 3, 9, 9, 9, 1])
     assert list(budget_first_ranks(scores, budgets)) == [2, 4, 5, 2, 1, 5]
     assert list(budget_first_ranks(np.array([np.nan, np.nan]), np.array([1, 3]))) == [1, 1]
+
+
+# ---------------------------------------------------------------- epochs, as measured
+def _hyperband(tmp_path, **est):
+    est = KerasMLPClassifier(**{"hidden_units": 4, "batch_size": 30, "random_state": 0,
+                                "cache_dir": str(tmp_path), **est})
+    space = {"hidden_units": int_range(3, 9, 3), "learning_rate": log_uniform(1e-3, 1e-1)}
+    return HyperbandSearchCV(est, space, max_epochs=9, n_brackets=1, cv=2, random_state=0)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_rerun_reports_the_zero_epochs_it_trained(tiny, tmp_path, n_jobs):
+    X, y = tiny
+    first = _hyperband(tmp_path).set_params(n_jobs=n_jobs).fit(X, y).cv_results_
+    assert list(first["n_epochs_trained"]) == [1] * 9 + [2] * 3 + [6]
+    second = _hyperband(tmp_path).set_params(n_jobs=n_jobs).fit(X, y).cv_results_
+    assert np.array_equal(second["mean_test_score"], first["mean_test_score"])
+    assert list(second["n_epochs_trained"]) == [0] * 13  # everything loaded from the cache
+
+
+def test_a_fit_that_stops_early_reports_the_epochs_it_ran(tiny, tmp_path):
+    X, y = tiny
+    # tol so large that no epoch counts as an improvement: training stops after 1 + 2 epochs
+    search = _hyperband(tmp_path, n_iter_no_change=2, tol=1e6).fit(X, y)
+    r = search.cv_results_
+    assert (r["n_epochs_trained"][r["n_resources"] == 9] < 6).all()
+    assert (r["n_epochs_trained"] <= r["n_resources"]).all()
+
+
+def test_failed_rows_measure_nothing(tiny, tmp_path):
+    X, y = tiny
+    est = KerasMLPClassifier(hidden_units=4, batch_size=30, optimizer="sgd", random_state=0,
+                             cache_dir=str(tmp_path))
+    with pytest.warns(UserWarning):
+        search = HyperbandSearchCV(est, {"learning_rate": [1e3, 2e3, 1e-2, 3e-3]}, max_epochs=8,
+                                   min_epochs=2, factor=2, n_brackets=1, cv=2, random_state=0,
+                                   refit=False).fit(X, y)
+    r = search.cv_results_
+    failed = np.isnan(r["mean_test_score"])
+    assert failed.any() and np.isnan(r["n_epochs_trained"][failed]).all()
+    assert np.isfinite(r["n_epochs_trained"][~failed]).all()
+    assert not hasattr(search.scorer_, "scorer")  # scikit-learn's own scorer, unwrapped
+    assert type(search.scorer_).__module__.startswith("sklearn.")
