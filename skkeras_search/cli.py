@@ -181,6 +181,8 @@ def run(args, argv, stdout, stderr):
     if not args.quiet:
         stderr.write(_header(args, data, space, total_fits))
     report = _report_header(args, argv, data, space, cache_dir)
+    if args.resume:
+        _check_resumed_folds(args.out, report["search"]["cv_splits_digest"], stderr)
     code = _fit(search, data, args, report, progress_path, total_fits, cache_dir, started, stderr)
     if code:
         return code
@@ -345,6 +347,23 @@ def _cv_digest(cv, data):
 
     folds = check_cv(cv, data.y_tr, classifier=not data.regression)
     return splits_digest(list(folds.split(data.X_tr, data.y_tr)), len(data.y_tr))
+
+
+def _check_resumed_folds(out, digest, stderr):
+    """Warn when --resume scores on other folds than the run it continues (per its report)."""
+    import json
+
+    try:
+        with open(os.path.join(out, "report.json")) as fh:
+            earlier = json.load(fh).get("search", {}).get("cv_splits_digest")
+    except (OSError, ValueError, AttributeError):
+        return
+    if earlier is not None and earlier != digest:
+        stderr.write(
+            "skkeras-search: warning: --resume: the folds differ from those of the run in "
+            f"{out}/report.json (the data, --cv, --test-size or --random-state changed), so its "
+            "cached fits are not reused; every fit runs on the new folds.\n"
+        )
 
 
 def _report_header(args, argv, data, space, cache_dir):

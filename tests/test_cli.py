@@ -281,6 +281,15 @@ def test_resume_progress_counts_this_run_only(tmp_path, capsys):
     assert counters == ["[1/4", "[2/4", "[3/4", "[4/4"]
     with open(tmp_path / "progress.jsonl") as fh:
         assert len(fh.readlines()) == 4
+    assert "the folds differ" not in err
+
+
+def test_resume_on_other_folds_says_so(tmp_path, capsys):
+    out = str(tmp_path)
+    assert main([*FAST[:-1], "--out", out]) == 0
+    capsys.readouterr()
+    assert main([*FAST[:-1], "--out", out, "--resume", "--test-size", "0.3"]) == 0
+    assert "--resume: the folds differ" in capsys.readouterr().err
 
 
 def test_failure_reasons_match_exact_learning_rates():
