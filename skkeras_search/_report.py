@@ -59,13 +59,7 @@ def final_budget(cv_results):
             out[key] = value[rows]
         else:
             out[key] = [value[i] for i in rows]
-    if "rank_test_score" in out:  # ranks among the full-budget rows
-        from scipy.stats import rankdata
-
-        means = np.asarray(out["mean_test_score"], dtype=float)
-        ranks = rankdata(-np.nan_to_num(means, nan=-np.inf), method="min").astype(np.int32)
-        out["rank_test_score"] = ranks
-    return out
+    return out  # HyperbandSearchCV ranks budget first: these rows hold ranks 1, 2, ...
 
 
 def fit_counts(records, refit=None):
