@@ -14,9 +14,32 @@ __all__ = ["candidate_key", "list_space", "list_space_size", "unseen"]
 _CHOICES = (list, tuple, range, np.ndarray)
 
 
+_SCALARS = (type(None), bool, int, float, complex, str, bytes, np.number, np.bool_)
+
+
+def _value_key(value):
+    """A hashable key of one parameter value: equal plain values (numbers of one type,
+    strings, None, tuples of them) share a key; any other object is known by identity.
+
+    Never ``repr``: scikit-learn and NumPy elide long reprs ('...'), which would make
+    distinct estimators or arrays one candidate.
+    """
+    if isinstance(value, _SCALARS):
+        return (type(value).__name__, value)
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, tuple(_value_key(v) for v in value))
+    return ("id", id(value))
+
+
 def candidate_key(params):
-    """A hashable key of a candidate's parameters (two equal candidates, one key)."""
-    return repr(sorted(params.items()))
+    """A hashable key of a candidate's parameters (two equal candidates, one key).
+
+    Objects other than plain values are compared by identity, so the same
+    choice drawn twice from a list is one candidate, and two equal-looking
+    estimators given as separate choices are two (as ``RandomizedSearchCV``
+    evaluates them).
+    """
+    return tuple(sorted((name, _value_key(value)) for name, value in params.items()))
 
 
 def list_space(param_distributions):

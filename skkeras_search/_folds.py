@@ -8,7 +8,7 @@ different rows, and defeat the fit cache (which keys on the training fold);
 a splitter whose ``split`` can be iterated only once would fail on the second
 call. ``RandomizedSearchCV`` splits once. :class:`FrozenFoldsMixin` does the
 same for our searches: it materialises ``cv.split(X, y, groups)`` once, before
-any fit, and hands scikit-learn that list as ``cv``.
+any fit, and hands scikit-learn those folds as ``cv`` (:class:`FrozenSplits`).
 """
 
 import hashlib
@@ -16,10 +16,11 @@ import hashlib
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
+from sklearn.utils.metadata_routing import get_routing_for_object
 
-from ._validation import _check_method_params, indexable
+from ._validation import _check_method_params, _num_samples, indexable
 
-__all__ = ["FrozenFoldsMixin", "freeze_splits", "splits_digest"]
+__all__ = ["FrozenFoldsMixin", "FrozenSplits", "freeze_splits", "splits_digest"]
 
 
 def splits_digest(splits, n_samples):
@@ -67,7 +68,31 @@ def freeze_splits(search, X, y, params):
     if not splits:
         raise ValueError(f"cv={search.cv!r} yielded no train/test split. Use a splitter that "
                          "yields at least one fold, e.g. cv=5.")
-    return splits, len(X) if hasattr(X, "__len__") else X.shape[0]
+    return splits, _num_samples(X)
+
+
+class FrozenSplits:
+    """A splitter that yields the same folds at every call, and routes like the original.
+
+    ``split`` ignores its arguments (``groups`` already shaped the folds), and
+    ``get_metadata_routing`` is the original splitter's, so with metadata
+    routing enabled ``groups`` is still requested and accepted.
+    """
+
+    def __init__(self, splits, cv):
+        self.splits, self.cv = splits, cv
+
+    def split(self, X=None, y=None, groups=None, **params):
+        return iter(self.splits)
+
+    def get_n_splits(self, X=None, y=None, groups=None, **params):
+        return len(self.splits)
+
+    def get_metadata_routing(self):
+        return get_routing_for_object(self.cv)
+
+    def __repr__(self):
+        return f"FrozenSplits({self.cv!r}, n_splits={len(self.splits)})"
 
 
 class FrozenFoldsMixin:
@@ -81,7 +106,7 @@ class FrozenFoldsMixin:
         self._validate_params()
         splits, n_samples = freeze_splits(self, X, y, params)
         original = self.cv
-        self.cv = splits  # check_cv wraps a list; every call then sees these folds
+        self.cv = FrozenSplits(splits, original)  # every call sees these folds
         try:
             super().fit(X, y, **params)
         finally:

@@ -9,7 +9,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection._search import BaseSearchCV
 
-from ._candidates import candidate_key, list_space, unseen
+from ._candidates import candidate_key, unseen
 from ._folds import FrozenFoldsMixin
 from ._rounds import Rounds, SearchWarning
 from ._seeding import resolve_seed
@@ -227,21 +227,38 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
         return self.n_iter
 
 
+def _grid(dims, max_points=10**7):
+    """The values of each dimension of a finite space (lists, ``int_range``, ``randint``), else None."""
+    from ._optuna_space import n_points
+
+    size = n_points(dims)
+    if size is None or size > max_points:
+        return None
+    grid = {}
+    for name, d in dims.items():
+        if d.kind == "categorical":
+            grid[name] = list(d.choices)
+        else:
+            dist = d.distribution
+            grid[name] = list(range(dist.low, dist.high + 1, dist.step or 1))
+    return grid
+
+
 class _Asker:
     """Asks Optuna for candidates not evaluated yet; tells repeats their known result.
 
     A proposal equal to an evaluated candidate is told that candidate's score
     at once (no fit) and TPE is asked again; one equal to a candidate of the
     same batch is told its twin's score once the batch is scored. After
-    ``max_repeats`` repeats in a row, a list-only space is asked for a point
-    it has not seen (enqueued, so TPE still records it); otherwise the batch
+    ``max_repeats`` repeats in a row, a finite space is asked for a point it
+    has not seen (enqueued, so TPE still records it); otherwise the batch
     ends where it is.
     """
 
     def __init__(self, study, dims, param_distributions, seed, max_repeats=100):
         self._study, self._dims = study, dims
         self._distributions = {k: d.distribution for k, d in dims.items()}
-        self._lists = list_space(param_distributions)
+        self._grid = _grid(dims)
         self._rng = np.random.RandomState([seed, 1])  # for unseen points only
         self._known, self._twins, self._max_repeats = {}, [], max_repeats
 
@@ -261,9 +278,9 @@ class _Asker:
         trials, candidates, batch_keys, repeats = [], [], set(), 0
         while len(candidates) < n and repeats <= self._max_repeats:
             if repeats == self._max_repeats:
-                if self._lists is None:
+                if self._grid is None:
                     break
-                point = unseen(self._lists, set(self._known) | batch_keys, self._rng)
+                point = unseen(self._grid, set(self._known) | batch_keys, self._rng)
                 if point is None:
                     break
                 self._study.enqueue_trial({k: self._dims[k].encode(v) for k, v in point.items()})

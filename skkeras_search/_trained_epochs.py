@@ -10,6 +10,9 @@ extra epochs when it continued a shorter run, fewer when it stopped early).
 ``cv_results_`` then reports what was trained, not what a schedule expected.
 """
 
+import inspect
+import numbers
+
 import numpy as np
 from sklearn.utils.metadata_routing import get_routing_for_object
 
@@ -37,12 +40,19 @@ def _trained(estimator):
     return None if value is None else int(value)
 
 
+def _carry(value, epochs):
+    # Only real numbers carry the epochs: anything else (None, a string, a failed
+    # scorer's message) goes back untouched, so scikit-learn's own check refuses it.
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return MeasuredScore(value, epochs)
+    return value
+
+
 def _measured(scores, estimator):
     epochs = _trained(estimator)
-    if isinstance(scores, dict):  # failed scorers' values are messages: left as they are
-        return {k: MeasuredScore(v, epochs) if isinstance(v, (int, float, np.number)) else v
-                for k, v in scores.items()}
-    return MeasuredScore(scores, epochs)
+    if isinstance(scores, dict):
+        return {k: _carry(v, epochs) for k, v in scores.items()}
+    return _carry(scores, epochs)
 
 
 class _Recording:
@@ -56,6 +66,14 @@ class _Recording:
 
     def get_metadata_routing(self):
         return get_routing_for_object(self.scorer)
+
+    def _accept_sample_weight(self):  # scikit-learn asks before routing sample_weight
+        if hasattr(self.scorer, "_accept_sample_weight"):
+            return self.scorer._accept_sample_weight()
+        return "sample_weight" in inspect.signature(self.scorer).parameters
+
+    def __repr__(self):
+        return repr(self.scorer)
 
 
 class _RecordingMultimetric(_MultimetricScorer):
@@ -78,8 +96,11 @@ def original(scorer):
 
 
 def _fit_epochs(test_scores):
-    score = next(iter(test_scores.values()), None) if isinstance(test_scores, dict) else test_scores
-    return getattr(score, "epochs_trained", None)
+    scores = test_scores.values() if isinstance(test_scores, dict) else [test_scores]
+    for score in scores:  # any metric that was scored carries them (a failed one does not)
+        if isinstance(score, MeasuredScore):
+            return score.epochs_trained
+    return None
 
 
 def epochs_per_row(out, n_splits, budgets):

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions  # noqa: F401
 from sklearn.utils.validation import (  # noqa: F401
     _check_method_params,
     _check_sample_weight,
+    _num_samples,
     indexable,
     validate_data,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "validate_data",
     "_check_sample_weight",
     "_check_method_params",
+    "_num_samples",
     "indexable",
     "check_not_nd",
     "check_two_classes",

@@ -238,3 +238,106 @@ def test_failed_rows_measure_nothing(tiny, tmp_path):
     assert np.isfinite(r["n_epochs_trained"][~failed]).all()
     assert not hasattr(search.scorer_, "scorer")  # scikit-learn's own scorer, unwrapped
     assert type(search.scorer_).__module__.startswith("sklearn.")
+
+
+# ---------------------------------------------------------------- scikit-learn's contracts kept
+def _classification(n=90, seed=0):
+    X, y = _regression_data(n, seed)
+    return X, (y > 0).astype(int)
+
+
+@pytest.mark.parametrize("make", [
+    lambda cv: TPESearchCV(LogisticRegression(), {"C": [0.01, 0.1, 1.0]}, n_iter=3,
+                           batch_size=1, cv=cv, random_state=0),
+    lambda cv: HyperbandSearchCV(LogisticRegression(), {"C": [0.01, 0.1, 1.0]}, max_epochs=9,
+                                 resource="max_iter", cv=cv, random_state=0),
+], ids=["tpe", "hyperband"])
+def test_groups_are_routed_to_the_splitter_with_metadata_routing(make):
+    import sklearn
+
+    X, y = _classification()
+    groups = np.repeat(np.arange(9), 10)
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = make(GroupKFold(3)).fit(X, y, groups=groups)
+    test_groups = [set(groups[test]) for _, test in GroupKFold(3).split(X, y, groups)]
+    assert search.n_splits_ == 3 and len(test_groups) == 3
+    assert isinstance(search.cv, GroupKFold)  # the user's cv is given back
+
+
+def test_sample_weight_reaches_a_single_scorer_in_hyperband():
+    from sklearn.model_selection import GridSearchCV, PredefinedSplit
+
+    X, y = _classification()
+    weights = np.where(y == 1, 5.0, 1.0)
+    folds = PredefinedSplit(np.arange(len(y)) % 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "does not support sample_weight"
+        ours = HyperbandSearchCV(LogisticRegression(), {"C": [0.01, 0.1, 1.0]}, max_epochs=9,
+                                 resource="max_iter", min_epochs=9, cv=folds, scoring="accuracy",
+                                 random_state=0).fit(X, y, sample_weight=weights)
+    grid = GridSearchCV(LogisticRegression(max_iter=9), {"C": [0.01, 0.1, 1.0]}, cv=folds,
+                        scoring="accuracy").fit(X, y, sample_weight=weights)
+    by_c = lambda r: {p["C"]: m for p, m in zip(r["params"], r["mean_test_score"])}  # noqa: E731
+    ours, theirs = by_c(ours.cv_results_), by_c(grid.cv_results_)
+    assert ours and all(ours[c] == theirs[c] for c in ours)
+
+
+@pytest.mark.parametrize("bad", [lambda est, X, y: None, lambda est, X, y: "0.5"],
+                         ids=["returns None", "returns a string"])
+def test_a_scorer_that_returns_no_number_is_refused_as_in_scikit_learn(bad):
+    X, y = _classification()
+    search = HyperbandSearchCV(LogisticRegression(), {"C": [0.01, 0.1, 1.0]}, max_epochs=3,
+                               resource="max_iter", cv=3, scoring=bad, random_state=0)
+    with pytest.raises(ValueError, match="scoring must return a number"):
+        search.fit(X, y)
+
+
+def test_epochs_are_measured_when_the_first_of_several_metrics_fails(tiny, tmp_path):
+    def broken(est, X, y):
+        raise RuntimeError("broken metric")
+
+    X, y = tiny
+    est = KerasMLPClassifier(hidden_units=4, batch_size=30, random_state=0, cache_dir=str(tmp_path))
+    with pytest.warns(UserWarning, match="Scoring failed"):
+        search = HyperbandSearchCV(est, {"hidden_units": [3, 5, 7]}, max_epochs=3, cv=2,
+                                   scoring={"bad": broken, "acc": "accuracy"}, refit="acc",
+                                   random_state=0).fit(X, y)
+    r = search.cv_results_
+    assert set(r["n_epochs_trained"][r["n_resources"] == 3]) == {2.0}  # continued 1 -> 3
+
+
+def test_distinct_candidates_with_equal_reprs_are_both_evaluated():
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def prep(with_mean):  # 30 steps: scikit-learn elides the repr, so both look the same
+        steps = [(f"scale_{i:02d}", StandardScaler()) for i in range(30)]
+        steps[15] = ("scale_15", StandardScaler(with_mean=with_mean))
+        return Pipeline(steps)
+
+    a, b = prep(True), prep(False)
+    assert repr(a) == repr(b)
+    X, y = _classification()
+    est = Pipeline([("prep", "passthrough"), ("clf", LogisticRegression())])
+    search = TPESearchCV(est, {"prep": [a, b]}, n_iter=2, cv=2, random_state=0).fit(X, y)
+    assert {id(p["prep"]) for p in search.cv_results_["params"]} == {id(a), id(b)}
+
+
+def test_sparse_X_is_split_once_too():
+    import scipy.sparse as sp
+
+    X, y = _classification()
+    search = TPESearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, n_iter=2, cv=KFold(3, shuffle=True),
+                         random_state=0).fit(sp.csr_matrix(X), y)
+    assert np.all(search.cv_results_["split0_test_score"] >= 0)
+
+
+def test_tpe_evaluates_every_point_of_a_finite_int_range():
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _classification()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SearchWarning)
+        search = TPESearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": int_range(1, 40)},
+                             n_iter=40, batch_size=8, cv=2, random_state=0).fit(X, y)
+    assert sorted(p["max_depth"] for p in search.cv_results_["params"]) == list(range(1, 41))
