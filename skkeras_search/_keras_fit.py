@@ -1,21 +1,28 @@
 """Train a user's Keras model with ``Model.fit``: model reuse, seeded data, the fit cache.
 
-The fixed cost of a small Keras fit is mostly not arithmetic: building and
-compiling the model, tracing ``train_function`` and ``predict_function`` into
-TensorFlow graphs, and Keras's per-call data adapters. A search fits the same
+The fixed cost of a small Keras fit is mostly not arithmetic: compiling the
+model, tracing ``train_function`` and ``predict_function`` into TensorFlow
+graphs, and Keras's per-call data adapters. A search fits the same
 architecture once per fold and candidate, so this module keeps a small pool of
-built, compiled and traced models keyed by *architecture* (build function,
-its keyword arguments, the input shape and dtype, the number of outputs) and,
-for each fit, assigns the fit's initial weights and optimizer state into a
-pooled model instead of building a new one. The pool is bounded
-(``POOL_SIZE`` models, least recently used dropped), so memory stays flat over
-hundreds of fits.
+compiled and traced models keyed by *architecture* and, for each fit, assigns
+the fit's initial weights and optimizer state into a pooled model instead of
+compiling a new one. The pool is bounded (``POOL_SIZE`` models, least
+recently used dropped), so memory stays flat over hundreds of fits.
+
+The architecture is what the build function *built*, not what it was called
+with: every fit calls the build function once (under the fit's seed, which
+also gives the fit's initial weights) and keys the pool by the built model's
+config, compile config and variable shapes (``_wrapper_checks.architecture``)
+next to the build function, its keyword arguments, the input shape and dtype
+and the number of outputs. A build function reading a global that changed
+between fits therefore gets a pooled model of what it builds now. A new
+pooled model calls the build function a second time, which catches layers
+made outside it (``_wrapper_checks.check_fresh_layers``).
 
 Each fit's state is a pure function of its seed:
 
 * initial weights (and dropout seed-generator states) are those the build
-  function creates under ``keras.utils.set_random_seed(seed)``, captured
-  once per (architecture, seed);
+  function creates under ``keras.utils.set_random_seed(seed)``;
 * the optimizer starts from the state it had right after being built;
 * epoch ``e`` visits the samples in the order of a permutation drawn from
   the ``(seed, 'shuffle', e)`` stream -- a function of the epoch number, not
@@ -25,24 +32,30 @@ Each fit's state is a pure function of its seed:
 So a pooled model gives the same bits as a freshly built one, a fresh process
 the same bits as this one, and training continued from a cached ``k``-epoch
 state (weights, optimizer slots, seed-generator states) to ``K`` epochs the
-same bits as ``K`` epochs from scratch.
+same bits as ``K`` epochs from scratch. Prediction runs the rows in a
+canonical order (sorted by their bytes), so permuting the rows of ``X``
+permutes the outputs exactly.
 """
 
+import hashlib
 import random
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
-from . import _backend
+from . import _backend, _wrapper_checks
 from ._seeding import preserve_global_rng, stream
+from ._training import EXPLODED_LOSS
 
-__all__ = ["Spec", "acquire", "train", "predict", "snapshot", "POOL_SIZE"]
+__all__ = ["Spec", "acquire", "rebuild", "train", "predict", "snapshot", "split_validation",
+           "function_identity", "optimizer_learning_rate", "POOL_SIZE"]
 
 POOL_SIZE = 8  # pooled models (each with its traced functions) kept per process
-_SEEDS_PER_MODEL = 16  # initial states kept per pooled model
 _PREDICT_CHUNK = 4096
-_pool = OrderedDict()  # Spec.key -> list of _Slot
+_pool = OrderedDict()  # (Spec.key, architecture) -> list of _Slot
 _pool_lock = threading.Lock()
 
 
@@ -59,21 +72,77 @@ class Spec:
         self.key = (build_fn, repr(sorted(self.kwargs.items())), self.input_shape, self.dtype,
                     self.n_outputs, task, repr(optimizer), repr(learning_rate))
 
-    def build(self, seed):
-        """Call the build function under ``seed``; return a built keras.Model."""
+    @property
+    def name(self):
+        return getattr(self.build_fn, "__qualname__", repr(self.build_fn))
+
+    def build(self, seed, unique_names=False):
+        """Call the build function under ``seed``; return a built keras.Model.
+
+        Refuses a model made of trainable layers that an earlier call returned.
+        The models of fits (pooled or thrown away) are named as the first build
+        of this spec was; ``unique_names=True`` names a model the user gets
+        (``model_``) as Keras would, so that two can go in one functional model.
+        """
         keras = _backend.keras()
-        with preserve_global_rng():
+        names = nullcontext() if unique_names else _names_as_first_built(self.key)
+        with preserve_global_rng(), names:
             _seed_keras(int(seed))
             model = self.build_fn(**self.kwargs)
-        if not isinstance(model, keras.Model):
-            name = getattr(self.build_fn, "__qualname__", repr(self.build_fn))
-            raise TypeError(
-                f"model={name} returned {type(model).__name__}, not a keras.Model. Return the "
-                "model from the build function (compiled or not)."
-            )
-        if not model.built:
-            model.build((None, *self.input_shape))
+            if not isinstance(model, keras.Model):
+                raise TypeError(
+                    f"model={self.name} returned {type(model).__name__}, not a keras.Model. "
+                    "Return the model from the build function (compiled or not)."
+                )
+            if not model.built:
+                model.build((None, *self.input_shape))
+        _wrapper_checks.check_fresh_layers(model, self.name)
         return model
+
+
+_NAME_STATES = 256  # build functions whose first naming state is kept
+_first_names = OrderedDict()  # Spec.key -> Keras's name counters before its first build
+_first_names_lock = threading.Lock()
+
+
+@contextmanager
+def _names_as_first_built(key):
+    """Let every build of ``key`` name its layers and variables as the first one did.
+
+    Keras names each new layer with a global counter (``dense_7``), and
+    TensorFlow keeps a little memory for each variable name it has seen
+    (about 30 kB: 0.2 MB per fit of a small model, never freed). A fit builds
+    the model once, so a search of thousands of fits would grow by hundreds of
+    MB. Here the counters start, for each build, where they stood before the
+    first build of the same ``key``, so the names repeat; afterwards every
+    counter is put back to the larger of its values, so names given outside
+    stay unique. Without Keras's internal counters (another Keras), nothing
+    is changed.
+    """
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:
+        yield
+        return
+    counters = global_state.get_global_attribute(
+        "object_name_uids", default=defaultdict(int), set_to_default=True)
+    if not isinstance(counters, dict):
+        yield
+        return
+    with _first_names_lock:
+        start = _first_names.setdefault(key, dict(counters))
+        _first_names.move_to_end(key)
+        if len(_first_names) > _NAME_STATES:
+            _first_names.popitem(last=False)
+    global_state.set_global_attribute("object_name_uids", defaultdict(int, start))
+    try:
+        yield
+    finally:
+        used = global_state.get_global_attribute("object_name_uids") or {}
+        merged = defaultdict(int, counters)
+        for name, count in used.items():
+            merged[name] = max(merged[name], count)
+        global_state.set_global_attribute("object_name_uids", merged)
 
 
 def _seed_keras(seed):
@@ -106,33 +175,30 @@ def _seed_keras(seed):
 
 
 class _Slot:
-    """One pooled model: compiled, optimizer built, functions traced on first use."""
+    """One pooled model: compiled, optimizer built, functions traced on first use.
 
-    def __init__(self, spec, seed):
-        model = spec.build(seed)
-        if not getattr(model, "compiled", False):
+    ``head`` says whether a classifier outputs probabilities or logits
+    (``_wrapper_checks.output_head``; None for a regressor), read from the
+    model before it is compiled, so that an uncompiled logits model is
+    compiled with a ``from_logits=True`` loss.
+    """
+
+    def __init__(self, spec, model, sample):
+        compiled = getattr(model, "compiled", False)
+        self.head, self.head_warning, self.compiled_by_user = None, None, compiled
+        if spec.task == "classification":
+            self.head, self.head_warning = _wrapper_checks.output_head(
+                model, sample, model.loss if compiled else None)
+        if not compiled:
             keras = _backend.keras()
             optimizer = keras.optimizers.get(spec.optimizer)
             optimizer.learning_rate = spec.learning_rate
-            model.compile(optimizer=optimizer, loss=_default_loss(spec, model))
+            model.compile(optimizer=optimizer, loss=_default_loss(spec, model, self.head))
         model.optimizer.build(model.trainable_variables)
         self.model, self.lock, self.loaded, self.feed = model, threading.Lock(), None, None
         self.out_units = _output_units(spec, model)
         self.one_hot = _wants_one_hot(model.loss)
         self.optimizer_start = [v.numpy() for v in model.optimizer.variables]
-        self.initial = OrderedDict({int(seed): [v.numpy() for v in model.variables]})
-
-    def initial_state(self, spec, seed):
-        """Variables the build function makes under ``seed`` (built once per seed)."""
-        seed = int(seed)
-        if seed not in self.initial:
-            fresh = spec.build(seed)  # a throwaway model: no compile, no tracing
-            self.initial[seed] = [v.numpy() for v in fresh.variables]
-            del fresh
-            if len(self.initial) > _SEEDS_PER_MODEL:
-                self.initial.popitem(last=False)
-        self.initial.move_to_end(seed)
-        return self.initial[seed]
 
 
 def _output_units(spec, model):
@@ -144,11 +210,16 @@ def _output_units(spec, model):
     return int(shape[-1]) if len(shape) > 1 and shape[-1] is not None else 1
 
 
-def _default_loss(spec, model):
+def _default_loss(spec, model, head):
     if spec.task == "regression":
         return "mean_squared_error"
-    units = _output_units(spec, model)
-    return "binary_crossentropy" if units == 1 else "sparse_categorical_crossentropy"
+    binary = _output_units(spec, model) == 1
+    if head != _wrapper_checks.LOGITS:
+        return "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
+    keras = _backend.keras()
+    if binary:
+        return keras.losses.BinaryCrossentropy(from_logits=True)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
 def _wants_one_hot(loss):
@@ -158,39 +229,65 @@ def _wants_one_hot(loss):
 
 
 class acquire:
-    """Context manager: a pooled model for ``spec``, locked for this thread.
+    """Context manager: a pooled model for ``spec`` and ``arch``, locked for this thread.
 
-    ``with acquire(spec, seed) as slot:`` takes a free pooled model for the
-    architecture (building one under ``seed`` if none is free) and returns it
-    to the pool on exit. Concurrent fits of one architecture (threads) get
+    ``with acquire(spec, arch, seed, fresh, sample) as slot:`` takes a free
+    pooled model of the architecture ``arch`` (``_wrapper_checks.architecture``
+    of a model the build function made) and returns it to the pool on exit.
+    If none is free, ``fresh`` (that model) becomes one, after the build
+    function is called once more to catch layers made outside it; without
+    ``fresh`` (prediction after the pooled model was dropped) the build
+    function is called under ``seed`` and must build ``arch`` again.
+    ``sample`` (a few rows of X) tells a classifier's outputs apart when its
+    last layer does not. Concurrent fits of one architecture (threads) get
     different models.
     """
 
-    def __init__(self, spec, seed):
-        self.spec, self.seed, self.slot = spec, seed, None
+    def __init__(self, spec, arch, seed, fresh=None, sample=None):
+        self.spec, self.key, self.seed, self.slot = spec, (spec.key, arch), seed, None
+        self.fresh, self.sample = fresh, sample
 
     def __enter__(self):
         with _pool_lock:
-            slots = _pool.setdefault(self.spec.key, [])
-            _pool.move_to_end(self.spec.key)
+            slots = _pool.setdefault(self.key, [])
+            _pool.move_to_end(self.key)
             for slot in slots:
                 if slot.lock.acquire(blocking=False):
                     self.slot = slot
                     return slot
-        slot = _Slot(self.spec, self.seed)
+        slot = _Slot(self.spec, self._model(), self.sample)
         slot.lock.acquire()
         with _pool_lock:
-            _pool.setdefault(self.spec.key, []).append(slot)
-            _pool.move_to_end(self.spec.key)
+            _pool.setdefault(self.key, []).append(slot)
+            _pool.move_to_end(self.key)
             evicted = _evict()
         if evicted:
             _release(evicted)
         self.slot = slot
         return slot
 
+    def _model(self):
+        if self.fresh is None:
+            return rebuild(self.spec, self.key[1], self.seed)
+        self.spec.build(self.seed)  # a second call returning the first's layers is refused
+        return self.fresh
+
     def __exit__(self, *exc):
         self.slot.lock.release()
         return False
+
+
+def rebuild(spec, arch, seed, unique_names=False):
+    """The build function's model under ``seed``, which must be the architecture ``arch``."""
+    model = spec.build(seed, unique_names)
+    if _wrapper_checks.architecture(model) != arch:
+        raise ValueError(
+            f"model={spec.name} now builds another network than the one this estimator was "
+            "fitted with, from the same parameters: what it builds depends on something that "
+            "changed since fit (a global variable?). Make that a parameter of the build "
+            "function, and fit again."
+        )
+    return model
 
 
 def _evict():
@@ -313,7 +410,9 @@ def train(slot, X, y, sw, *, batch_size, seed, first_epoch, epochs, validation, 
     if slot.feed is None:
         slot.feed = _Feed(X.shape[1:], y.shape[1:], y.dtype)
     slot.feed.set(X, y, sw, batch_size, seed, first_epoch, epochs)
-    callbacks = []
+    # Stop after an epoch whose loss diverged (the caller raises TrainingDivergedError).
+    callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: _stop_if_diverged(
+        slot.model, (logs or {}).get("loss")))]
     if validation is not None:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, min_delta=min_delta,
@@ -335,9 +434,87 @@ def train(slot, X, y, sw, *, batch_size, seed, first_epoch, epochs, validation, 
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
+def _stop_if_diverged(model, loss):
+    if loss is not None and not (np.isfinite(loss) and loss <= EXPLODED_LOSS):
+        model.stop_training = True
+
+
+def _canonical_order(X):
+    """A row order that depends only on the rows' contents (sorted by their bytes)."""
+    rows = np.ascontiguousarray(X).reshape(X.shape[0], -1)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))[:, 0]
+    return np.argsort(keys, kind="stable")
+
+
 def predict(slot, X, variables, token):
-    """Outputs of the pooled model with ``variables`` loaded, in chunks."""
+    """Outputs of the pooled model with ``variables`` loaded, in chunks.
+
+    The rows are run in a canonical order (:func:`_canonical_order`) and put
+    back: a row's output can depend in its last bits on its position in the
+    batch (kernels treat blocks of rows, and the remainder, differently), so
+    without this a permutation of ``X`` gave outputs differing by a float32
+    ulp (measured with ``TF_ENABLE_ONEDNN_OPTS=0``). The sort costs
+    O(n log n) comparisons of rows' bytes.
+    """
     load(slot, variables, token=token)
+    order = _canonical_order(X)
+    X = X[order]
     out = [np.asarray(slot.model.predict_on_batch(X[i:i + _PREDICT_CHUNK]))
            for i in range(0, X.shape[0], _PREDICT_CHUNK)]
-    return np.concatenate(out) if len(out) > 1 else out[0]
+    out = np.concatenate(out) if len(out) > 1 else out[0]
+    restored = np.empty_like(out)
+    restored[order] = out
+    return restored
+
+
+def optimizer_learning_rate(model):
+    """The current learning rate of a compiled model's optimizer, or None if not a number."""
+    try:
+        return float(np.asarray(model.optimizer.learning_rate))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def split_validation(X, y, sw, fraction, seed, stratify):
+    """Seeded (stratified when possible) hold-out for early stopping."""
+    n_val = int(np.ceil(fraction * X.shape[0]))
+    if n_val < 1 or X.shape[0] - n_val < 1:
+        raise ValueError(
+            f"validation_fraction={fraction!r} leaves no training or validation samples of "
+            f"{X.shape[0]}. Use more data, another validation_fraction, or "
+            "early_stopping=False."
+        )
+    rs = int(stream(seed, "split").integers(2**31))
+    arrays = [X, y] + ([] if sw is None else [sw])
+    try:
+        parts = train_test_split(*arrays, test_size=n_val, random_state=rs,
+                                 stratify=y if stratify else None)
+    except ValueError:  # a class too rare to stratify
+        parts = train_test_split(*arrays, test_size=n_val, random_state=rs)
+    X_train, X_val, y_train, y_val = parts[:4]
+    sw_train = parts[4] if sw is not None else None
+    return X_train, (X_val, y_val), y_train, sw_train
+
+
+def function_identity(fn):
+    """What identifies a build function's computation for the fit cache.
+
+    Its module and name, plus a hash of its code, constants, defaults and the
+    values its closure captured: two closures made by one factory (say with
+    another activation) or an edited body give other keys. A captured value
+    without a stable ``repr`` (it shows a memory address) makes the key
+    change from process to process: a cache miss, never a wrong hit.
+    """
+    code = getattr(fn, "__code__", None)
+    parts = [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(type(fn)))]
+    if code is not None:
+        parts += [code.co_code.hex(), repr(code.co_consts), repr(code.co_names)]
+    parts.append(repr(getattr(fn, "__defaults__", None)))
+    parts.append(repr(getattr(fn, "__kwdefaults__", None)))
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            parts.append(repr(cell.cell_contents))
+        except ValueError:  # an empty cell
+            parts.append("<empty>")
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+    return f"{parts[0]}.{parts[1]}#{digest}"

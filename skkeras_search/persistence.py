@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from ._base import fitted_network
+from .wrappers import KerasClassifier, KerasRegressor
 
 __all__ = ["save_model", "load_model", "SavedModel", "TRUSTED_TYPES"]
 
@@ -56,6 +57,10 @@ def _jsonable(value):
 def save_model(path, model, extra=None):
     """Write ``path/pipeline.skops``, ``path/model.keras`` and ``path/metadata.json``.
 
+    Everything is checked and serialised before anything is written: a model
+    that :func:`load_model` would refuse is refused here, and ``path`` is
+    left as it was.
+
     Parameters
     ----------
     path : str
@@ -69,21 +74,63 @@ def save_model(path, model, extra=None):
     ------
     sklearn.exceptions.NotFittedError
         ``model`` is not fitted.
+    ValueError
+        ``model`` holds a type that :func:`load_model` does not trust, such as
+        a ``KerasClassifier`` or ``KerasRegressor`` (they hold your build
+        function, which is code).
     """
     import skops.io as sio
     from sklearn.utils.validation import check_is_fitted
 
-    import skkeras_search
-
     check_is_fitted(model)
     classifier = fitted_network(model)
+    _refuse_wrappers(model)
+    blob = sio.dumps(model)
+    refused = sorted(set(sio.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES))
+    if refused:
+        raise ValueError(
+            f"model holds type(s) {refused} that load_model does not trust, so it could not be "
+            "loaded back; nothing was written. Save only pipelines of scikit-learn steps and "
+            "skkeras_search's own estimators."
+        )
+    meta = _metadata(model, classifier, extra)
     os.makedirs(path, exist_ok=True)
+    keras_tmp = os.path.join(path, ".tmp-model.keras")  # Keras wants the .keras ending
+    classifier.model_.save(keras_tmp)
     tmp = os.path.join(path, PIPELINE_FILE + ".tmp")
-    sio.dump(model, tmp)
+    with open(tmp, "wb") as fh:
+        fh.write(blob)
     os.replace(tmp, os.path.join(path, PIPELINE_FILE))
-    classifier.model_.save(os.path.join(path, "model.keras"))
+    os.replace(keras_tmp, os.path.join(path, "model.keras"))
+    tmp = os.path.join(path, "metadata.json.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(meta, fh, indent=2)
+    os.replace(tmp, os.path.join(path, "metadata.json"))
+
+
+def _refuse_wrappers(model):
+    """Refuse KerasClassifier/KerasRegressor anywhere in ``model``, saying why and what to do."""
+    steps = [s for _, s in model.steps] if hasattr(model, "steps") else [model]
+    steps += [getattr(s, "regressor_", None) for s in steps]
+    for step in steps:
+        if isinstance(step, (KerasClassifier, KerasRegressor)):
+            kind = KerasClassifier if isinstance(step, KerasClassifier) else KerasRegressor
+            build = getattr(step.model, "__qualname__", repr(step.model))
+            raise ValueError(
+                f"save_model cannot save a {kind.__name__}: it holds your build function "
+                f"model={build}, which is code, and load_model never "
+                "loads code from a file, so it would refuse this model; nothing was written. "
+                "Save the fitted network with est.model_.save('model.keras') (load it with "
+                "keras.models.load_model), or pickle the estimator (joblib.dump) if you trust "
+                "whoever loads it."
+            )
+
+
+def _metadata(model, classifier, extra):
+    import skkeras_search
+
     names = getattr(model, "feature_names_in_", None)
-    meta = {
+    return {
         "format_version": FORMAT_VERSION,
         "skkeras_search_version": skkeras_search.__version__,
         "task": "classification" if hasattr(classifier, "classes_") else "regression",
@@ -96,10 +143,6 @@ def save_model(path, model, extra=None):
                    if isinstance(_jsonable(v), (int, float, str, bool, type(None)))},
         **(extra or {}),
     }
-    tmp = os.path.join(path, "metadata.json.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(meta, fh, indent=2)
-    os.replace(tmp, os.path.join(path, "metadata.json"))
 
 
 class SavedModel:

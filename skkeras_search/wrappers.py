@@ -43,13 +43,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from . import _keras_fit
+from . import _keras_fit, _wrapper_checks
 from ._classifier import _class_weights
-from ._seeding import resolve_seed, stream
+from ._seeding import resolve_seed
+from ._training import TrainingDivergedError
 from ._validation import (
     Interval,
     StrOptions,
@@ -94,6 +94,9 @@ _CONSTRAINTS = {
     "verbose": ["verbose"],
     "cache_dir": [str, os.PathLike, None],
 }
+# Rows of X that tell a classifier's outputs apart (probabilities or logits) when its
+# last layer does not say.
+_SAMPLE_ROWS = 64
 # Parameters that do not change what a fit computes (left out of cache keys).
 _NOT_IN_CACHE_KEY = {"epochs", "verbose", "cache_dir", "warm_start", "random_state"}
 
@@ -250,60 +253,46 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
                                X.shape[1:], X.dtype, n_outputs, self._task, self.optimizer,
                                self.learning_rate)
         warm = self.warm_start and hasattr(self, "_variables")
-        if warm and self._spec.key != spec.key:
-            raise ValueError(
-                "warm_start=True, but the parameters, input shape or number of outputs differ "
-                "from the fitted model's. Set warm_start=False to train the new model from "
-                "scratch."
-            )
         seed = self._seed if warm else resolve_seed(self.random_state)
-        validation, X_train, y_train, sw_train = None, X, y, sw
-        if self.early_stopping:
-            X_train, validation, y_train, sw_train = _split(
-                X, y, sw, self.validation_fraction, seed, stratify)
-        batch_size = min(self.batch_size, X_train.shape[0])  # as Keras: the whole data
-        cache = self._cache(X, y, sw, fingerprint, seed, warm)
+        # Every fit calls the build function: what it builds (not its name) keys the
+        # pooled model, and under the fit's seed it makes the fit's initial weights.
+        fresh = spec.build(seed)
+        arch, initial = _wrapper_checks.architecture(fresh), [v.numpy() for v in fresh.variables]
+        if warm and (self._spec.key, self._arch) != (spec.key, arch):
+            raise ValueError(
+                "warm_start=True, but the parameters, input shape, number of outputs or the "
+                "network the build function builds differ from the fitted model's. Set "
+                "warm_start=False to train the new model from scratch."
+            )
+        cache = self._cache(X, y, sw, fingerprint, seed, warm, arch)
         entry = cache.lookup(self.epochs) if cache is not None else None
-        if entry is not None and (entry.failure is not None or (
-                entry.epochs != self.epochs and self.early_stopping)):
-            entry = None  # continuation needs early_stopping=False; failures are refit
-        with _keras_fit.acquire(spec, seed) as slot:
+        if entry is not None and entry.failure is not None:
+            raise TrainingDivergedError(entry.failure)  # this fit diverged before: at once
+        if entry is not None and entry.epochs != self.epochs and self.early_stopping:
+            entry = None  # continuation needs early_stopping=False
+        with _keras_fit.acquire(spec, arch, seed, fresh, X[:_SAMPLE_ROWS]) as slot:
+            del fresh  # pooled now, or a throwaway
             if slot.out_units not in self._allowed_units(n_outputs):
                 raise ValueError(self._output_message(slot.out_units, n_outputs))
-            if warm:
-                start, history = self.n_iter_, {k: list(v) for k, v in self.history_.items()}
-                _keras_fit.load(slot, self._variables, self._optimizer_variables)
-                end = start + self.epochs
-            elif entry is not None:
-                n = entry.meta["n_model_variables"]
-                params = entry.state["params"]
-                _keras_fit.load(slot, params[:n], params[n:])
-                start, history = entry.meta["n_iter"], entry.meta["history"]
-                # the cached fit is this fit (nothing to train), or a shorter one to continue
-                end = start if entry.epochs == self.epochs else self.epochs
-            else:
-                start, history, end = 0, {}, self.epochs
-                _keras_fit.load(slot, slot.initial_state(spec, seed), slot.optimizer_start)
-            trained = 0
-            if end > start:
-                new = _keras_fit.train(
-                    slot, X_train, y_train, sw_train, batch_size=batch_size, seed=seed,
-                    first_epoch=start, epochs=end, validation=validation,
-                    patience=self.n_iter_no_change, min_delta=self.tol, verbose=self.verbose)
-                history = {k: history.get(k, []) + v for k, v in new.items()}
-                trained = len(new.get("loss", []))
+            if slot.head_warning is not None:
+                warnings.warn(f"model={spec.name} {slot.head_warning}", UserWarning,
+                              stacklevel=4)
+            state, start, end, history = self._start(warm, entry, initial, slot.optimizer_start)
+            _keras_fit.load(slot, *state)
+            new = self._train(slot, X, y, sw, seed, start, end, stratify) if end > start else {}
             variables, optimizer_variables = _keras_fit.snapshot(slot)
+            if new:
+                self._check_diverged(new, start, variables, slot, y, cache)
             token = secrets.token_hex(8)
             slot.loaded = token
+        history = {k: history.get(k, []) + v for k, v in new.items()} if new else history
+        trained = len(new.get("loss", []))
         n_iter = start + trained
         if cache is not None and (entry is None or entry.epochs != self.epochs):
-            everything = variables + optimizer_variables
-            empty = [np.zeros(0, np.float32)] * len(everything)
-            cache.store(self.epochs, everything, empty, empty, history.get("loss", []),
-                        history.get("val_loss"), {"n_model_variables": len(variables),
-                                                  "n_iter": n_iter, "history": history})
+            _store(cache, self.epochs, variables, optimizer_variables, n_iter, history)
         # Commit: nothing above changed the estimator.
-        self._spec, self._seed, self._token = spec, seed, token
+        self._spec, self._arch, self._head, self._seed, self._token = (
+            spec, arch, slot.head, seed, token)
         self._variables, self._optimizer_variables = variables, optimizer_variables
         self.__dict__.pop("_model", None)
         self.input_shape_ = tuple(int(d) for d in X.shape[1:])
@@ -312,7 +301,48 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         self._fit_epochs = trained  # epochs trained by this call
         return self
 
-    def _cache(self, X, y, sw, fingerprint, seed, warm):
+    def _start(self, warm, entry, initial, optimizer_start):
+        """(variables, optimizer variables), first and end epoch, and history to start from."""
+        if warm:
+            start, history = self.n_iter_, {k: list(v) for k, v in self.history_.items()}
+            return (self._variables, self._optimizer_variables), start, start + self.epochs, \
+                history
+        if entry is not None:
+            n, params = entry.meta["n_model_variables"], entry.state["params"]
+            start = entry.meta["n_iter"]
+            # the cached fit is this fit (nothing to train), or a shorter one to continue
+            end = start if entry.epochs == self.epochs else self.epochs
+            return (params[:n], params[n:]), start, end, entry.meta["history"]
+        return (initial, optimizer_start), 0, self.epochs, {}
+
+    def _train(self, slot, X, y, sw, seed, start, end, stratify):
+        """Train the loaded slot for epochs [start, end); return Keras's history of them."""
+        validation, X_train, y_train, sw_train = None, X, y, sw
+        if self.early_stopping:
+            X_train, validation, y_train, sw_train = _keras_fit.split_validation(
+                X, y, sw, self.validation_fraction, seed, stratify)
+        batch_size = min(self.batch_size, X_train.shape[0])  # as Keras: the whole data
+        return _keras_fit.train(
+            slot, X_train, y_train, sw_train, batch_size=batch_size, seed=seed,
+            first_epoch=start, epochs=end, validation=validation,
+            patience=self.n_iter_no_change, min_delta=self.tol, verbose=self.verbose)
+
+    def _check_diverged(self, new, start, variables, slot, y, cache):
+        """Raise TrainingDivergedError (recorded in the fit cache) if training diverged."""
+        found = _wrapper_checks.divergence(new.get("loss", []), start, variables)
+        if found is None:
+            return
+        epoch, loss = found
+        by_build = slot.compiled_by_user and "learning_rate" not in self._hyper_names
+        learning_rate = _keras_fit.optimizer_learning_rate(slot.model) if by_build else self.learning_rate
+        message = _wrapper_checks.divergence_message(
+            epoch, loss, learning_rate, compiled_by=type(self)._build_fn.__qualname__
+            if by_build else None, targets=y if self._task == "regression" else None)
+        if cache is not None:
+            cache.store_failure(epoch, message)
+        raise TrainingDivergedError(message, epoch=epoch)
+
+    def _cache(self, X, y, sw, fingerprint, seed, warm, arch):
         if self.cache_dir is None:
             return None
         if self.random_state is None:
@@ -328,7 +358,8 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         from ._cache import FitCache, data_fingerprint
 
         params = {k: v for k, v in self.get_params().items() if k not in _NOT_IN_CACHE_KEY}
-        params["model"] = _function_identity(self.model)
+        params["model"] = _keras_fit.function_identity(self.model)
+        params["architecture"] = arch  # what it built: globals it reads are in the key too
         if isinstance(params.get("class_weight"), dict):
             params["class_weight"] = sorted((repr(k), float(v))
                                             for k, v in params["class_weight"].items())
@@ -339,7 +370,8 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         """The model's raw outputs for ``X`` (float32), after validation."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        with _keras_fit.acquire(self._spec, self._seed) as slot:
+        with _keras_fit.acquire(self._spec, self._arch, self._seed,
+                                sample=X[:_SAMPLE_ROWS]) as slot:
             return _keras_fit.predict(slot, X, self._variables, self._token)
 
     @property
@@ -347,32 +379,20 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         """The fitted network, as a ``keras.Model`` of its own (built on first access)."""
         check_is_fitted(self)
         if "_model" not in self.__dict__:
-            model = self._spec.build(self._seed)
+            model = _keras_fit.rebuild(self._spec, self._arch, self._seed, unique_names=True)
             for v, value in zip(model.variables, self._variables):
                 v.assign(value)
             self.__dict__["_model"] = model
         return self.__dict__["_model"]
 
 
-def _split(X, y, sw, fraction, seed, stratify):
-    """Seeded (stratified when possible) hold-out for early stopping."""
-    n_val = int(np.ceil(fraction * X.shape[0]))
-    if n_val < 1 or X.shape[0] - n_val < 1:
-        raise ValueError(
-            f"validation_fraction={fraction!r} leaves no training or validation samples of "
-            f"{X.shape[0]}. Use more data, another validation_fraction, or "
-            "early_stopping=False."
-        )
-    rs = int(stream(seed, "split").integers(2**31))
-    arrays = [X, y] + ([] if sw is None else [sw])
-    try:
-        parts = train_test_split(*arrays, test_size=n_val, random_state=rs,
-                                 stratify=y if stratify else None)
-    except ValueError:  # a class too rare to stratify
-        parts = train_test_split(*arrays, test_size=n_val, random_state=rs)
-    X_train, X_val, y_train, y_val = parts[:4]
-    sw_train = parts[4] if sw is not None else None
-    return X_train, (X_val, y_val), y_train, sw_train
+def _store(cache, epochs, variables, optimizer_variables, n_iter, history):
+    """Write a finished fit to the fit cache (its arrays in the entry's weight slot)."""
+    everything = variables + optimizer_variables
+    empty = [np.zeros(0, np.float32)] * len(everything)
+    cache.store(epochs, everything, empty, empty, history.get("loss", []),
+                history.get("val_loss"), {"n_model_variables": len(variables),
+                                          "n_iter": n_iter, "history": history})
 
 
 _COMMON_DOC = """
@@ -430,10 +450,12 @@ _COMMON_DOC = """
         more ``epochs`` continues it from its weights, optimizer state and
         dropout seed state, training only the extra epochs, bit-identical to
         training from scratch on CPU (needs ``early_stopping=False``). The
-        build function is keyed by its module, name, code, defaults and the
-        values its closure captured; functions it calls are not looked into, so
-        clear the cache after editing those. Entries are ``.npz`` files, read
-        without pickle.
+        build function is keyed by its module, name, code, defaults, the
+        values its closure captured and the network it builds (layers, their
+        configs and shapes, the compiled optimizer and loss); the code of
+        functions and layer classes it uses is not looked into, so clear the
+        cache after editing those. Entries are ``.npz`` files, read without
+        pickle.
 """
 
 _ATTRS_DOC = """
@@ -463,11 +485,14 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
     ``build_fn`` returns with Keras's ``Model.fit`` and predicts class labels
     of any kind (strings, ints). The model's output is one probability per
     class (softmax over ``n_classes`` units) or, for two classes, one sigmoid
-    unit. Targets are passed to the loss as class indices ``0..n_classes-1``
+    unit; or logits (a linear last layer, compiled with ``from_logits=True``
+    or not compiled), to which ``predict_proba`` applies softmax (sigmoid).
+    Targets are passed to the loss as class indices ``0..n_classes-1``
     (one-hot if the model was compiled with ``categorical_crossentropy``).
     Inputs may have any shape the model accepts (e.g. images
-    ``(n, 28, 28, 1)``). Fits reuse a compiled model per architecture, so the
-    fixed cost of a fit in a search is small.
+    ``(n, 28, 28, 1)``). Fits reuse a compiled model per architecture (what
+    the build function builds, checked at every fit), so the fixed cost of a
+    fit in a search is small.
 
     Parameters
     ----------"""
@@ -524,6 +549,16 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
         Returns
         -------
         self : KerasClassifier
+
+        Raises
+        ------
+        TrainingDivergedError
+            The training loss became NaN, infinite or larger than 1e6, or the
+            weights non-finite (a search's ``error_score`` records the fit as
+            failed; with ``cache_dir`` a repeated fit fails at once).
+        ValueError
+            The build function returned layers an earlier call returned
+            (made outside it), or a model with the wrong number of outputs.
         """
         X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32)
         check_classification_targets(y)
@@ -570,10 +605,11 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in ``classes_`` order (two columns for binary).
+            Probabilities in ``classes_`` order (two columns for binary). A model
+            ending in logits (a linear last layer, or a loss compiled with
+            ``from_logits=True``) has softmax (sigmoid for one unit) applied.
         """
-        out = self._outputs(X).astype(np.float64)
-        out = out.reshape(out.shape[0], -1)
+        out = _wrapper_checks.probabilities(self._outputs(X), self._head)
         if out.shape[1] == 1:  # one sigmoid unit: P(classes_[1])
             out = np.hstack([1.0 - out, out])
         return out
@@ -652,6 +688,17 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
         Returns
         -------
         self : KerasRegressor
+
+        Raises
+        ------
+        TrainingDivergedError
+            The training loss became NaN, infinite or larger than 1e6, or the
+            weights non-finite (a search's ``error_score`` records the fit as
+            failed; with ``cache_dir`` a repeated fit fails at once). Targets
+            far from order one are named as the likely cause, with the fix.
+        ValueError
+            The build function returned layers an earlier call returned
+            (made outside it), or a model with the wrong number of outputs.
         """
         X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32, multi_output=True,
                              y_numeric=True)
@@ -696,32 +743,6 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-
-def _function_identity(fn):
-    """What identifies a build function's computation for the fit cache.
-
-    Its module and name, plus a hash of its code, constants, defaults and the
-    values its closure captured: two closures made by one factory (say with
-    another activation) or an edited body give other keys. A captured value
-    without a stable ``repr`` (it shows a memory address) makes the key
-    change from process to process: a cache miss, never a wrong hit.
-    """
-    import hashlib
-
-    code = getattr(fn, "__code__", None)
-    parts = [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(type(fn)))]
-    if code is not None:
-        parts += [code.co_code.hex(), repr(code.co_consts), repr(code.co_names)]
-    parts.append(repr(getattr(fn, "__defaults__", None)))
-    parts.append(repr(getattr(fn, "__kwdefaults__", None)))
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            parts.append(repr(cell.cell_contents))
-        except ValueError:  # an empty cell
-            parts.append("<empty>")
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
-    return f"{parts[0]}.{parts[1]}#{digest}"
 
 
 _BASES = {"classifier": KerasClassifier, "regressor": KerasRegressor}

@@ -91,3 +91,58 @@ def test_wrong_width_is_a_clear_error(tiny, tmp_path):
     save_model(str(tmp_path), KerasMLPClassifier(hidden_units=4, epochs=1, random_state=0).fit(X, y))
     with pytest.raises(ValueError, match="X has 4 features, but KerasMLPClassifier is expecting 5"):
         load_model(str(tmp_path)).predict(X[:, :4])
+
+
+def build_clf(input_shape, n_classes):
+    from skkeras_search import _backend
+
+    keras = _backend.keras()
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(4, activation="relu"),
+                             keras.layers.Dense(n_classes, activation="softmax")])
+
+
+def _double(X):
+    return 2 * X
+
+
+def test_what_load_model_would_refuse_is_refused_before_anything_is_written(tiny, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from skkeras_search import KerasClassifier
+
+    X, y = tiny
+    wrapper = KerasClassifier(build_clf, epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="save_model cannot save a KerasClassifier: it holds your "
+                                         "build function model=build_clf"):
+        save_model(str(tmp_path / "new"), wrapper)
+    assert not (tmp_path / "new").exists()
+    # a folder holding a saved model keeps it, untouched
+    kept = KerasMLPClassifier(hidden_units=4, epochs=1, random_state=0).fit(X, y)
+    save_model(str(tmp_path / "kept"), kept)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "kept").iterdir()}
+    for refused in (make_pipeline(StandardScaler(), wrapper),
+                    make_pipeline(FunctionTransformer(_double), kept)):
+        with pytest.raises(ValueError, match="nothing was written"):
+            save_model(str(tmp_path / "kept"), refused)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "kept").iterdir()} == before
+    assert np.array_equal(load_model(str(tmp_path / "kept")).predict_proba(X), kept.predict_proba(X))
+
+
+def test_a_keras_regressor_in_a_target_transformer_is_refused(tmp_path):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.datasets import make_regression
+    from sklearn.preprocessing import StandardScaler
+
+    from skkeras_search import KerasRegressor, _backend
+
+    def build_reg(input_shape, n_outputs):
+        keras = _backend.keras()
+        return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(n_outputs)])
+
+    X, y = make_regression(n_samples=30, n_features=3, random_state=0)
+    model = TransformedTargetRegressor(KerasRegressor(build_reg, epochs=1, random_state=0),
+                                       transformer=StandardScaler()).fit(X, y)
+    with pytest.raises(ValueError, match="save_model cannot save a KerasRegressor"):
+        save_model(str(tmp_path / "out"), model)
+    assert not (tmp_path / "out").exists()

@@ -19,7 +19,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
-from skkeras_search import HyperbandSearchCV, KerasClassifier, KerasRegressor, TPESearchCV, _backend
+from skkeras_search import (
+    HyperbandSearchCV,
+    KerasClassifier,
+    KerasRegressor,
+    TPESearchCV,
+    TrainingDivergedError,
+    _backend,
+    _keras_fit,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -456,3 +464,232 @@ def test_cache_tells_closures_of_one_factory_apart(tmp_path):
     fresh = KerasClassifier(make_build("sigmoid"), epochs=2, random_state=0).fit(X, y)
     assert np.array_equal(sigmoid.predict_proba(X), fresh.predict_proba(X))
     assert not np.array_equal(sigmoid.predict_proba(X), relu.predict_proba(X))
+
+
+# ------------------------------------------------------------------ divergence
+def build_sgd(input_shape, n_classes, hidden_units=8):
+    """Compiles with its own (far too large) SGD step: the learning rate is not a parameter."""
+    keras = _backend.keras()
+    model = keras.Sequential([keras.Input(input_shape),
+                              keras.layers.Dense(hidden_units, activation="relu"),
+                              keras.layers.Dense(n_classes, activation="softmax")])
+    model.compile(keras.optimizers.SGD(1e6), "sparse_categorical_crossentropy")
+    return model
+
+
+def _sqrt_relu_layer():
+    keras = _backend.keras()
+
+    class SqrtRelu(keras.layers.Layer):  # sqrt'(0) is infinite: NaN gradients, finite loss
+        def call(self, x):
+            return keras.ops.sqrt(keras.ops.relu(x))
+
+    return SqrtRelu()
+
+
+def build_nan_gradients(input_shape, n_classes):
+    keras = _backend.keras()
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(8), _sqrt_relu_layer(),
+                             keras.layers.Dense(n_classes, activation="softmax")])
+
+
+@pytest.mark.parametrize("build, params, where", [
+    (build_clf, {"optimizer": "sgd", "learning_rate": 1e8}, "learning_rate=100000000.0"),
+    (build_sgd, {}, "optimizer model=build_sgd compiles"),
+])
+def test_a_diverging_fit_raises_training_diverged_error(tiny, build, params, where):
+    X, y = tiny
+    clf = KerasClassifier(build, epochs=5, random_state=0, **params)
+    with pytest.raises(TrainingDivergedError, match=r"Training diverged in epoch \d: the loss "
+                                                    r"became .*Use a smaller learning_rate") as info:
+        clf.fit(X, y)
+    assert where in str(info.value) and 1 <= info.value.epoch <= 5
+    assert not hasattr(clf, "history_")  # nothing fitted
+
+
+def test_weights_that_became_nan_count_as_divergence(tiny):
+    # one batch, one epoch: the epoch's loss is computed before the step that made the
+    # weights NaN, so only the weights tell
+    X, y = tiny
+    with pytest.raises(TrainingDivergedError, match="epoch 1: the weights became infinite or NaN"):
+        KerasClassifier(build_nan_gradients, epochs=1, batch_size=60, random_state=0).fit(X, y)
+
+
+def test_a_diverged_fit_is_cached_and_fails_again_at_once(tiny, tmp_path, monkeypatch):
+    X, y = tiny
+    bad = KerasClassifier(build_clf, optimizer="sgd", learning_rate=1e8, epochs=5, random_state=0,
+                          cache_dir=str(tmp_path))
+    with pytest.raises(TrainingDivergedError) as first:
+        clone(bad).fit(X, y)
+
+    def retrain(*args, **kwargs):
+        raise AssertionError("a fit the cache knows diverged was trained again")
+
+    monkeypatch.setattr(_keras_fit, "train", retrain)
+    with pytest.raises(TrainingDivergedError) as again:
+        clone(bad).fit(X, y)
+    assert str(again.value) == str(first.value)
+    with pytest.raises(TrainingDivergedError):  # a longer budget diverges the same way
+        clone(bad).set_params(epochs=9).fit(X, y)
+
+
+def test_unscaled_regression_targets_are_named_as_the_cause():
+    X, y = make_regression(n_samples=60, n_features=4, noise=1.0, random_state=0)
+    prices = 1000 * y / y.std() + 3000  # prices in the thousands
+    reg = KerasRegressor(build_reg, epochs=3, random_state=0)
+    with pytest.raises(TrainingDivergedError, match="standard deviation 1e\\+03") as info:
+        clone(reg).fit(X, prices)
+    message = str(info.value)
+    assert "TransformedTargetRegressor" in message and "StandardScaler" in message
+    assert "smaller learning_rate" not in message
+    from sklearn.compose import TransformedTargetRegressor
+
+    fixed = TransformedTargetRegressor(clone(reg), transformer=StandardScaler()).fit(X, prices)
+    assert np.isfinite(fixed.predict(X)).all()
+
+
+# ---------------------------------------------------------------- logits heads
+def build_logits(input_shape, n_classes, hidden_units=8):
+    """A logits head, compiled with from_logits=True."""
+    keras = _backend.keras()
+    model = keras.Sequential([keras.Input(input_shape),
+                              keras.layers.Dense(hidden_units, activation="relu"),
+                              keras.layers.Dense(n_classes if n_classes > 2 else 1)])
+    loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if n_classes > 2
+            else keras.losses.BinaryCrossentropy(from_logits=True))
+    model.compile(keras.optimizers.Adam(0.05), loss)
+    return model
+
+
+def build_linear(input_shape, n_classes, hidden_units=8, binary_unit=False):
+    """No softmax or sigmoid at all, not compiled."""
+    keras = _backend.keras()
+    return keras.Sequential([keras.Input(input_shape),
+                             keras.layers.Dense(hidden_units, activation="relu"),
+                             keras.layers.Dense(1 if binary_unit else n_classes)])
+
+
+@pytest.mark.parametrize("build, params, n_classes", [
+    (build_logits, {}, 3), (build_logits, {}, 2),  # from_logits=True; one unit for binary
+    (build_linear, {}, 3), (build_linear, {}, 2), (build_linear, {"binary_unit": True}, 2),
+])
+def test_a_logits_head_predicts_probabilities(tiny, build, params, n_classes):
+    X, y = tiny
+    y = y if n_classes == 3 else (y == 0).astype(int)
+    clf = KerasClassifier(build, epochs=30, learning_rate=0.05, random_state=0, **params).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (60, n_classes)
+    assert (proba >= 0).all() and (proba <= 1).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+    assert (clf.predict(X) == clf.classes_[proba.argmax(axis=1)]).all()
+    logits = np.asarray(clf.model_(X.astype(np.float32)), dtype=np.float64)
+    assert (logits < 0).any() or (logits > 1).any()  # really logits
+    if logits.shape[1] == 1:  # thresholded at 0, not at 0.5
+        assert (clf.predict(X) == clf.classes_[(logits[:, 0] > 0).astype(int)]).all()
+    else:
+        from scipy.special import softmax
+
+        np.testing.assert_allclose(proba, softmax(logits, axis=1), rtol=1e-5)
+    assert clf.score(X, y) > 0.7
+
+
+def test_a_logits_head_with_a_probability_loss_warns(tiny):
+    X, y = tiny
+
+    def build(input_shape, n_classes):
+        model = build_linear(input_shape, n_classes)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    with pytest.warns(UserWarning, match="from_logits=False"):
+        clf = KerasClassifier(build, epochs=2, random_state=0).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert (proba >= 0).all() and (proba <= 1).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ model pool
+_UNITS = 4  # read by build_from_global, changed by a test
+
+
+def build_from_global(input_shape, n_classes):
+    keras = _backend.keras()
+    return keras.Sequential([keras.Input(input_shape),
+                             keras.layers.Dense(_UNITS, activation="relu"),
+                             keras.layers.Dense(n_classes, activation="softmax")])
+
+
+def test_the_pool_follows_what_the_build_function_builds(tiny, monkeypatch):
+    X, y = tiny
+    small = KerasClassifier(build_from_global, epochs=2, random_state=0).fit(X, y)
+    monkeypatch.setattr(sys.modules[__name__], "_UNITS", 16)
+    wide = KerasClassifier(build_from_global, epochs=2, random_state=0).fit(X, y)
+    assert wide._variables[0].shape == (5, 16)  # the network built now, not the pooled one
+    assert wide.model_.count_params() == 5 * 16 + 16 + 16 * 3 + 3
+    np.testing.assert_allclose(np.asarray(wide.model_(X.astype(np.float32))),
+                               wide.predict_proba(X), rtol=1e-5, atol=1e-7)
+    assert small.predict_proba(X).shape == (60, 3)  # still its own network
+    with pytest.raises(ValueError, match="now builds another network"):
+        small.model_  # noqa: B018 - the build function no longer builds what was fitted
+
+
+def test_fitted_models_keep_their_own_names(tiny):
+    # fits name their pooled models alike (see _keras_fit); model_ is named as Keras would
+    X, y = tiny
+    keras = _backend.keras()
+    a, b = (KerasClassifier(build_clf, epochs=1, random_state=s).fit(X, y).model_ for s in (0, 1))
+    assert a.name != b.name
+    inputs = keras.Input((5,))
+    both = keras.Model(inputs, keras.layers.Average()([a(inputs), b(inputs)]))
+    assert both.predict(X[:2], verbose=0).shape == (2, 3)
+
+
+def test_layers_made_outside_the_build_function_are_refused(tiny):
+    X, y = tiny
+    keras = _backend.keras()
+    hidden, out = keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3, "softmax")
+
+    def shared(input_shape, n_classes):
+        return keras.Sequential([keras.Input(input_shape), hidden, out])
+
+    with pytest.raises(ValueError, match="Create the layers inside the build function"):
+        cross_val_score(KerasClassifier(shared, epochs=2), X, y, cv=2, error_score="raise")
+    frozen = keras.layers.Dense(8, activation="relu", trainable=False)  # may be shared
+
+    def with_frozen(input_shape, n_classes):
+        return keras.Sequential([keras.Input(input_shape), frozen,
+                                 keras.layers.Dense(n_classes, activation="softmax")])
+
+    scores = cross_val_score(KerasClassifier(with_frozen, epochs=2), X, y, cv=2, error_score="raise")
+    assert scores.shape == (2,)
+
+
+# ------------------------------------------------------------------ row order
+_ROW_ORDER = """
+import sys, numpy as np
+sys.path.insert(0, {here!r})
+from sklearn.utils.estimator_checks import check_methods_sample_order_invariance
+from test_wrappers import SMALL
+X = 3 * np.random.RandomState(0).uniform(size=(20, 3))
+y = X[:, 0].astype(np.int64)
+for est in SMALL:
+    est = est.fit(X, y)
+    for method in ("predict", "predict_proba"):
+        if hasattr(est, method):
+            out = getattr(est, method)(X)
+            for seed in range(20):
+                idx = np.random.RandomState(seed).permutation(20)
+                assert np.array_equal(getattr(est, method)(X[idx]), out[idx]), (method, seed)
+    for seed in range(5):
+        np.random.seed(seed)
+        check_methods_sample_order_invariance(type(est).__name__, est)
+"""
+
+
+def test_predictions_are_exactly_invariant_to_the_row_order():
+    # Without oneDNN, TensorFlow's kernels gave a row other last bits at another
+    # position in the batch (1 float32 ulp); the rows now run in a canonical order.
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
+    done = subprocess.run([sys.executable, "-c", _ROW_ORDER.format(here=HERE)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
