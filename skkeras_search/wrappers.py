@@ -35,6 +35,7 @@ importable, as any pickled function must).
 """
 
 import copyreg
+import functools
 import inspect
 import os
 import secrets
@@ -97,8 +98,30 @@ _CONSTRAINTS = {
 # Rows of X that tell a classifier's outputs apart (probabilities or logits) when its
 # last layer does not say.
 _SAMPLE_ROWS = 64
+# Set by validate_data at the start of fit; put back when the fit fails.
+_INPUT_ATTRS = ("n_features_in_", "feature_names_in_")
 # Parameters that do not change what a fit computes (left out of cache keys).
 _NOT_IN_CACHE_KEY = {"epochs", "verbose", "cache_dir", "warm_start", "random_state"}
+
+
+def _unchanged_if_failed(fit):
+    """Decorate ``fit`` so that a failed fit (say a diverged one) changes nothing.
+
+    ``validate_data`` sets ``n_features_in_`` first; left behind by a failed
+    fit, it would make an unfitted estimator pass ``check_is_fitted``.
+    """
+    @functools.wraps(fit)
+    def checked_fit(self, *args, **kwargs):
+        saved = {k: self.__dict__[k] for k in _INPUT_ATTRS if k in self.__dict__}
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            for k in _INPUT_ATTRS:
+                self.__dict__.pop(k, None)
+            self.__dict__.update(saved)
+            raise
+
+    return checked_fit
 
 
 class _WrapperMeta(type):
@@ -534,6 +557,7 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
     )
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_unchanged_if_failed
     def fit(self, X, y, sample_weight=None):
         """Train the model on ``X``, ``y``.
 
@@ -673,6 +697,7 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
     )
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_unchanged_if_failed
     def fit(self, X, y, sample_weight=None):
         """Train the model on ``X``, ``y``.
 

@@ -14,6 +14,7 @@ import pytest
 from scipy.stats import loguniform
 from sklearn.base import clone
 from sklearn.datasets import make_regression
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import RandomizedSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -504,7 +505,8 @@ def test_a_diverging_fit_raises_training_diverged_error(tiny, build, params, whe
                                                     r"became .*Use a smaller learning_rate") as info:
         clf.fit(X, y)
     assert where in str(info.value) and 1 <= info.value.epoch <= 5
-    assert not hasattr(clf, "history_")  # nothing fitted
+    with pytest.raises(NotFittedError):  # a failed fit leaves nothing behind
+        clf.predict(X)
 
 
 def test_weights_that_became_nan_count_as_divergence(tiny):
