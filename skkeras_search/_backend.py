@@ -3,8 +3,23 @@
 Importing TensorFlow takes seconds and, even with ``TF_CPP_MIN_LOG_LEVEL``
 set, prints C++ start-up chatter that would reach every user of a search.
 This module is the only place that imports TensorFlow or Keras: it does it on
-first use, with that chatter silenced, and caps TensorFlow's thread pools when
-asked to (so that parallel workers on one host do not oversubscribe cores).
+first use, with that chatter silenced, and sets TensorFlow's thread pools.
+
+Threads and reproducibility. A fit must give bit-identical weights in any
+process: ``n_jobs=1`` (all cores), a loky worker (``OMP_NUM_THREADS`` =
+cores // n_jobs), a Dask worker (1), a respawned worker. TensorFlow's CPU
+kernels split their work over the *intra-op* pool, and a matrix product's
+split depends on the pool's size (Eigen's contraction picks its blocking
+along the summed dimension from the thread count, and may shard that
+dimension over threads), which changes the rounding: with 1 and 2 intra-op
+threads the same fit ends with different float64 weights, and different
+float32 ones when oneDNN is off (``TF_ENABLE_ONEDNN_OPTS=0``, and
+TensorFlow's default on CPUs without AVX512-VNNI, AVX-VNNI or AMX). So the
+intra-op pool is one thread in every process, and each kernel's arithmetic
+depends on its shapes only; the thread cap (``SKKERAS_SEARCH_THREADS``,
+else ``OMP_NUM_THREADS``) sizes the *inter-op* pool, which runs independent
+kernels of a graph side by side (a layer's two backward products, the
+optimizer updates) and cannot change a result.
 
 Training and prediction need TensorFlow only. ``import tensorflow`` would
 also import all of Keras (its last lines load ``keras.src.optimizers`` inside
@@ -18,11 +33,15 @@ import importlib.machinery
 import os
 import sys
 import threading
+import warnings
 from contextlib import contextmanager
 
 __all__ = ["tensorflow", "keras", "configure_threads", "stderr_silenced"]
 
 _THREADS_ENV = "SKKERAS_SEARCH_THREADS"
+#: TensorFlow's intra-op pool: one thread everywhere, so that no kernel's
+#: arithmetic depends on the machine's cores or on the process's thread cap.
+INTRA_OP_THREADS = 1
 
 
 _silence_lock = threading.Lock()
@@ -107,20 +126,40 @@ def _import_tensorflow_without_keras():
     return tf
 
 
+_configured = False
+
+
 def tensorflow():
-    """Return the ``tensorflow`` module, importing it quietly on first use (without Keras)."""
-    if "tensorflow" in sys.modules:
+    """Return the ``tensorflow`` module, importing it quietly on first use (without Keras).
+
+    On first use its thread pools are set (see the module's docstring), also
+    when something else imported TensorFlow first, as long as no TensorFlow
+    operation has run yet.
+    """
+    global _configured
+    if _configured:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with stderr_silenced():
-        tf = _import_tensorflow_without_keras()
-
-        tf.get_logger().setLevel("ERROR")
-        threads = _thread_cap()
-        if threads:
-            configure_threads(threads)
+        if "tensorflow" in sys.modules:
+            tf = sys.modules["tensorflow"]
+        else:
+            tf = _import_tensorflow_without_keras()
+            tf.get_logger().setLevel("ERROR")
+        # 0: TensorFlow's default inter-op pool (all cores)
+        _set_pools(tf, _thread_cap() or 0)
         # The first op initialises the runtime, which logs once more.
         tf.constant(0.0)
+        intra_op = tf.config.threading.get_intra_op_parallelism_threads()
+    _configured = True
+    if intra_op != INTRA_OP_THREADS:  # outside stderr_silenced: the warning must show
+        warnings.warn(
+            f"TensorFlow's runtime was started before skkeras_search configured it, with "
+            f"{intra_op or 'all cores as'} intra-op threads: fits in this process can differ "
+            "in their last bits from the same fits in worker processes (n_jobs > 1) or under "
+            "another thread cap. For reproducible results, run no TensorFlow operation before "
+            "the first fit, or call tf.config.threading.set_intra_op_parallelism_threads(1) "
+            "first.", RuntimeWarning, stacklevel=3)
     return tf
 
 
@@ -151,7 +190,11 @@ def keras():
 
 
 def configure_threads(n_threads):
-    """Cap TensorFlow's intra- and inter-op thread pools at ``n_threads``.
+    """Cap the threads TensorFlow runs kernels on at ``n_threads``.
+
+    The cap sizes TensorFlow's inter-op pool (kernels run side by side); its
+    intra-op pool is always ``INTRA_OP_THREADS`` (one), whatever the cap, so
+    that results never depend on it (see the module's docstring).
 
     Has an effect only before TensorFlow runs its first operation; afterwards
     TensorFlow refuses the change, which is reported by returning False.
@@ -171,10 +214,16 @@ def configure_threads(n_threads):
     os.environ[_THREADS_ENV] = str(n_threads)
     if "tensorflow" not in sys.modules:
         return True  # applied when TensorFlow is first imported
-    tf = sys.modules["tensorflow"]
+    return _set_pools(sys.modules["tensorflow"], n_threads)
+
+
+def _set_pools(tf, inter_op):
+    """Set the pools; False when TensorFlow's runtime already runs with others."""
+    threading_config = tf.config.threading
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(n_threads)
-        tf.config.threading.set_inter_op_parallelism_threads(n_threads)
-    except RuntimeError:
-        return tf.config.threading.get_intra_op_parallelism_threads() == n_threads
+        threading_config.set_intra_op_parallelism_threads(INTRA_OP_THREADS)
+        threading_config.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError:  # the runtime has started: the pools are fixed
+        return (threading_config.get_intra_op_parallelism_threads() == INTRA_OP_THREADS
+                and threading_config.get_inter_op_parallelism_threads() == inter_op)
     return True

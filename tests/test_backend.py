@@ -1,13 +1,17 @@
 """The cold path: training needs TensorFlow only, and Keras still loads on demand."""
 
+import os
 import subprocess
 import sys
 import textwrap
 
+_THREAD_VARS = ("SKKERAS_SEARCH_THREADS", "OMP_NUM_THREADS")
 
-def _run(code):
+
+def _run(code, **env):
+    base = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=300, env={**base, **env})
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.split()
 
@@ -46,3 +50,45 @@ def test_keras_imported_first_is_left_alone():
         print(_backend.keras() is keras, _backend.tensorflow().__name__)
     """)
     assert out == ["True", "tensorflow"]
+
+
+def test_intra_op_pool_is_one_thread_whatever_the_cap():
+    # The cap sizes the inter-op pool; one intra-op thread keeps every kernel's sums in one
+    # order, so a fit gives the same bits in any process (tests/test_determinism.py).
+    out = _run("""
+        from skkeras_search import _backend
+        tf = _backend.tensorflow()
+        threading = tf.config.threading
+        print(threading.get_intra_op_parallelism_threads(),
+              threading.get_inter_op_parallelism_threads(),
+              _backend.configure_threads(2), _backend.configure_threads(3))
+    """, SKKERAS_SEARCH_THREADS="2")
+    assert out == ["1", "2", "True", "False"]  # set once: TensorFlow refuses changes later
+
+
+def test_tensorflow_imported_first_but_not_started_still_gets_one_intra_op_thread():
+    out = _run("""
+        import warnings
+        import keras  # imports TensorFlow, runs no operation
+        from skkeras_search import _backend
+        warnings.simplefilter("error")
+        tf = _backend.tensorflow()
+        print(tf.config.threading.get_intra_op_parallelism_threads(),
+              tf.config.threading.get_inter_op_parallelism_threads())
+    """, OMP_NUM_THREADS="1")
+    assert out == ["1", "1"]
+
+
+def test_tensorflow_started_first_warns_once_that_bits_may_differ():
+    out = _run("""
+        import warnings
+        import tensorflow as tf
+        tf.constant(0.0)  # the runtime starts, with TensorFlow's default pools
+        from skkeras_search import _backend
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _backend.tensorflow()
+            _backend.tensorflow()
+        print(len(caught), caught[0].category.__name__, "intra-op" in str(caught[0].message))
+    """)
+    assert out == ["1", "RuntimeWarning", "True"]

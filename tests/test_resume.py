@@ -45,8 +45,10 @@ def _start_and_kill(out, extra=(), after=3, sig=signal.SIGKILL, kill_worker=Fals
     while len(_entries(out)) < after and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     if kill_worker:
+        # A worker, not loky's resource tracker (also a child with "loky" in its command line,
+        # started first): killing that one leaves the search running, no worker lost.
         children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(p) == proc.pid
-                    and b"loky" in _cmdline(p)]
+                    and b"LokyProcess" in _cmdline(p)]
         assert children, "no loky worker found"
         os.kill(children[0], signal.SIGKILL)
     else:

@@ -1,0 +1,121 @@
+"""The same random_state gives the same bits whatever the threads: caps, n_jobs, oneDNN or not.
+
+TensorFlow's CPU kernels split a matrix product over their intra-op pool, and the split changes
+the rounding, so before that pool was pinned to one thread a fit ended with different weights
+under 1 and 2 threads once the products are large enough to be split: float64 (Eigen's kernels,
+oneDNN or not), and float32 when oneDNN is off (forced here with TF_ENABLE_ONEDNN_OPTS=0;
+TensorFlow's default on CPUs without AVX512-VNNI, AVX-VNNI or AMX). ``n_jobs=1`` trained with
+all cores' threads and a loky worker with cores // n_jobs, so a search's scores depended on
+n_jobs.
+
+Each case runs in fresh processes: the thread pools are fixed when TensorFlow starts.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# Shapes whose products TensorFlow parallelises (and which differed by thread count before):
+# two 512-wide layers, and batches of 1000 rows.
+FITS = r"""
+import hashlib, json, sys, warnings
+import numpy as np
+from sklearn.datasets import load_digits
+from skkeras_search import KerasMLPClassifier, KerasMLPRegressor
+from skkeras_search import _backend
+
+warnings.simplefilter("ignore")
+
+
+def digest(*arrays):
+    return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()
+
+
+X, y = load_digits(return_X_y=True)
+X = X / 16
+target = np.stack([X[:, :32].sum(1), X[:, 32:].sum(1)], 1) / 10 + (y[:, None] % 3)
+out = {}
+for dtype in ("float32", "float64"):
+    Xd = X.astype(dtype)
+    for name, rows, kw in (("2x512", 1000, dict(hidden_units=512, n_layers=2)),
+                           ("batch1000", None, dict(hidden_units=256, batch_size=1000))):
+        Xs, ys, ts = Xd[:rows], y[:rows], target[:rows].astype(dtype)
+        clf = KerasMLPClassifier(epochs=2, random_state=0, **kw).fit(Xs, ys)
+        reg = KerasMLPRegressor(epochs=2, random_state=0, **kw).fit(Xs, ts)
+        out[f"classifier {dtype} {name}"] = digest(*clf.coefs_, *clf.intercepts_,
+                                                   clf.predict_proba(Xd))
+        out[f"regressor {dtype} {name}"] = digest(*reg.coefs_, *reg.intercepts_, reg.predict(Xd))
+tf = _backend.tensorflow()
+out["pools"] = [tf.config.threading.get_intra_op_parallelism_threads(),
+                tf.config.threading.get_inter_op_parallelism_threads()]
+print(json.dumps(out))
+"""
+
+SEARCH = r"""
+import json, warnings
+import joblib
+import numpy as np
+from scipy.stats import loguniform
+from sklearn.datasets import load_digits
+from sklearn.model_selection import RandomizedSearchCV
+from skkeras_search import KerasMLPClassifier
+
+warnings.simplefilter("ignore")
+X, y = load_digits(return_X_y=True)
+X = (X / 16).astype(np.float32)
+space = {"hidden_units": [256, 512], "n_layers": [1, 2], "learning_rate": loguniform(1e-4, 1e-2)}
+scores = {}
+for backend, n_jobs in (("loky", 1), ("loky", 2), ("threading", 2)):
+    with joblib.parallel_config(backend=backend):
+        search = RandomizedSearchCV(KerasMLPClassifier(epochs=3, random_state=0), space,
+                                    n_iter=3, cv=2, scoring="neg_log_loss", random_state=0,
+                                    n_jobs=n_jobs, error_score="raise").fit(X, y)
+    scores[f"{backend} n_jobs={n_jobs}"] = {k: [float(v).hex() for v in search.cv_results_[k]]
+                                            for k in ("split0_test_score", "split1_test_score")}
+print(json.dumps(scores))
+"""
+
+_THREAD_VARS = ("SKKERAS_SEARCH_THREADS", "OMP_NUM_THREADS", "TF_ENABLE_ONEDNN_OPTS")
+
+
+def _start(code, **env):
+    base = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)],
+                            env={**base, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _result(proc):
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("onednn", ["0", "1"])
+def test_fits_are_bit_identical_for_any_thread_cap(onednn):
+    caps = {"SKKERAS_SEARCH_THREADS=1": {"SKKERAS_SEARCH_THREADS": "1"},
+            "SKKERAS_SEARCH_THREADS=2": {"SKKERAS_SEARCH_THREADS": "2"},
+            "OMP_NUM_THREADS=1 (a loky or Dask worker)": {"OMP_NUM_THREADS": "1"},
+            "no cap (n_jobs=1: all cores)": {}}
+    procs = {name: _start(FITS, TF_ENABLE_ONEDNN_OPTS=onednn, **env)
+             for name, env in caps.items()}
+    results = {name: _result(proc) for name, proc in procs.items()}
+    reference = results["SKKERAS_SEARCH_THREADS=1"]
+    for name, result in results.items():
+        for fit, value in result.items():
+            if fit != "pools":
+                assert value == reference[fit], f"{fit}: {name} differs from 1 thread"
+        assert result["pools"][0] == 1, name  # the intra-op pool, whatever the cap
+
+
+def test_search_scores_are_bit_identical_for_n_jobs_1_and_2():
+    # Without oneDNN: the kernels whose float32 sums depended on the thread count.
+    scores = _result(_start(SEARCH, TF_ENABLE_ONEDNN_OPTS="0"))
+    assert scores["loky n_jobs=2"] == scores["loky n_jobs=1"]  # worker processes, 1 thread each
+    assert scores["threading n_jobs=2"] == scores["loky n_jobs=1"]  # fits side by side, one pool
