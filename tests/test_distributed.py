@@ -51,10 +51,9 @@ def test_dask_cluster_equals_n_jobs_1(cluster, data):
     local = search().set_params(n_jobs=1).fit(X, y)
     for key in ("split0_test_score", "split1_test_score", "mean_test_score"):
         assert np.array_equal(on_dask.cv_results_[key], local.cv_results_[key]), key
-    # the fits really ran on the workers, which capped TensorFlow to one thread each
-    threads = client.run(lambda: __import__("tensorflow").config.threading
-                         .get_intra_op_parallelism_threads())
-    assert len(threads) == 2 and set(threads.values()) == {1}
+    # the fits really ran on the workers: each of them has TensorFlow running
+    ran = client.run(lambda: "tensorflow" in __import__("sys").modules)
+    assert len(ran) == 2 and all(ran.values())
 
 
 @pytest.mark.slow
