@@ -51,9 +51,9 @@ def test_dask_cluster_equals_n_jobs_1(cluster, data):
     local = search().set_params(n_jobs=1).fit(X, y)
     for key in ("split0_test_score", "split1_test_score", "mean_test_score"):
         assert np.array_equal(on_dask.cv_results_[key], local.cv_results_[key]), key
-    # the fits really ran on the workers: each of them has TensorFlow running
+    # the fits really ran on the cluster (which worker ran which fit is not tested)
     ran = client.run(lambda: "tensorflow" in __import__("sys").modules)
-    assert len(ran) == 2 and all(ran.values())
+    assert len(ran) == 2 and any(ran.values())
 
 
 @pytest.mark.slow
