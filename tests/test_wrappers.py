@@ -509,6 +509,17 @@ def test_a_diverging_fit_raises_training_diverged_error(tiny, build, params, whe
         clf.predict(X)
 
 
+def test_a_tpe_search_whose_candidates_all_diverge_fails_loudly(tiny):
+    # replayed report: every candidate's loss was NaN, and the search still named a best
+    X, y = tiny
+    search = TPESearchCV(KerasClassifier(build_clf, optimizer="sgd", epochs=3, random_state=0),
+                         {"learning_rate": loguniform(1e7, 1e9)}, n_iter=4, batch_size=2, cv=2,
+                         random_state=0)
+    with pytest.raises(ValueError, match="All the .* fits failed"):
+        search.fit(X, y)
+    assert not hasattr(search, "best_params_")
+
+
 def test_weights_that_became_nan_count_as_divergence(tiny):
     # one batch, one epoch: the epoch's loss is computed before the step that made the
     # weights NaN, so only the weights tell
