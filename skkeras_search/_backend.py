@@ -179,10 +179,15 @@ def _thread_cap():
 
 
 def keras():
-    """Return the ``keras`` module (TensorFlow imported first, quietly)."""
+    """Return the ``keras`` module (TensorFlow imported and configured first, quietly).
+
+    TensorFlow is configured even when the user imported Keras first: a build
+    function's first Keras call would otherwise start TensorFlow's runtime
+    with its default thread pools.
+    """
+    tensorflow()
     if "keras" in sys.modules:
         return sys.modules["keras"]
-    tensorflow()
     with stderr_silenced():
         import keras as _keras
 

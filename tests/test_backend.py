@@ -92,3 +92,26 @@ def test_tensorflow_started_first_warns_once_that_bits_may_differ():
         print(len(caught), caught[0].category.__name__, "intra-op" in str(caught[0].message))
     """)
     assert out == ["1", "RuntimeWarning", "True"]
+
+
+def test_a_wrapper_fit_after_the_user_imported_keras_still_gets_one_intra_op_thread():
+    # A build function's first Keras call would start TensorFlow's runtime with its default
+    # pools unless asking for Keras configures TensorFlow first.
+    out = _run("""
+        import warnings
+        import keras  # the user's import, as in every build function's module
+        import numpy as np
+        import tensorflow as tf
+        from skkeras_search import KerasClassifier
+
+        def build(input_shape, n_classes, units=4):
+            return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(units),
+                                     keras.layers.Dense(n_classes, activation="softmax")])
+
+        X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            KerasClassifier(build, epochs=1, random_state=0).fit(X, np.arange(40) % 2)
+        print(tf.config.threading.get_intra_op_parallelism_threads())
+    """)
+    assert out == ["1"]
