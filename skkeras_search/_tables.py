@@ -196,7 +196,8 @@ def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values
         Delimiter; detected among ``, ; tab |`` when None.
     decimal : str, optional
         Decimal mark (the other of ``.`` and ``,`` is then the thousands
-        separator); detected when None, see :func:`_formatted_numbers`.
+        separator, in every column); detected when None, see
+        :func:`_formatted_numbers`.
     encoding : str, optional
         Text encoding; UTF-8 with or without byte-order mark when None.
     na_values : sequence of str
@@ -208,7 +209,9 @@ def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values
         Blank lines removed, the index the data row (0-based), column names
         stripped of surrounding spaces, text cells stripped too. Text columns
         of numbers written with thousands separators, a decimal comma,
-        currency or percent signs are numbers (:func:`_formatted_numbers`).
+        currency or percent signs are numbers (:func:`_formatted_numbers`);
+        with a decimal comma, a column of numbers written with a decimal point
+        (``0.5``) stays text, with a :class:`DataWarning`.
     lines : ndarray of shape (n_rows,)
         The file line of each row (1 is the header); None for Parquet.
     notes : list of str
@@ -235,10 +238,10 @@ def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values
     ext, compression = _split_suffix(path)
     if ext in _PARQUET_SUFFIXES:
         frame, lines = _read_parquet(path), None
-        notes = _formatted_numbers(frame, path, lines, decimal=decimal)
+        notes = _formatted_numbers(frame, path, lines, decimal=decimal, target=target)
     else:
         frame, lines, notes = _read_text(path, ext, compression, sep, decimal, encoding,
-                                         na_values)
+                                         na_values, target)
     raw_names = [str(c) for c in frame.columns]
     frame.columns = [name.strip() for name in raw_names]
     seen = {}
@@ -279,7 +282,7 @@ def _read_parquet(path):
     return _strip_text(frame)
 
 
-def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
+def _read_text(path, ext, compression, sep, decimal, encoding, na_values, target):
     import pandas as pd
 
     from .datasets import DataError
@@ -327,13 +330,16 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
     if detected == ",":
         notes.append("decimal mark ',' detected"
                      + (f", thousands separator {thousands!r}" if thousands else ""))
+    mark = decimal or detected or "."
     # A zip is opened here (its one table, macOS's __MACOSX/ metadata skipped); pandas
     # decompresses the other formats itself.
     source = _open_binary(path, "zip") if compression == "zip" else path
     try:
+        # No thousands separator for pandas: it would drop it in every column (01.02.2024 would
+        # be 1022024). Cells with one stay text, and each column is judged on its own by
+        # _formatted_numbers, which checks the groups of three digits.
         frame = pd.read_csv(
-            source, sep=sep, decimal=decimal or detected or ".", thousands=thousands,
-            encoding=encoding,
+            source, sep=sep, decimal=mark, encoding=encoding,
             compression=None if compression == "zip" else compression,
             na_values=sorted(MISSING_MARKERS | set(na_values)), keep_default_na=True,
             skipinitialspace=True, skip_blank_lines=False, engine="c", low_memory=False,
@@ -352,11 +358,12 @@ def _read_text(path, ext, compression, sep, decimal, encoding, na_values):
         if source is not path:
             source.close()
     lines = np.arange(len(frame)) + 2 + skiprows
-    frame = _strip_text(frame, na_values)
+    frame = _strip_text(frame, na_values, decimal=mark)
     blank = frame.isna().all(axis=1).to_numpy()
     frame = frame.loc[~blank].reset_index(drop=True)
     lines = lines[~blank]
-    notes += _formatted_numbers(frame, path, lines, decimal=decimal, detected=detected, sep=sep)
+    notes += _formatted_numbers(frame, path, lines, decimal=decimal, detected=detected, sep=sep,
+                                target=target)
     return frame, lines, notes
 
 
@@ -419,7 +426,8 @@ def number_like(values):
     return valid & number.str.fullmatch(f"{_NUMBER['.']}|{_NUMBER[',']}").astype(bool)
 
 
-def _formatted_numbers(frame, path, lines, *, decimal=None, detected=None, sep=None):
+def _formatted_numbers(frame, path, lines, *, decimal=None, detected=None, sep=None,
+                       target=None):
     """Make text columns of formatted numbers numeric, in place; one note per column converted.
 
     A column is converted only when every present cell is a number written
@@ -428,17 +436,27 @@ def _formatted_numbers(frame, path, lines, *, decimal=None, detected=None, sep=N
     ``19.1%`` (becomes 19.1: the sign is dropped, the number is not divided
     by 100), ``(1,200)`` (accounting negative, -1200). A column where some
     cells are text stays text, whole. The decimal mark is ``decimal`` when
-    given, else the one that reads every cell; when both do and a cell has a
-    comma (``3,417``), the file's ``detected`` mark decides, or in a
-    comma-separated file the comma is a thousands separator, or else the
-    reading is refused. The other of ``.`` and ``,`` is the thousands
-    separator, and its groups must be of three digits.
+    given, or a comma when that was ``detected`` in the file; else the one
+    that reads every cell; when both do and a cell has a comma (``3,417``),
+    the file's ``detected`` mark decides, or in a comma-separated file the
+    comma is a thousands separator, or else the reading is refused. The
+    other of ``.`` and ``,`` is the thousands separator, and its groups must
+    be of three digits: with a decimal comma ``1.234`` is 1234, and a column
+    of numbers written with a decimal point (``0.5``, ``12.30``) stays text,
+    with a :class:`DataWarning` naming the column and the cell (not for the
+    ``target``, whose labels :func:`table_labels` reads).
     """
+    import warnings
+
     import pandas as pd
+
+    from ._preprocessing import DataWarning
 
     def where(i):
         return f"line {int(lines[i])}" if lines is not None else f"row {i}"
 
+    given = decimal is not None
+    decimal = decimal or ("," if detected == "," else None)
     notes = []
     for column in frame.columns:
         values = frame[column]
@@ -455,9 +473,25 @@ def _formatted_numbers(frame, path, lines, *, decimal=None, detected=None, sep=N
                                          where, decimal, detected, sep)
         if numbers is not None:
             frame[column] = numbers.reindex(values.index)
+        elif how is not None and str(column).strip() != target:
+            how, warning = _left_as_text(number, present, where, decimal, given)
+            warnings.warn(f"column {column!r} {warning}", DataWarning, stacklevel=4)
         if how:
             notes.append(f"column {column!r}: {how}")
     return notes
+
+
+def _left_as_text(number, texts, where, decimal, given):
+    """(note, warning) for a column of numbers none of which is written with ``decimal``."""
+    i = (~number.str.fullmatch(_NUMBER[decimal]).astype(bool)).idxmax()
+    group = "," if decimal == "." else "."
+    mark = f"--decimal {decimal!r}" if given else f"the decimal mark {decimal!r} detected in the file"
+    swapped = texts[i].translate({ord("."): ",", ord(","): "."})
+    note = f"left as text, {texts[i]!r} on {where(i)} is not a number with {mark}"
+    return note, (
+        f"is left as text (categorical): {texts[i]!r} on {where(i)} is not a number with {mark}, "
+        f"where {group!r} separates thousands in groups of three. Write the column's numbers with "
+        f"{decimal!r} as decimal mark (e.g. {swapped!r}) so they are read as numbers.")
 
 
 def _formatted_column(number, decorations, kinds, texts, column, path, where, decimal, detected,
@@ -484,10 +518,8 @@ def _formatted_column(number, decorations, kinds, texts, column, path, where, de
                         f"not ({shown}). Write them all one way.")
     mark = _number_mark(number, texts, column, path, where, decimal, detected, sep)
     if mark is None:
-        other = "," if decimal == "." else "."
-        if decimal and number.str.fullmatch(_NUMBER[other]).all():
-            return None, (f"left as text, {texts.iloc[0]!r} is not a number with --decimal "
-                          f"{decimal!r}")
+        if decimal and number.str.fullmatch(f"{_NUMBER['.']}|{_NUMBER[',']}").all():
+            return None, "left as text"  # numbers, some written with the other mark: see caller
         return None, None  # versions, dates, addresses: 1.2.3 is text
     group = "," if mark == "." else "."
     numbers = pd.to_numeric(number.str.replace(group, "", regex=False)
@@ -538,12 +570,14 @@ def _number_mark(number, texts, column, path, where, decimal, detected, sep):
         ". or --decimal , to say which.")
 
 
-def _strip_text(frame, na_values=()):
+def _strip_text(frame, na_values=(), decimal="."):
     """Strip text cells; markers become NaN; a column left with only numbers becomes numeric.
 
     ``"NA "`` or a cell of spaces only is a missing value like ``NA``, and a
     column whose other cells are all numbers is then a numeric column, as
-    pandas would have read it without the stray spaces. Nullable (``<NA>``)
+    pandas would have read it without the stray spaces. With a ``decimal``
+    comma a column with a ``.`` in it is left to :func:`_formatted_numbers`
+    (``1.234`` is 1234 there, ``0.5`` is not a number). Nullable (``<NA>``)
     cells become NaN.
     """
     import pandas as pd
@@ -564,7 +598,8 @@ def _strip_text(frame, na_values=()):
             present = stripped.dropna()
             # a text column shows itself in its first cells; parse all only if those are numbers
             if len(present) and pd.to_numeric(present.head(1000), errors="coerce").notna().all() \
-                    and pd.to_numeric(present, errors="coerce").notna().all():
+                    and pd.to_numeric(present, errors="coerce").notna().all() \
+                    and not (decimal == "," and present.str.contains(".", regex=False).any()):
                 frame[column] = pd.to_numeric(stripped)
                 continue
         frame[column] = stripped.astype(object).where(stripped.notna(), np.nan)

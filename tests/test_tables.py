@@ -382,3 +382,51 @@ def test_formatted_amounts_read_back_property(values):
         with open(path, "w") as fh:
             fh.write("amount,label\n" + "".join(f"{c},a\n" for c in cells))
         assert load(data=path, target="label").X["amount"].tolist() == pytest.approx(values)
+
+
+# With a decimal comma, '.' separates thousands in every column, and only where each cell of the
+# column is grouped in threes; nothing else in the file is touched (pandas's thousands= would
+# drop every '.' of every column: 01.02.2024 as 1022024, 0.5 as 5).
+
+
+def test_thousands_dots_are_removed_per_column_not_file_wide(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("betrag;datum;zeit;ip;label\n1.234,50;01.02.2024;12.30;192.168.1.1;0\n"
+                    "2.000,00;15.03.2024;08.15;10.0.0.1;1\n3,5;31.12.2023;23.59;10.0.0.2;0\n"
+                    "4,5;01.01.2024;00.00;10.0.0.3;1\n")
+    with pytest.warns(DataWarning) as record:
+        ds = load(data=str(path), target="label")
+    assert ds.X["betrag"].tolist() == [1234.5, 2000.0, 3.5, 4.5]
+    assert ds.X["datum"].tolist() == ["01.02.2024", "15.03.2024", "31.12.2023", "01.01.2024"]
+    assert ds.X["zeit"].tolist() == ["12.30", "08.15", "23.59", "00.00"]
+    assert ds.X["ip"].tolist() == ["192.168.1.1", "10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 1 and messages[0].startswith(
+        "column 'zeit' is left as text (categorical): '12.30' on line 2 is not a number with the "
+        "decimal mark ',' detected in the file, where '.' separates thousands")
+    assert "column 'zeit': left as text, '12.30' on line 2 is not a number with the decimal " \
+        "mark ',' detected in the file" in ds.notes
+
+
+@pytest.mark.parametrize("decimal", [None, ","])
+def test_dot_decimal_column_in_a_decimal_comma_file_is_not_rescaled(tmp_path, decimal):
+    path = tmp_path / "t.csv"
+    path.write_text("betrag;gewicht;label\n1.234,50;0.5;0\n2.000,00;1.25;1\n3,5;2.75;0\n"
+                    "4,5;10.5;1\n")
+    mark = "--decimal ','" if decimal else "the decimal mark ',' detected in the file"
+    with pytest.warns(DataWarning, match=re.escape(
+            f"column 'gewicht' is left as text (categorical): '0.5' on line 2 is not a number "
+            f"with {mark}")):
+        ds = load(data=str(path), target="label", decimal=decimal)
+    assert ds.X["betrag"].tolist() == [1234.5, 2000.0, 3.5, 4.5]
+    assert ds.X["gewicht"].tolist() == ["0.5", "1.25", "2.75", "10.5"]  # not 5, 125, 275, 105
+
+
+@pytest.mark.parametrize("decimal", [None, ","])
+def test_decimal_comma_makes_dots_thousands_in_every_column(tmp_path, decimal):
+    path = tmp_path / "t.csv"
+    path.write_text("v;w;label\n1.234;1.234,5;0\n2.500;2,5;1\n3.000;3,5;0\n12.345;4,5;1\n")
+    ds = load(data=str(path), target="label", decimal=decimal)
+    assert ds.X["v"].tolist() == [1234, 2500, 3000, 12345]  # as 1.234,5 is 1234.5, not 1.234
+    assert ds.X["w"].tolist() == [1234.5, 2.5, 3.5, 4.5]
+    assert "column 'v': thousands separators '.' read as numbers, e.g. '1.234' as 1234" in ds.notes
