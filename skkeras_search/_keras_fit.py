@@ -468,11 +468,20 @@ def predict(slot, X, variables, token):
 
 
 def optimizer_learning_rate(model):
-    """The current learning rate of a compiled model's optimizer, or None if not a number."""
+    """The current learning rate of a compiled model's optimizer, or None if not a number.
+
+    A float32 rate (Keras keeps it in a float32 variable) is given as the
+    shortest decimal that reads back as it: ``Adam(0.001)`` gives 0.001, not
+    0.0010000000474974513.
+    """
     try:
-        return float(np.asarray(model.optimizer.learning_rate))
+        value = np.asarray(model.optimizer.learning_rate)
+        rate = float(value)
     except (TypeError, ValueError, AttributeError):
         return None
+    if value.dtype == np.float32:
+        rate = float(str(np.float32(rate)))
+    return rate
 
 
 def split_validation(X, y, sw, fraction, seed, stratify):

@@ -20,8 +20,10 @@ each answering one question about a built model or a finished fit:
 
 import hashlib
 import json
+import re
 import threading
 import weakref
+from numbers import Real
 
 import numpy as np
 from scipy.special import expit, softmax
@@ -30,10 +32,12 @@ from . import _backend, _training
 from ._training import EXPLODED_LOSS
 
 __all__ = ["architecture", "check_fresh_layers", "output_head", "probabilities", "divergence",
-           "divergence_message"]
+           "divergence_message", "rate_parameter"]
 
 PROBABILITIES, LOGITS = "probabilities", "logits"
-_PROBABILITY_ACTIVATIONS = {"softmax", "sigmoid"}
+# Activations whose outputs are probabilities, by ``__name__`` (tf.nn.softmax's is softmax_v2).
+_PROBABILITY_ACTIVATIONS = {"softmax", "softmax_v2", "sigmoid", "hard_sigmoid", "sparse_sigmoid",
+                            "sparsemax"}
 
 
 # ------------------------------------------------------------- architecture
@@ -51,30 +55,65 @@ def _layers(model):
     return found
 
 
-def _renamed(value, names):
-    """``value`` (a config) with layer names replaced by their position."""
+def _names(model):
+    """Names of the objects Keras names with a global counter: layers, ops, optimizers.
+
+    Ops are what a functional model applies to Keras tensors outside layers
+    (``h + dense(h)``, ``keras.ops.softmax(x)``); Keras names them from the
+    same counter as layers (``add_3``).
+    """
+    names = set()
+    for layer in _layers(model):
+        names.add(layer.name)
+        try:
+            operations = getattr(layer, "operations", None) or ()  # functional models
+        except (AttributeError, ValueError):
+            operations = ()
+        names.update(op.name for op in operations)
+        optimizer = getattr(layer, "optimizer", None)  # nested compiled models' too
+        if optimizer is not None and isinstance(getattr(optimizer, "name", None), str):
+            names.add(optimizer.name)
+    return names
+
+
+def _numbered(name, names, ids):
+    if isinstance(name, str) and name in names:
+        return ids.setdefault(name, f"#{len(ids)}")
+    return _canonical(name, names, ids)
+
+
+def _canonical(value, names, ids):
+    """``value`` (a config) with the object names in ``names`` numbered by first appearance.
+
+    Only where a config names an object: the value of a ``"name"`` key, and
+    the first item of a reference ``[name, node_index, tensor_index, ...]``
+    (``keras_history``, ``input_layers``). An activation ``"relu"`` stays
+    ``"relu"`` although an op may be named ``relu`` too.
+    """
     if isinstance(value, dict):
-        return {k: _renamed(v, names) for k, v in value.items()}
+        return {k: _numbered(v, names, ids) if k == "name" else _canonical(v, names, ids)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_renamed(v, names) for v in value]
-    if isinstance(value, str):
-        return names.get(value, value)
+        items = list(value)
+        if len(items) >= 3 and isinstance(items[0], str) and all(
+                isinstance(i, int) for i in items[1:3]):
+            items[0] = _numbered(items[0], names, ids)
+        return [_canonical(v, names, ids) for v in items]
     return value
 
 
 def architecture(model):
     """A digest of what ``model`` is: its config, compile config and variables.
 
-    Layer and optimizer names are numbered by position, since Keras names
-    each new one with a global counter (``dense_7``, ``adam_1``): two calls building the same network
-    give the same digest, and a network with other layers, units,
-    activations, optimizer or loss another one. A subclassed model without
-    ``get_config`` is known by its class and its variables' shapes.
+    Names are left out: every name of a layer, op, nested model or optimizer
+    is replaced by its order of appearance in the config, since Keras names
+    each new one with a global counter (``dense_7``, ``add_2``, ``adam_1``)
+    that other builds in the process (or the user's code before unpickling)
+    have moved on. Two calls building the same network give the same digest,
+    and a network with other layers, units, activations, wiring, optimizer or
+    loss another one. A subclassed model without ``get_config`` is known by
+    its class and its variables' shapes.
     """
-    names = {}
-    optimizer = getattr(model, "optimizer", None)
-    for obj in _layers(model) + ([optimizer] if optimizer is not None else []):
-        names.setdefault(obj.name, f"#{len(names)}")
     try:
         config = model.get_config()
     except Exception:  # noqa: BLE001 - subclassed models may raise anything here
@@ -82,8 +121,9 @@ def architecture(model):
     compiled = model.get_compile_config() if getattr(model, "compiled", False) else None
     variables = [(tuple(int(d) for d in v.shape), str(v.dtype), bool(v.trainable))
                  for v in model.variables]
-    blob = json.dumps(_renamed([type(model).__module__, type(model).__qualname__, config,
-                                compiled, variables], names), sort_keys=True, default=repr)
+    canonical = _canonical([type(model).__module__, type(model).__qualname__, config, compiled,
+                            variables], _names(model), {})
+    blob = json.dumps(canonical, sort_keys=True, default=repr)
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
@@ -131,15 +171,25 @@ def loss_from_logits(loss):
     return None if value is None else bool(value)
 
 
+def _output_operation(model):
+    """The layer or op making the (first) output of a functional or Sequential model, or None."""
+    try:
+        return model.outputs[0]._keras_history.operation
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+
+
 def _last_activation(model):
     """Name of the activation producing the model's (first) output, or None if unknown."""
     keras = _backend.keras()
-    try:
-        layer = model.outputs[0]._keras_history.operation  # functional and Sequential
-    except (AttributeError, IndexError, TypeError, ValueError):
+    layer = _output_operation(model)
+    if layer is None:
         return None  # a subclassed model: its call() decides
-    while isinstance(layer, keras.Model) and getattr(layer, "layers", None):
-        layer = layer.layers[-1]
+    while isinstance(layer, keras.Model):  # a nested model: what makes its output
+        inner = _output_operation(layer)
+        if inner is None and not getattr(layer, "layers", None):
+            return None
+        layer = inner if inner is not None else layer.layers[-1]
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
     activation = getattr(layer, "activation", None)
@@ -156,17 +206,20 @@ def _look_like_probabilities(out):
 def output_head(model, sample, compiled_loss):
     """(kind, warning): whether a classifier outputs probabilities or logits.
 
-    Read from the last layer's activation (softmax or sigmoid: probabilities;
-    linear: logits), else from a loss compiled with ``from_logits=True``,
-    else from the outputs on ``sample`` (probabilities lie in [0, 1], and
-    rows of several units sum to 1). ``warning`` is set when the model
-    outputs logits but was compiled with a loss that expects probabilities.
+    Read from the last layer's activation (softmax, sigmoid and the like:
+    probabilities; linear: logits), else from a loss compiled with
+    ``from_logits=True`` (logits), else from the outputs on ``sample``, rows
+    of the training data (probabilities lie in [0, 1], and rows of several
+    units sum to 1). An activation known by neither name (a lambda, relu,
+    ``tf.nn.softmax`` under another name) is told by the outputs. ``warning``
+    is set when the model outputs logits but was compiled with a loss that
+    expects probabilities.
     """
     activation = _last_activation(model)
     from_logits = loss_from_logits(compiled_loss)
     if activation in _PROBABILITY_ACTIVATIONS:
         return PROBABILITIES, None
-    if from_logits or activation is not None:  # linear (or relu, tanh...): not probabilities
+    if from_logits or activation == "linear":
         kind = LOGITS
     else:
         kind = PROBABILITIES if _look_like_probabilities(model(sample, training=False)) else LOGITS
@@ -211,15 +264,62 @@ def divergence(losses, first_epoch, variables):
     return None
 
 
-def divergence_message(epoch, loss, learning_rate, compiled_by=None, targets=None):
+_RATE_NAME = re.compile(r"(^|_)(lr|learning|rate|step|eta)(_|$)", re.IGNORECASE)
+
+
+def _same_float32(value, learning_rate):
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return False
+    try:
+        with np.errstate(over="ignore"):
+            return bool(np.float32(float(value)) == np.float32(learning_rate))
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
+def rate_parameter(hyper, learning_rate):
+    """(name, seen): the build function's parameter that set the optimizer's ``learning_rate``.
+
+    ``name`` is the one parameter (among ``hyper``, name -> value) whose value
+    is that learning rate in float32 (those named like a learning rate --
+    ``lr``, ``learning_rate``, ``step_size`` -- first), or None when none or
+    several are. ``seen`` tells whether the function has such a parameter at
+    all: one with that value or named like a learning rate (``log_lr``).
+    """
+    named = [k for k in hyper if _RATE_NAME.search(k)]
+    same = [] if learning_rate is None else [
+        k for k, v in hyper.items() if _same_float32(v, learning_rate)]
+    if len(same) > 1:
+        same = [k for k in same if k in named]
+    if len(same) == 1:
+        return same[0], True
+    return None, bool(same or named)
+
+
+def _compiled_by_hint(compiled_by, learning_rate, hyper):
+    """Where the learning rate of a model the build function compiled is set."""
+    where = f"That is the learning rate of the optimizer model={compiled_by} compiles the model with"
+    name, seen = rate_parameter(hyper or {}, learning_rate)
+    if name is not None:
+        return (f" ({where}, its parameter {name}={hyper[name]!r}: use a smaller {name} "
+                f"(e.g. {name}={learning_rate / 10:.3g}).)")
+    if seen:
+        return f" ({where}: lower it through the parameters of {compiled_by}.)"
+    return (f" ({where}: change it there, or make learning_rate a parameter of {compiled_by} "
+            "to search it.)")
+
+
+def divergence_message(epoch, loss, learning_rate, compiled_by=None, targets=None, hyper=None):
     """The TrainingDivergedError message: ``KerasMLPClassifier``'s, and where the rate is set.
 
     ``loss`` is the diverged epoch's loss, None when the loss stayed finite
     but the weights did not. ``learning_rate`` is the optimizer's;
     ``compiled_by`` names the build function when that learning rate is set
-    inside it rather than by the estimator's ``learning_rate`` parameter.
-    ``targets`` are a regressor's: unscaled ones are named as the likely
-    cause, with the fix (``_training.divergence_message``'s rule).
+    inside it rather than by the estimator's ``learning_rate`` parameter, and
+    ``hyper`` holds the values of its parameters: the one that set the rate
+    is named (:func:`rate_parameter`). ``targets`` are a regressor's: unscaled
+    ones are named as the likely cause, with the fix
+    (``_training.divergence_message``'s rule).
     """
     shown = float("nan") if loss is None else loss
     if learning_rate is None:  # a rate Keras could not tell as a number
@@ -230,7 +330,5 @@ def divergence_message(epoch, loss, learning_rate, compiled_by=None, targets=Non
     if loss is None:  # the last epoch's loss was finite; the weights after it are not
         message = message.replace("the loss became nan", "the weights became infinite or NaN", 1)
     if compiled_by is not None:
-        message += (f" (That is the learning rate of the optimizer model={compiled_by} compiles "
-                    "the model with: change it there, or make learning_rate a parameter of "
-                    f"{compiled_by} to search it.)")
+        message += _compiled_by_hint(compiled_by, learning_rate, hyper)
     return message

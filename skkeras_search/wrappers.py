@@ -357,10 +357,12 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
             return
         epoch, loss = found
         by_build = slot.compiled_by_user and "learning_rate" not in self._hyper_names
-        learning_rate = _keras_fit.optimizer_learning_rate(slot.model) if by_build else self.learning_rate
+        learning_rate = (_keras_fit.optimizer_learning_rate(slot.model) if by_build
+                         else self.learning_rate)
         message = _wrapper_checks.divergence_message(
             epoch, loss, learning_rate, compiled_by=type(self)._build_fn.__qualname__
-            if by_build else None, targets=y if self._task == "regression" else None)
+            if by_build else None, targets=y if self._task == "regression" else None,
+            hyper={k: getattr(self, k) for k in self._hyper_names})
         if cache is not None:
             cache.store_failure(epoch, message)
         raise TrainingDivergedError(message, epoch=epoch)

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import pytest
@@ -528,6 +529,54 @@ def test_weights_that_became_nan_count_as_divergence(tiny):
         KerasClassifier(build_nan_gradients, epochs=1, batch_size=60, random_state=0).fit(X, y)
 
 
+def build_sgd_rate(input_shape, n_classes, hidden_units=8):
+    """Compiles with SGD(123456.7), which float32 holds as 123456.703125."""
+    keras = _backend.keras()
+    model = build_clf(input_shape, n_classes, hidden_units)
+    model.compile(keras.optimizers.SGD(123456.7), "sparse_categorical_crossentropy")
+    return model
+
+
+def build_lr(input_shape, n_classes, hidden_units=8, lr=1e-3):
+    """Compiles with a step size from its own parameter ``lr``."""
+    keras = _backend.keras()
+    model = build_clf(input_shape, n_classes, hidden_units)
+    model.compile(keras.optimizers.SGD(lr), "sparse_categorical_crossentropy")
+    return model
+
+
+def build_log_lr(input_shape, n_classes, hidden_units=8, log_lr=-3):
+    """Compiles with a step size set from ``log_lr``, not equal to it."""
+    keras = _backend.keras()
+    model = build_clf(input_shape, n_classes, hidden_units)
+    model.compile(keras.optimizers.SGD(10.0**log_lr), "sparse_categorical_crossentropy")
+    return model
+
+
+def test_the_divergence_message_shows_the_rate_as_written(tiny):
+    # read back from the optimizer's float32 variable it printed 123456.703125
+    X, y = tiny
+    with pytest.raises(TrainingDivergedError) as info:
+        KerasClassifier(build_sgd_rate, epochs=3, random_state=0).fit(X, y)
+    message = str(info.value)
+    assert "learning_rate=123456.7." in message and "123456.703" not in message
+    assert "make learning_rate a parameter of build_sgd_rate" in message  # it has none
+
+
+@pytest.mark.parametrize("build, params, hint", [
+    (build_lr, {"lr": 1e6}, "its parameter lr=1000000.0: use a smaller lr (e.g. lr=1e+05)"),
+    (build_log_lr, {"log_lr": 6}, "lower it through the parameters of build_log_lr"),
+])
+def test_the_divergence_message_names_the_rate_parameter_of_the_build_function(
+        tiny, build, params, hint):
+    X, y = tiny
+    with pytest.raises(TrainingDivergedError, match="learning_rate=1000000.0") as info:
+        KerasClassifier(build, epochs=3, random_state=0, **params).fit(X, y)
+    message = str(info.value)
+    assert hint in message
+    assert "make learning_rate a parameter" not in message  # it has one
+
+
 def test_a_diverged_fit_is_cached_and_fails_again_at_once(tiny, tmp_path, monkeypatch):
     X, y = tiny
     bad = KerasClassifier(build_clf, optimizer="sgd", learning_rate=1e8, epochs=5, random_state=0,
@@ -621,6 +670,35 @@ def test_a_logits_head_with_a_probability_loss_warns(tiny):
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-12)
 
 
+def build_head(input_shape, n_classes, head="tf.nn.softmax"):
+    """Ends in probabilities under an activation not named softmax or sigmoid."""
+    keras = _backend.keras()
+    activation = {"tf.nn.softmax": lambda: _backend.tensorflow().nn.softmax,  # softmax_v2
+                  "lambda": lambda: (lambda t: keras.ops.softmax(t)),
+                  "hard_sigmoid": lambda: "hard_sigmoid"}[head]()
+    units = 1 if head == "hard_sigmoid" else n_classes
+    model = keras.Sequential([keras.Input(input_shape), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(units, activation=activation)])
+    model.compile(keras.optimizers.Adam(0.01),
+                  "binary_crossentropy" if units == 1 else "sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("head", ["tf.nn.softmax", "lambda", "hard_sigmoid"])
+def test_a_probability_head_of_another_name_is_not_taken_for_logits(tiny, head):
+    # it was: softmax (sigmoid) applied twice, and a warning that the head outputs logits
+    X, y = tiny
+    y = (y == 0).astype(int) if head == "hard_sigmoid" else y
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = KerasClassifier(build_head, head=head, epochs=5, random_state=0).fit(X, y)
+    assert not [w for w in caught if "from_logits" in str(w.message)]
+    proba = clf.predict_proba(X)
+    outputs = np.asarray(clf.model_(X.astype(np.float32)), dtype=np.float64)
+    np.testing.assert_allclose(proba[:, -outputs.shape[1]:], outputs, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+
+
 # ------------------------------------------------------------------ model pool
 _UNITS = 4  # read by build_from_global, changed by a test
 
@@ -655,6 +733,65 @@ def test_fitted_models_keep_their_own_names(tiny):
     inputs = keras.Input((5,))
     both = keras.Model(inputs, keras.layers.Average()([a(inputs), b(inputs)]))
     assert both.predict(X[:2], verbose=0).shape == (2, 3)
+
+
+def build_functional_ops(input_shape, n_classes, units=8, softmax_op=False):
+    """A functional model applying ops to Keras tensors: a residual sum, keras.ops.softmax."""
+    keras = _backend.keras()
+    inputs = keras.Input(input_shape)
+    h = keras.layers.Dense(units, activation="relu")(inputs)
+    h = h + keras.layers.Dense(units)(h)  # an Add op, named by Keras's global counter
+    if softmax_op:
+        outputs = keras.ops.softmax(keras.layers.Dense(n_classes)(h))
+    else:
+        outputs = keras.layers.Dense(n_classes, activation="softmax")(h)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    return model
+
+
+def _build_other_ops():
+    """Another model with ops, which moves Keras's name counters of ops on."""
+    keras = _backend.keras()
+    inputs = keras.Input((3,))
+    return keras.Model(inputs, keras.ops.softmax(inputs + inputs + keras.layers.Dense(3)(inputs)))
+
+
+_FUNCTIONAL_PICKLE = """
+import pickle, sys, numpy as np
+sys.path.insert(0, {here!r})
+import test_wrappers
+test_wrappers._build_other_ops()  # before unpickling: Keras names its next ops add_2, ...
+with open({pkl!r}, "rb") as f:
+    clf = pickle.load(f)
+np.save({out!r}, clf.predict_proba(np.load({x!r})))
+clf.model_
+"""
+
+
+@pytest.mark.parametrize("softmax_op", [False, True])
+def test_functional_models_with_ops_fit_predict_rebuild_and_pickle(tiny, tmp_path, softmax_op):
+    # model_ said the build function "now builds another network" (the ops' names had moved on)
+    X, y = tiny
+    clf = KerasClassifier(build_functional_ops, softmax_op=softmax_op, epochs=3,
+                          random_state=0).fit(X, y)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    _build_other_ops()
+    np.testing.assert_allclose(np.asarray(clf.model_(X.astype(np.float32))), proba,
+                               rtol=1e-5, atol=1e-7)
+    again = KerasClassifier(build_functional_ops, softmax_op=softmax_op, epochs=3,
+                            random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), proba)
+    paths = {k: str(tmp_path / name) for k, name in
+             (("pkl", "clf.pkl"), ("out", "proba.npy"), ("x", "X.npy"))}
+    with open(paths["pkl"], "wb") as f:
+        pickle.dump(clf, f)
+    np.save(paths["x"], X)
+    done = subprocess.run([sys.executable, "-c", _FUNCTIONAL_PICKLE.format(here=HERE, **paths)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(paths["out"]), proba)
 
 
 def test_layers_made_outside_the_build_function_are_refused(tiny):
