@@ -174,7 +174,7 @@ class BaseKerasMLP(BaseEstimator):
         history, previous = _training.History(), None
         entry = cache.lookup(self.epochs) if cache is not None else None
         if entry is not None and entry.failure is not None:
-            raise _training.TrainingDivergedError(entry.failure)
+            raise _training.TrainingDivergedError(entry.failure, epoch=entry.epochs)
         usable = entry is not None and (entry.epochs == self.epochs or not self.early_stopping)
         if usable:
             state, previous = _state_from_entry(entry)

@@ -290,7 +290,7 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         cache = self._cache(X, y, sw, fingerprint, seed, warm, arch)
         entry = cache.lookup(self.epochs) if cache is not None else None
         if entry is not None and entry.failure is not None:
-            raise TrainingDivergedError(entry.failure)  # this fit diverged before: at once
+            raise TrainingDivergedError(entry.failure, epoch=entry.epochs)  # diverged before: at once
         if entry is not None and entry.epochs != self.epochs and self.early_stopping:
             entry = None  # continuation needs early_stopping=False
         with _keras_fit.acquire(spec, arch, seed, fresh, X[:_SAMPLE_ROWS]) as slot:

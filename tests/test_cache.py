@@ -145,9 +145,10 @@ def test_diverged_fit_recorded_and_fails_at_once(tiny, tmp_path, capsys):
     with pytest.raises(TrainingDivergedError, match="epoch 3"):
         est(tmp_path, **bad).fit(X.astype(np.float32), y)
     assert epochs_trained(capsys) == 2
-    with pytest.raises(TrainingDivergedError, match=re.escape("epoch 3: the loss became")):
+    with pytest.raises(TrainingDivergedError, match=re.escape("epoch 3: the loss became")) as again:
         est(tmp_path, **bad).fit(X.astype(np.float32), y)
     assert epochs_trained(capsys) == 0  # not retrained
+    assert again.value.epoch == 3  # the replayed failure keeps its epoch
     with pytest.raises(TrainingDivergedError):  # a longer budget fails the same way
         est(tmp_path, **{**bad, "epochs": 20}).fit(X.astype(np.float32), y)
     assert epochs_trained(capsys) == 0
