@@ -47,3 +47,19 @@ def mnist_dir():
     if not os.path.isdir(path):
         pytest.skip(f"MNIST test split not found at {path}")
     return path
+
+
+@pytest.fixture
+def trained_epochs(monkeypatch):
+    """Epochs asked of every training call made in this process."""
+    from skkeras_search import _training
+
+    calls = []
+    original = _training.train
+
+    def counting(state, *args, schedule, **kwargs):
+        calls.append(schedule.epochs)
+        return original(state, *args, schedule=schedule, **kwargs)
+
+    monkeypatch.setattr(_training, "train", counting)
+    return calls

@@ -22,7 +22,7 @@ from sklearn.model_selection import (
 )
 from sklearn.tree import DecisionTreeRegressor
 
-from skkeras_search import KerasMLPClassifier, _training
+from skkeras_search import KerasMLPClassifier
 from skkeras_search._hyperband_search import budget_first_ranks
 from skkeras_search.search import HyperbandSearchCV, SearchWarning, TPESearchCV
 from skkeras_search.space import int_range, log_uniform
@@ -91,15 +91,8 @@ def test_the_digest_names_the_folds():
 
 @pytest.mark.parametrize("cv", [ShuffleSplit(2, test_size=0.25), KFold(2, shuffle=True),
                                 StratifiedShuffleSplit(2, test_size=0.25)])
-def test_promoted_candidates_continue_under_a_random_splitter(tiny, tmp_path, monkeypatch, cv):
-    calls = []
-    original = _training.train
-
-    def counting(state, *args, schedule, **kwargs):
-        calls.append(schedule.epochs)
-        return original(state, *args, schedule=schedule, **kwargs)
-
-    monkeypatch.setattr(_training, "train", counting)
+def test_promoted_candidates_continue_under_a_random_splitter(tiny, tmp_path, trained_epochs, cv):
+    calls = trained_epochs
     X, y = tiny
     est = KerasMLPClassifier(hidden_units=4, batch_size=30, random_state=0, cache_dir=str(tmp_path))
     space = {"hidden_units": int_range(3, 9, 3), "learning_rate": log_uniform(1e-3, 1e-1)}
@@ -126,11 +119,8 @@ def test_groups_reach_the_splitter_once():
 
 
 # ---------------------------------------------------------------- TPE on finite spaces
-def test_tpe_on_a_two_point_space_fits_two_candidates_and_warns(tiny, monkeypatch):
-    calls = []
-    original = _training.train
-    monkeypatch.setattr(_training, "train",
-                        lambda *a, **k: calls.append(1) or original(*a, **k))
+def test_tpe_on_a_two_point_space_fits_two_candidates_and_warns(tiny, trained_epochs):
+    calls = trained_epochs
     X, y = tiny
     est = KerasMLPClassifier(hidden_units=4, epochs=2, batch_size=30, random_state=0)
     with pytest.warns(UserWarning, match="The total space of parameters 2 is smaller than n_iter=10"):

@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skkeras_search._optuna_space as optuna_space
-from skkeras_search import KerasMLPClassifier, TrainingDivergedError, _training
+from skkeras_search import KerasMLPClassifier, TrainingDivergedError
 from skkeras_search._hyperband import top_k
 from skkeras_search._optuna_space import bohb_model, to_optuna
 from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets
@@ -28,20 +28,6 @@ CV = StratifiedKFold(2)
 def clf(**kw):
     return KerasMLPClassifier(**{"hidden_units": 4, "batch_size": 30, "epochs": 3,
                                  "random_state": 0, **kw})
-
-
-@pytest.fixture
-def trained_epochs(monkeypatch):
-    """Epochs asked of every training call made in this process."""
-    calls = []
-    original = _training.train
-
-    def counting(state, *args, schedule, **kwargs):
-        calls.append(schedule.epochs)
-        return original(state, *args, schedule=schedule, **kwargs)
-
-    monkeypatch.setattr(_training, "train", counting)
-    return calls
 
 
 # ------------------------------------------------------------ bracket arithmetic
