@@ -8,7 +8,9 @@ TensorFlow's default on CPUs without AVX512-VNNI, AVX-VNNI or AMX). ``n_jobs=1``
 all cores' threads and a loky worker with cores // n_jobs, so a search's scores depended on
 n_jobs.
 
-Each case runs in fresh processes: the thread pools are fixed when TensorFlow starts.
+Each case runs in fresh processes: the thread pools are fixed when TensorFlow starts. The
+wrappers (``KerasClassifier``/``KerasRegressor``, Keras's own ``Model.fit``) are checked the
+same way.
 """
 
 import json
@@ -51,6 +53,27 @@ for dtype in ("float32", "float64"):
         out[f"classifier {dtype} {name}"] = digest(*clf.coefs_, *clf.intercepts_,
                                                    clf.predict_proba(Xd))
         out[f"regressor {dtype} {name}"] = digest(*reg.coefs_, *reg.intercepts_, reg.predict(Xd))
+import keras  # noqa: E402  (the wrappers: your own Keras model, trained by Model.fit)
+from skkeras_search import KerasClassifier, KerasRegressor  # noqa: E402
+
+
+def build_clf(input_shape, n_classes, units=512):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(units, activation="relu"),
+                             keras.layers.Dense(units, activation="relu"),
+                             keras.layers.Dense(n_classes, activation="softmax")])
+
+
+def build_reg(input_shape, n_outputs, units=512):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(units, activation="relu"),
+                             keras.layers.Dense(n_outputs)])
+
+
+X32, Xs = X.astype("float32"), X[:1000].astype("float32")
+wrapped = KerasClassifier(build_clf, epochs=2, batch_size=500, random_state=0).fit(Xs, y[:1000])
+out["KerasClassifier float32"] = digest(wrapped.predict_proba(X32))
+wrapped = KerasRegressor(build_reg, epochs=2, batch_size=500, random_state=0).fit(
+    Xs, target[:1000].astype("float32"))
+out["KerasRegressor float32"] = digest(wrapped.predict(X32))
 tf = _backend.tensorflow()
 out["pools"] = [tf.config.threading.get_intra_op_parallelism_threads(),
                 tf.config.threading.get_inter_op_parallelism_threads()]
