@@ -68,7 +68,7 @@ def start(args, what):
 
 
 def environment():
-    from skkeras_search import _backend
+    from skkeras_search._core import backend as _backend
 
     tf, keras = _backend.tensorflow(), _backend.keras()
     import sklearn
@@ -203,7 +203,7 @@ def rss_mb():
 
 # ------------------------------------------------------------------ baselines
 def _keras_mlp(n_features, n_classes, hidden_units, learning_rate, loss, seed=None):
-    from skkeras_search import _backend
+    from skkeras_search._core import backend as _backend
 
     keras = _backend.keras()
     init = keras.initializers.GlorotUniform(seed=seed)

@@ -332,7 +332,7 @@ def main(argv=None):
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     from skkeras_search import KerasMLPClassifier
-    from skkeras_search._hyperband import max_halvings
+    from skkeras_search.search._hyperband import max_halvings
 
     X, y, data_name = _common.load_data()  # float32 pixels in [0, 1]
     n_search = min(args.n_samples, int(0.6 * len(X)))

@@ -27,7 +27,8 @@ import numpy as np
 from scipy.stats import loguniform
 from sklearn.model_selection import train_test_split
 
-from skkeras_search import HyperbandSearchCV, KerasClassifier, TPESearchCV, _backend
+from skkeras_search import HyperbandSearchCV, KerasClassifier, TPESearchCV
+from skkeras_search._core import backend as _backend
 
 MNIST = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                      "shared", "datasets", "mnist-test"))

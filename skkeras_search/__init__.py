@@ -1,13 +1,16 @@
-"""Hyperparameter search for Keras neural networks, inside scikit-learn."""
+"""Hyperparameter search for Keras neural networks, inside scikit-learn.
 
-from ._classifier import KerasMLPClassifier
-from ._regressor import KerasMLPRegressor
-from ._training import TrainingDivergedError
-from .search import HyperbandSearchCV, TPESearchCV
-from .space import int_range, log_uniform, paper_grid, paper_space
-from .wrappers import KerasClassifier, KerasRegressor  # no TensorFlow import until a fit
+The package face: every public name, nothing defined here. The wings behind
+it never import each other (``mlp``, ``wrappers``, ``search``, ``datasets``);
+they stand on ``_core`` and ``exceptions``; ``cli`` sits on top.
+"""
 
-__version__ = "0.2.0"
+from skkeras_search._version import __version__
+from skkeras_search.exceptions import TrainingDivergedError
+from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor
+from skkeras_search.search import HyperbandSearchCV, TPESearchCV
+from skkeras_search.space import int_range, log_uniform, paper_grid, paper_space
+from skkeras_search.wrappers import KerasClassifier, KerasRegressor  # no TensorFlow import until a fit
 
 __all__ = [
     "KerasMLPClassifier",

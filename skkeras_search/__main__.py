@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import console_main
+from skkeras_search.cli import console_main
 
 sys.exit(console_main())

@@ -19,18 +19,29 @@ takes the already-preprocessed features.
 >>> model.predict(df)  # a DataFrame with the training columns, any order  # doctest: +SKIP
 """
 
+import io
 import json
 import os
+import zipfile
 
 import numpy as np
 
-from ._base import fitted_network
-from .wrappers import KerasClassifier, KerasRegressor
+from skkeras_search._core.validation import fitted_network
+from skkeras_search._version import __version__
+from skkeras_search.datasets import ImageScaler, TableSchema
+from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor
+from skkeras_search.mlp._training import TrainState
+from skkeras_search.wrappers import KerasClassifier, KerasRegressor
 
 __all__ = ["save_model", "load_model", "SavedModel", "TRUSTED_TYPES"]
 
-FORMAT_VERSION = 2
+#: 3 since the wings (release 0.3): the classes' module paths changed. Format 2
+#: (release 0.2, the flat layout) still loads; see ``FORMAT_2_TYPES``.
+FORMAT_VERSION = 3
+READABLE_FORMATS = (2, 3)
 PIPELINE_FILE = "pipeline.skops"
+
+_OUR_TYPES = (KerasMLPClassifier, KerasMLPRegressor, TrainState, TableSchema, ImageScaler)
 
 #: Types outside skops's own safe defaults (scikit-learn, NumPy, SciPy) that a
 #: saved model may hold. Loading refuses every other type.
@@ -38,12 +49,17 @@ TRUSTED_TYPES = (
     "numpy.dtype",
     # a list subclass that ColumnTransformer keeps in scikit-learn 1.6-1.7
     "sklearn.compose._column_transformer._RemainderColsList",
-    "skkeras_search._classifier.KerasMLPClassifier",
-    "skkeras_search._regressor.KerasMLPRegressor",
-    "skkeras_search._training.TrainState",
-    "skkeras_search._preprocessing.TableSchema",
-    "skkeras_search._preprocessing.ImageScaler",
+    *(f"{cls.__module__}.{cls.__qualname__}" for cls in _OUR_TYPES),
 )
+
+#: Where release 0.2 (format 2) kept our types, mapped to today's classes.
+FORMAT_2_TYPES = {
+    "skkeras_search._classifier.KerasMLPClassifier": KerasMLPClassifier,
+    "skkeras_search._regressor.KerasMLPRegressor": KerasMLPRegressor,
+    "skkeras_search._training.TrainState": TrainState,
+    "skkeras_search._preprocessing.TableSchema": TableSchema,
+    "skkeras_search._preprocessing.ImageScaler": ImageScaler,
+}
 
 
 def _jsonable(value):
@@ -127,12 +143,10 @@ def _refuse_wrappers(model):
 
 
 def _metadata(model, classifier, extra):
-    import skkeras_search
-
     names = getattr(model, "feature_names_in_", None)
     return {
         "format_version": FORMAT_VERSION,
-        "skkeras_search_version": skkeras_search.__version__,
+        "skkeras_search_version": __version__,
         "task": "classification" if hasattr(classifier, "classes_") else "regression",
         "classes": ([_jsonable(c) for c in classifier.classes_]
                     if hasattr(classifier, "classes_") else None),
@@ -217,17 +231,51 @@ def load_model(path):
 
     with open(os.path.join(path, "metadata.json")) as fh:
         metadata = json.load(fh)
-    if metadata.get("format_version") != FORMAT_VERSION:
+    version = metadata.get("format_version")
+    if version not in READABLE_FORMATS:
         raise ValueError(
-            f"{path}: metadata format_version={metadata.get('format_version')!r} is not "
-            f"{FORMAT_VERSION} (skkeras_search {metadata.get('skkeras_search_version', '?')} saved "
-            "it). Rerun the search with this version, or load model.keras with "
-            "keras.models.load_model and scale the inputs as metadata.json says."
+            f"{path}: metadata format_version={version!r} is not one of {READABLE_FORMATS} "
+            f"(skkeras_search {metadata.get('skkeras_search_version', '?')} saved it). Rerun the "
+            "search with this version, or load model.keras with keras.models.load_model and "
+            "scale the inputs as metadata.json says."
         )
     file = os.path.join(path, PIPELINE_FILE)
-    untrusted = sio.get_untrusted_types(file=file)
+    with open(file, "rb") as fh:
+        blob = fh.read()
+    if version == 2:
+        blob = _from_format_2(blob)
+    untrusted = sio.get_untrusted_types(data=blob)
     refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if refused:
         raise ValueError(f"{file}: holds type(s) {refused} that skkeras_search does not trust; "
                          "refusing to load. Load only models that skkeras_search saved.")
-    return SavedModel(sio.load(file, trusted=list(untrusted)), metadata)
+    return SavedModel(sio.loads(blob, trusted=list(untrusted)), metadata)
+
+
+def _from_format_2(blob):
+    """A format-2 skops archive with each of our types renamed to its home today.
+
+    Only the names in :data:`FORMAT_2_TYPES` change; every other entry,
+    arrays included, is copied byte for byte.
+    """
+    def rename(node):
+        if isinstance(node, dict):
+            cls = FORMAT_2_TYPES.get(f"{node.get('__module__')}.{node.get('__class__')}")
+            if cls is not None:
+                node["__module__"] = cls.__module__
+            for value in node.values():
+                rename(value)
+        elif isinstance(node, list):
+            for value in node:
+                rename(value)
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(blob)) as old, zipfile.ZipFile(out, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "schema.json":
+                schema = json.loads(data)
+                rename(schema)
+                data = json.dumps(schema).encode()
+            new.writestr(info, data)
+    return out.getvalue()

@@ -52,7 +52,7 @@ def mnist_dir():
 @pytest.fixture
 def trained_epochs(monkeypatch):
     """Epochs asked of every training call made in this process."""
-    from skkeras_search import _training
+    from skkeras_search.mlp import _training
 
     calls = []
     original = _training.train

@@ -33,7 +33,7 @@ def test_fit_and_predict_do_not_import_keras():
 def test_keras_loads_after_tensorflow_and_is_the_real_module():
     out = _run("""
         import sys
-        from skkeras_search import _backend
+        from skkeras_search._core import backend as _backend
         tf = _backend.tensorflow()
         keras = _backend.keras()
         import keras as direct
@@ -46,7 +46,7 @@ def test_keras_loads_after_tensorflow_and_is_the_real_module():
 def test_keras_imported_first_is_left_alone():
     out = _run("""
         import keras
-        from skkeras_search import _backend
+        from skkeras_search._core import backend as _backend
         print(_backend.keras() is keras, _backend.tensorflow().__name__)
     """)
     assert out == ["True", "tensorflow"]
@@ -56,7 +56,7 @@ def test_intra_op_pool_is_one_thread_whatever_the_cap():
     # The cap sizes the inter-op pool; one intra-op thread keeps every kernel's sums in one
     # order, so a fit gives the same bits in any process (tests/test_determinism.py).
     out = _run("""
-        from skkeras_search import _backend
+        from skkeras_search._core import backend as _backend
         tf = _backend.tensorflow()
         threading = tf.config.threading
         print(threading.get_intra_op_parallelism_threads(),
@@ -70,7 +70,7 @@ def test_tensorflow_imported_first_but_not_started_still_gets_one_intra_op_threa
     out = _run("""
         import warnings
         import keras  # imports TensorFlow, runs no operation
-        from skkeras_search import _backend
+        from skkeras_search._core import backend as _backend
         warnings.simplefilter("error")
         tf = _backend.tensorflow()
         print(tf.config.threading.get_intra_op_parallelism_threads(),
@@ -84,7 +84,7 @@ def test_tensorflow_started_first_warns_once_that_bits_may_differ():
         import warnings
         import tensorflow as tf
         tf.constant(0.0)  # the runtime starts, with TensorFlow's default pools
-        from skkeras_search import _backend
+        from skkeras_search._core import backend as _backend
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             _backend.tensorflow()

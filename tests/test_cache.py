@@ -10,7 +10,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 import skkeras_search
 from skkeras_search import KerasMLPClassifier, TrainingDivergedError
-from skkeras_search._cache import disk_usage
+from skkeras_search._core.fit_cache import disk_usage
 from skkeras_search.search import HyperbandSearchCV
 from skkeras_search.space import int_range, log_uniform
 
@@ -129,7 +129,7 @@ def test_other_package_version_not_reused(tiny, tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("library", ["tensorflow", "keras"])
 def test_other_tensorflow_or_keras_version_not_reused(tiny, tmp_path, capsys, monkeypatch,
                                                      library):
-    from skkeras_search import _backend
+    from skkeras_search._core import backend as _backend
 
     X, y = tiny
     est(tmp_path).fit(X, y)

@@ -330,7 +330,7 @@ def test_stderr_silencing_is_thread_safe(capfd, monkeypatch):
     import sys
     import threading
 
-    from skkeras_search._backend import stderr_silenced
+    from skkeras_search._core.backend import stderr_silenced
 
     monkeypatch.setattr(sys, "stderr", open(2, "w", closefd=False))  # the real fd 2
 

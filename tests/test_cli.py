@@ -293,7 +293,7 @@ def test_resume_on_other_folds_says_so(tmp_path, capsys):
 
 
 def test_failure_reasons_match_exact_learning_rates():
-    from skkeras_search._report import _reason
+    from skkeras_search.cli._report import _reason
 
     failures = ["Training diverged in epoch 2: the loss became inf with learning_rate=0.55. Use x",
                 "Training diverged in epoch 1: the loss became nan with learning_rate=0.5. Use y"]
@@ -377,7 +377,7 @@ def test_drop_missing_target_is_said_in_the_summary(tmp_path, capsys):
 @pytest.mark.parametrize("strategy", ["grid", "halving", "hyperband", "tpe", "bohb"])
 def test_every_strategy_end_to_end(tmp_path, capsys, strategy):
     from skkeras_search import paper_space
-    from skkeras_search._search import expected_fits, grid_for
+    from skkeras_search.cli._plan import expected_fits, grid_for
 
     out = tmp_path / strategy
     args = ["--strategy", strategy, "--n-iter", "4", "--cv", "2", "--epochs", "5",
@@ -408,7 +408,7 @@ def test_plot_titles_name_the_strategy_and_budgets(tmp_path):
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    from skkeras_search import _plots
+    from skkeras_search.cli import _plots
 
     results = {"param_learning_rate": [0.01, 0.1, 0.01], "param_hidden_units": [16, 48, 16],
                "mean_test_score": [0.5, 0.6, 0.7], "std_test_score": [0.0, 0.0, 0.0],

@@ -30,7 +30,7 @@ import hashlib, json, sys, warnings
 import numpy as np
 from sklearn.datasets import load_digits
 from skkeras_search import KerasMLPClassifier, KerasMLPRegressor
-from skkeras_search import _backend
+from skkeras_search._core import backend as _backend
 
 warnings.simplefilter("ignore")
 

@@ -4,15 +4,15 @@ import doctest
 
 import pytest
 
-import skkeras_search._classifier
-import skkeras_search._regressor
+import skkeras_search.mlp._classifier
+import skkeras_search.mlp._regressor
 import skkeras_search.persistence
 import skkeras_search.space
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "module", [skkeras_search._classifier, skkeras_search._regressor, skkeras_search.space,
+    "module", [skkeras_search.mlp._classifier, skkeras_search.mlp._regressor, skkeras_search.space,
                skkeras_search.persistence]
 )
 def test_docstring_examples(module):

@@ -17,8 +17,9 @@ renormalised per batch reproduces ours exactly.
 import numpy as np
 import pytest
 
-from skkeras_search import _backend, _graph, _training
-from skkeras_search._seeding import stream
+from skkeras_search._core import backend as _backend
+from skkeras_search._core.seeding import stream
+from skkeras_search.mlp import _graph, _training
 
 RTOL, ATOL = 2e-5, 2e-6
 N, SIZES, LEARNING_RATE, EPOCHS, SEED = 32, [5, 7, 3], 0.05, 2, 0

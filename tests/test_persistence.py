@@ -26,7 +26,7 @@ def test_roundtrip_predicts_identically(tiny, tmp_path, dtype):
 def test_pipeline_roundtrip_keeps_the_column_contract(tiny, tmp_path):
     import pandas as pd
 
-    from skkeras_search._preprocessing import build_pipeline
+    from skkeras_search.datasets._preprocessing import build_pipeline
 
     X, y = tiny
     frame = pd.DataFrame(X, columns=list("abcde")).assign(kind=np.array(["u", "v"])[y % 2])
@@ -94,7 +94,7 @@ def test_wrong_width_is_a_clear_error(tiny, tmp_path):
 
 
 def build_clf(input_shape, n_classes):
-    from skkeras_search import _backend
+    from skkeras_search._core import backend as _backend
 
     keras = _backend.keras()
     return keras.Sequential([keras.Input(input_shape), keras.layers.Dense(4, activation="relu"),
@@ -134,7 +134,8 @@ def test_a_keras_regressor_in_a_target_transformer_is_refused(tmp_path):
     from sklearn.datasets import make_regression
     from sklearn.preprocessing import StandardScaler
 
-    from skkeras_search import KerasRegressor, _backend
+    from skkeras_search import KerasRegressor
+    from skkeras_search._core import backend as _backend
 
     def build_reg(input_shape, n_outputs):
         keras = _backend.keras()

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from sklearn.model_selection import KFold, RandomizedSearchCV, cross_validate
 
 from skkeras_search import KerasMLPClassifier, paper_space
-from skkeras_search._preprocessing import (
+from skkeras_search.datasets import DataError, DataUsageError
+from skkeras_search.datasets._preprocessing import (
     DataWarning,
     ImageScaler,
     TableSchema,
@@ -19,7 +20,6 @@ from skkeras_search._preprocessing import (
     describe,
     select_features,
 )
-from skkeras_search.datasets import DataError, DataUsageError
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from sklearn.model_selection import (
 from sklearn.tree import DecisionTreeRegressor
 
 from skkeras_search import KerasMLPClassifier
-from skkeras_search._hyperband_search import budget_first_ranks
 from skkeras_search.search import HyperbandSearchCV, SearchWarning, TPESearchCV
+from skkeras_search.search._hyperband_search import budget_first_ranks
 from skkeras_search.space import int_range, log_uniform
 
 QUANTILES = [round(q, 2) for q in np.linspace(0.05, 0.95, 19)]  # ignored by strategy='mean'

@@ -14,11 +14,11 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skkeras_search._optuna_space as optuna_space
+import skkeras_search.search._optuna_space as optuna_space
 from skkeras_search import KerasMLPClassifier, TrainingDivergedError
-from skkeras_search._hyperband import top_k
-from skkeras_search._optuna_space import bohb_model, to_optuna
 from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets
+from skkeras_search.search._hyperband import top_k
+from skkeras_search.search._optuna_space import bohb_model, to_optuna
 from skkeras_search.space import int_range, log_uniform
 
 SPACE = {"hidden_units": int_range(3, 9, 3), "learning_rate": log_uniform(1e-3, 1e-1)}

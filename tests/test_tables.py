@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from skkeras_search import KerasMLPClassifier
-from skkeras_search._preprocessing import DataWarning, build_pipeline, select_features
-from skkeras_search._tables import detect_separator
 from skkeras_search.datasets import DataError, DataUsageError, load
+from skkeras_search.datasets._preprocessing import DataWarning, build_pipeline, select_features
+from skkeras_search.datasets._tables import detect_separator
 
 ROWS = [("1.5", "red", "a"), ("2.25", "blue", "b"), ("-3", "red", "a"), ("4e1", "green", "b")]
 

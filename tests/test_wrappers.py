@@ -447,7 +447,8 @@ def test_cache_tells_closures_of_one_factory_apart(tmp_path):
     """Two build functions with one module and name (a factory's closures) never share fits."""
     from sklearn.datasets import load_iris
 
-    from skkeras_search import KerasClassifier, _backend
+    from skkeras_search import KerasClassifier
+    from skkeras_search._core import backend as _backend
 
     def make_build(activation):
         def build(input_shape, n_classes, units=8):

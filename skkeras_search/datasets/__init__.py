@@ -1,0 +1,33 @@
+"""Reading the experiment's data, and the table rules the searched pipeline applies.
+
+:func:`load` returns a :class:`Dataset` (bundled digits, MNIST, tables, NPZ
+and IDX files); ``_tables`` is the table reader (pandas does the parsing).
+What the features become is decided in the searched pipeline
+(:func:`build_pipeline`), so each fold fits its own preprocessing.
+"""
+
+from skkeras_search.datasets._load import Dataset, load, load_idx_dir, read_idx, write_idx
+from skkeras_search.datasets._preprocessing import (
+    ImageScaler,
+    TableSchema,
+    build_pipeline,
+    describe,
+    select_features,
+)
+from skkeras_search.exceptions import DataError, DataUsageError, DataWarning
+
+__all__ = [
+    "DataError",
+    "DataUsageError",
+    "DataWarning",
+    "Dataset",
+    "ImageScaler",
+    "TableSchema",
+    "build_pipeline",
+    "describe",
+    "load",
+    "load_idx_dir",
+    "read_idx",
+    "write_idx",
+    "select_features",
+]

@@ -1,0 +1,401 @@
+"""KerasMLPClassifier: a Keras MLP that scikit-learn treats as a classifier."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+
+from skkeras_search._core.seeding import stream
+from skkeras_search._core.validation import (
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    check_two_classes,
+    class_weights,
+)
+from skkeras_search.mlp import _training
+from skkeras_search.mlp._base import COMMON_CONSTRAINTS, BaseKerasMLP
+
+__all__ = ["KerasMLPClassifier"]
+
+
+class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
+    """Multilayer perceptron classifier trained as a Keras model.
+
+    A fully connected network (``n_layers`` hidden layers of ``hidden_units``
+    units, softmax output) trained with cross-entropy by Adam, SGD or RMSprop.
+    Training runs in a TensorFlow graph compiled once per process and shared
+    by all fits, so hundreds of fits in a hyperparameter search stay fast and
+    flat in memory; the fitted network is available as a ``keras.Model``.
+    Fits are deterministic: the same data and ``random_state`` give
+    bit-identical predictions on CPU. Training precision follows the input,
+    as in :class:`~sklearn.neural_network.MLPClassifier`: float32 input
+    trains in float32, anything else in float64.
+
+    Parameters
+    ----------
+    hidden_units : int, default=128
+        Number of units in each hidden layer.
+    n_layers : int, default=1
+        Number of hidden layers.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Activation of the hidden layers.
+    learning_rate : float, default=1e-3
+        Step size of the optimizer, in weight units per unit of gradient
+        (Keras's ``learning_rate``; Adam's and RMSprop's steps are scaled by
+        their running gradient statistics).
+    optimizer : {'adam', 'sgd', 'rmsprop'}, default='adam'
+        Update rule, with Keras's defaults; 'sgd' uses momentum 0.9.
+    alpha : float, default=1e-4
+        L2 penalty added to the loss as ``alpha * sum(W**2)`` over the
+        kernels (Keras's ``L2`` regulariser).
+    dropout : float, default=0.0
+        Fraction of each hidden layer's units dropped during training. With
+        ``dropout > 0`` an integer ``sample_weight`` of 2 is not the same as
+        the row repeated (scikit-learn's sample-weight equivalence): dropout
+        masks are drawn per row position, so a repeated row gets two masks
+        and a weighted row one.
+    batch_size : int or 'auto', default='auto'
+        Minibatch size; 'auto' is ``min(200, n_samples)``. A larger int is
+        clipped to the number of training samples, with a warning.
+    epochs : int, default=200
+        Maximum number of passes over the training data (MLPClassifier's
+        ``max_iter``); training stops earlier once the loss settles (see
+        ``n_iter_no_change``). Hyperband searches set it per budget.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified)
+        and stop when its accuracy stops improving; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping. Ignored unless
+        ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (in the training
+        loss, or in validation accuracy with early stopping) before stopping.
+    tol : float, default=1e-4
+        Minimum improvement that counts: in the mean training loss (nats of
+        cross-entropy per sample, penalty included), or in validation accuracy
+        (a fraction in [0, 1]) with early stopping.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+    warm_start : bool, default=False
+        When True, ``fit`` continues from the previous solution (weights and
+        optimizer state) instead of starting afresh.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split, shuffling and
+        dropout. Pass an int for reproducible results.
+    verbose : int, default=0
+        Print one line per epoch to stdout when positive.
+    cache_dir : str or None, default=None
+        Folder of a fit cache shared by the fits of a search. A ``fit`` whose
+        parameters, data and seed match a finished fit loads it instead of
+        training (resuming an interrupted search); one asking for more
+        ``epochs`` than a cached fit continues it, training only the extra
+        epochs, with a result bit-identical to training from scratch (epoch
+        budgets in :class:`~skkeras_search.HyperbandSearchCV`); a fit that
+        diverged fails again at once. Used only when ``random_state`` is set
+        and ``warm_start=False``; continuation needs ``early_stopping=False``.
+        Entries are safe to load (no pickle) and checksummed.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, sorted.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    coefs_ : list of ndarray
+        Kernel of each layer, input layer first.
+    intercepts_ : list of ndarray
+        Bias of each layer.
+    model_ : keras.Model
+        The fitted network as a compiled Keras model (built on first access),
+        with the same L2 penalty when it is a float32 model (Keras adds
+        penalties in float32). Its optimizer starts afresh: ``model_.fit``
+        is not ``warm_start``. Keras's ``predict`` casts float64 input to
+        float32; call ``model_(X)`` for a float64 model's full precision.
+    n_iter_ : int
+        Number of epochs trained, counting earlier calls with ``warm_start``
+        and ``partial_fit``.
+    loss_curve_ : list of float
+        Mean training loss of each epoch of the last ``fit``.
+    validation_scores_ : list of float or None
+        Validation accuracy of each epoch when ``early_stopping=True``.
+    best_validation_score_ : float or None
+        Best validation accuracy when ``early_stopping=True``.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The NumPy multilayer perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skkeras_search import KerasMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = KerasMLPClassifier(hidden_units=64, epochs=20, random_state=0)
+    >>> clf.fit(X / 16, y).predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints = {
+        **COMMON_CONSTRAINTS,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_units=128,
+        n_layers=1,
+        activation="relu",
+        learning_rate=1e-3,
+        optimizer="adam",
+        alpha=1e-4,
+        dropout=0.0,
+        batch_size="auto",
+        epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        cache_dir=None,
+    ):
+        self.hidden_units = hidden_units
+        self.n_layers = n_layers
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.cache_dir = cache_dir
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse input is densified.
+        y : array-like of shape (n_samples,)
+            Class labels (ints, strings, any sortable labels).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights; an integer weight is equivalent to repeating
+            the sample.
+
+        Returns
+        -------
+        self : KerasMLPClassifier
+            The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            The training loss became NaN, infinite or larger than 1e6 (the
+            message names the epoch and ``learning_rate``); in a search with
+            ``error_score=np.nan`` the candidate is recorded as failed.
+        ValueError
+            Bad input or parameters: fewer than two classes, all sample weights
+            zero, too little data for ``early_stopping``, a ``warm_start`` whose
+            architecture or classes do not match.
+
+        Warns
+        -----
+        ConvergenceWarning
+            ``epochs`` ran out before the loss settled.
+        UserWarning
+            ``cache_dir`` is set but ``random_state=None`` (nothing is cached).
+        """
+        continuing = self.warm_start and hasattr(self, "_state")
+        return self._fit(X, y, sample_weight, classes=None, reset=not continuing, epochs=None)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on ``X``, ``y``, continuing any previous training.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever appear; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : KerasMLPClassifier
+            The updated estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            The training loss became NaN, infinite or larger than 1e6.
+        ValueError
+            ``classes`` missing on the first call, or labels outside it.
+        """
+        first = not hasattr(self, "_state")
+        if first and classes is None:
+            raise ValueError(
+                "classes=None on the first call to partial_fit. Pass every class "
+                "that will appear, e.g. partial_fit(X, y, classes=np.unique(y_all))."
+            )
+        return self._fit(X, y, sample_weight, classes=classes, reset=first, epochs=1)
+
+    # ------------------------------------------------------------- targets
+    def _targets(self, X, y, sample_weight, *, classes, reset, partial):
+        check_classification_targets(y)
+        if reset:
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            check_two_classes(labels)
+            missing = np.setdiff1d(np.unique(y), labels)
+            if missing.size:
+                raise ValueError(
+                    f"y contains labels {missing.tolist()} not in classes={labels.tolist()}. "
+                    "Pass every label in classes."
+                )
+        else:
+            labels = self.classes_
+            unseen = np.setdiff1d(np.unique(y), labels)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that were not seen in the first "
+                    f"fit (classes_={labels.tolist()}). Refit with warm_start=False, or "
+                    "pass every class to the first partial_fit call."
+                )
+        codes = np.searchsorted(labels, y).astype(np.int32)
+        sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        if self.class_weight is not None:
+            sw = sw * class_weights(self.class_weight, labels, y, partial=partial)[
+                codes
+            ].astype(X.dtype)
+        if not partial:  # fit: a single class after weighting is an error too
+            present = np.unique(y)
+            if len(present) < 2:  # warm_start: classes_ has more, this data has one
+                raise ValueError(
+                    f"y contains only one class ({present[0].item()!r}) but fit needs at least "
+                    f"two; warm_start=True keeps classes_={labels.tolist()!r}, yet every fit "
+                    "trains on its own data. Fit on samples of at least two classes, or continue "
+                    "with partial_fit, which accepts a batch of one class."
+                )
+            check_two_classes(labels, np.unique(y[sw > 0]))
+        return codes, labels, sw
+
+    def _loss(self):
+        return "cross_entropy"
+
+    def _n_outputs(self, targets, labels):
+        return len(labels)
+
+    def _split_validation(self, X, targets, sw, seed):
+        return _validation_split(X, targets, sw, self.validation_fraction, seed)
+
+    def _commit_targets(self, labels, targets, y, reset):
+        self.classes_ = labels
+
+    # -------------------------------------------------------------- predict
+    def predict_proba(self, X):
+        """Probability of each class for each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Called before ``fit``.
+        ValueError
+            ``X`` has another number of features (or other names) than in ``fit``.
+        """
+        X = self._check_X(X)
+        return _training.predict_proba(self._state.params, X, self.activation)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict the class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _validation_split(X, codes, sw, fraction, seed):
+    """Hold out ``fraction`` for early stopping: stratified when every class can be on both
+    sides, else a plain random split (as MLPClassifier trains on such small data).
+
+    Raises
+    ------
+    ValueError
+        The validation part would hold fewer than 2 samples, or the training part
+        fewer than 2 classes.
+    """
+    n = len(codes)
+    n_val = int(np.ceil(fraction * n))
+    counts = np.bincount(codes)
+    counts = counts[counts > 0]
+    if n_val < 2 or n - n_val < 2:
+        raise ValueError(
+            f"early_stopping=True with validation_fraction={fraction!r} holds out {n_val} of "
+            f"the {n} training samples; early stopping needs at least 2 on each side. Increase "
+            "validation_fraction, pass more samples, or set early_stopping=False."
+        )
+    stratifiable = n_val >= len(counts) and n - n_val >= len(counts) and counts.min() >= 2
+    Xt, X_val, ct, y_val, swt, _ = train_test_split(
+        X, codes, sw, test_size=fraction, stratify=codes if stratifiable else None,
+        random_state=int(stream(seed, "split").integers(2**31)),
+    )
+    if len(np.unique(ct)) < 2:
+        raise ValueError(
+            f"early_stopping=True with validation_fraction={fraction!r} leaves a single class in "
+            f"the training part of {n} samples. Lower validation_fraction, pass more samples, or "
+            "set early_stopping=False."
+        )
+    return Xt, X_val, ct, y_val, swt

@@ -1,0 +1,274 @@
+"""The MLP's arithmetic as compiled TensorFlow functions, shared by all fits.
+
+A Keras ``Model.fit`` call builds a data pipeline and traces a new graph for
+every model, which costs hundreds of milliseconds per fit and grows memory
+fit after fit. Here the forward pass, the loss and the optimizer update of a
+whole epoch are one ``tf.function`` whose weights are *arguments*, with
+shape-polymorphic signatures: it is traced once per process for each
+(depth, activation, optimizer, dtype, dropout) combination and then reused
+by every fit of every width, fold and learning rate.
+
+The arithmetic is that of ``keras.layers.Dense`` followed by softmax with
+sparse categorical cross-entropy (classification), or by a linear output
+with Keras's mean squared error or Huber loss (regression), with Keras's L2
+regulariser (``alpha * sum(W**2)`` on kernels) and Keras's Adam/SGD/RMSprop
+update rules, so the weights load unchanged into the Keras model built by
+:mod:`._model`.
+"""
+
+import functools
+import threading
+
+import numpy as np
+
+from skkeras_search._core import backend as _backend
+
+__all__ = ["epoch_function", "proba_function", "output_function", "glorot_init", "ACTIVATIONS",
+           "OPTIMIZERS", "LOSSES"]
+
+ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "linear"}
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+#: Per-sample losses: softmax cross-entropy on integer class codes, and Keras's
+#: MeanSquaredError / Huber(delta=1) (mean over the outputs) on float targets.
+LOSSES = ("cross_entropy", "squared_error", "huber")
+_HUBER_DELTA = 1.0
+
+# Keras's defaults for the optimizers we implement.
+_BETA_1, _BETA_2, _EPSILON = 0.9, 0.999, 1e-7
+_MOMENTUM = 0.9
+_RHO = 0.9
+
+
+def glorot_init(rng, layer_sizes, dtype):
+    """Return [W1, b1, ..., Wk, bk] drawn as Keras's GlorotUniform and zeros."""
+    params = []
+    for fan_in, fan_out in zip(layer_sizes[:-1], layer_sizes[1:]):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        params.append(rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype))
+        params.append(np.zeros(fan_out, dtype=dtype))
+    return params
+
+
+def _activation(tf, name):
+    return {
+        "relu": tf.nn.relu,
+        "tanh": tf.math.tanh,
+        "logistic": tf.math.sigmoid,
+        "identity": tf.identity,
+    }[name]
+
+
+def _forward(tf, params, x, act, n_hidden, dropout=None):
+    """Logits of the MLP; ``dropout`` is (rate, seed, batch_index) in training."""
+    h = x
+    for i in range(n_hidden):
+        h = act(tf.matmul(h, params[2 * i]) + params[2 * i + 1])
+        if dropout is not None:
+            rate, seed, batch = dropout
+            layer_seed = tf.random.experimental.stateless_fold_in(
+                seed, tf.cast(batch, tf.int64) * 64 + i
+            )
+            keep = tf.random.stateless_uniform(tf.shape(h), seed=layer_seed, dtype=h.dtype)
+            h = tf.where(keep >= rate, h / (1 - rate), tf.zeros_like(h))
+    return tf.matmul(h, params[-2]) + params[-1]
+
+
+class _QuietFirstCall:
+    """Call a tf.function, silencing TensorFlow's C++ log on the first call.
+
+    Graph optimisation during tracing logs cost-model warnings straight to
+    file descriptor 2, past ``TF_CPP_MIN_LOG_LEVEL``.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.traced = False
+
+    def __call__(self, *args):
+        if self.traced:
+            return self.fn(*args)
+        with _backend.stderr_silenced():
+            out = self.fn(*args)
+        self.traced = True
+        return out
+
+
+def epoch_function(n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy"):
+    """Return this thread's :class:`EpochRunner` for the architecture kind."""
+    return _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss,
+                         threading.get_ident())
+
+
+@functools.cache
+def _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss, thread):
+    return EpochRunner(n_hidden, activation, optimizer, dtype, use_dropout, loss)
+
+
+def _sample_loss(tf, loss, y, outputs):
+    """Each sample's loss: shape (batch,)."""
+    if loss == "cross_entropy":
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=outputs)
+    error = outputs - y
+    if loss == "squared_error":
+        return tf.reduce_mean(tf.square(error), axis=-1)
+    delta = tf.constant(_HUBER_DELTA, outputs.dtype)  # Keras's Huber
+    small = tf.abs(error) <= delta
+    huber = tf.where(small, 0.5 * tf.square(error), delta * tf.abs(error) - 0.5 * delta**2)
+    return tf.reduce_mean(huber, axis=-1)
+
+
+class EpochRunner:
+    """One compiled training epoch, and the shape-free variables it updates.
+
+    The weights and optimizer slots live in ``tf.Variable`` objects of
+    unspecified shape, so that TensorFlow's fused optimizer kernels
+    (``ResourceApplyAdam`` and friends: one pass over memory per tensor
+    instead of a dozen) can update them in place, while one traced graph
+    still serves every layer width. Each thread gets its own runner, so
+    concurrent fits never share variables. Usage: :meth:`load` a state,
+    :meth:`run` epochs, :meth:`read` the result, :meth:`release` memory.
+    """
+
+    def __init__(self, n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy"):
+        tf = _backend.tensorflow()
+        self.tf = tf
+        dt = tf.as_dtype(dtype)
+        n_params = 2 * (n_hidden + 1)
+
+        def variable():
+            return tf.Variable(tf.zeros([0], dt), shape=tf.TensorShape(None), trainable=False)
+
+        self.params = [variable() for _ in range(n_params)]
+        self.slots_1 = [variable() for _ in range(n_params)]
+        self.slots_2 = [variable() for _ in range(n_params)]
+        act = _activation(tf, activation)
+        params, slots_1, slots_2 = self.params, self.slots_1, self.slots_2
+        scalar = tf.TensorSpec([], dt)
+        signature = [
+            tf.TensorSpec([None, None], dt),  # X
+            # y: class codes 0..n_classes-1, or float targets of shape (n, n_outputs)
+            tf.TensorSpec([None], tf.int32) if loss == "cross_entropy"
+            else tf.TensorSpec([None, None], dt),
+            tf.TensorSpec([None], dt),  # sample_weight
+            tf.TensorSpec([None], tf.int32),  # order of the rows this epoch
+            tf.TensorSpec([], tf.int32),  # batch_size
+            scalar,  # learning_rate
+            scalar,  # alpha
+            scalar,  # dropout rate
+            tf.TensorSpec([2], tf.int64),  # dropout seed of this epoch
+            scalar,  # step: optimizer updates so far
+        ]
+        beta_1, beta_2 = tf.constant(_BETA_1, dt), tf.constant(_BETA_2, dt)
+        loss_name = loss
+
+        def apply(var, s1, s2, g, lr, step):
+            if optimizer == "adam":
+                tf.raw_ops.ResourceApplyAdam(
+                    var=var.handle, m=s1.handle, v=s2.handle, beta1_power=tf.pow(beta_1, step),
+                    beta2_power=tf.pow(beta_2, step), lr=lr, beta1=beta_1, beta2=beta_2,
+                    epsilon=tf.constant(_EPSILON, dt), grad=g)
+            elif optimizer == "sgd":  # accum = momentum * accum - lr * g; var += accum
+                tf.raw_ops.ResourceApplyKerasMomentum(
+                    var=var.handle, accum=s1.handle, lr=lr, grad=g,
+                    momentum=tf.constant(_MOMENTUM, dt))
+            else:  # rmsprop, Keras's form: var -= lr * g / sqrt(ms + epsilon)
+                tf.raw_ops.ResourceApplyRMSProp(
+                    var=var.handle, ms=s2.handle, mom=s1.handle, lr=lr,
+                    rho=tf.constant(_RHO, dt), momentum=tf.constant(0.0, dt),
+                    epsilon=tf.constant(_EPSILON, dt), grad=g)
+
+        # autograph=False: the batch loop is an explicit tf.while_loop, so tracing
+        # skips autograph's source transformation (most of a cold first fit's
+        # tracing time); the loop body is the same ops as before.
+        @tf.function(input_signature=signature, jit_compile=False, autograph=False)
+        def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step):
+            n = tf.shape(order)[0]
+            n_batches = (n + batch_size - 1) // batch_size
+            two_alpha = 2 * alpha
+
+            def more(b, step, loss_sum, weight_sum, last_loss):
+                # stop after the last batch, or after a batch whose loss is not finite
+                return tf.logical_and(b < n_batches, tf.math.is_finite(last_loss))
+
+            def batch(b, step, loss_sum, weight_sum, last_loss):
+                idx = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
+                xb, yb, wb = tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)
+                current = [p.read_value() for p in params]
+                with tf.GradientTape() as tape:
+                    tape.watch(current)
+                    logits = _forward(
+                        tf, current, xb, act, n_hidden, (rate, seed, b) if use_dropout else None
+                    )
+                    ce = _sample_loss(tf, loss_name, yb, logits)
+                    wsum = tf.reduce_sum(wb)
+                    loss = tf.math.divide_no_nan(tf.reduce_sum(wb * ce), wsum)
+                grads = tape.gradient(loss, current)
+                step = step + 1
+                for i, g in enumerate(grads):
+                    if i % 2 == 0:  # kernels: gradient of the L2 penalty alpha * sum(W**2)
+                        g = g + two_alpha * current[i]
+                    apply(params[i], slots_1[i], slots_2[i], g, lr, step)
+                return b + 1, step, loss_sum + loss * wsum, weight_sum + wsum, loss
+
+            zero = tf.zeros([], dt)
+            _, step, loss_sum, weight_sum, last_loss = tf.while_loop(
+                more, batch, (tf.constant(0, tf.int32), step, zero, zero, zero),
+                maximum_iterations=n_batches)
+            # The epoch's loss: mean data loss over its batches, plus the penalty
+            # of the weights it ends with (computed once, not at every step).
+            penalty = alpha * tf.add_n([tf.reduce_sum(tf.square(p)) for p in params[0::2]])
+            mean_loss = tf.math.divide_no_nan(loss_sum, weight_sum) + penalty
+            return step, tf.where(tf.math.is_finite(last_loss), mean_loss, last_loss)
+
+        self._run = _QuietFirstCall(run_epoch)
+
+    def load(self, params, slots_1, slots_2):
+        """Copy a training state (lists of ndarrays) into the variables."""
+        for variables, values in ((self.params, params), (self.slots_1, slots_1),
+                                  (self.slots_2, slots_2)):
+            for var, value in zip(variables, values):
+                var.assign(value)
+
+    def run(self, *args):
+        """One epoch; returns ``(step, mean_loss)`` as tensors."""
+        return self._run(*args)
+
+    def current(self):
+        """The weights as a tuple of tensors (snapshots, unaffected by later epochs)."""
+        return tuple(self.tf.identity(p) for p in self.params)
+
+    def read(self):
+        """``(params, slots_1, slots_2)`` as lists of ndarrays."""
+        return tuple([v.numpy() for v in group]
+                     for group in (self.params, self.slots_1, self.slots_2))
+
+    def release(self):
+        """Drop the arrays held by the variables (keep the compiled graph)."""
+        empty = self.tf.zeros([0], self.params[0].dtype)
+        for var in (*self.params, *self.slots_1, *self.slots_2):
+            var.assign(empty)
+
+
+def proba_function(n_hidden, activation, dtype):
+    """Return the compiled ``(X, params) -> class probabilities`` function."""
+    return _prediction_function(n_hidden, activation, dtype, softmax=True)
+
+
+def output_function(n_hidden, activation, dtype):
+    """Return the compiled ``(X, params) -> linear outputs`` function (regression)."""
+    return _prediction_function(n_hidden, activation, dtype, softmax=False)
+
+
+@functools.cache
+def _prediction_function(n_hidden, activation, dtype, softmax):
+    tf = _backend.tensorflow()
+    dt = tf.as_dtype(dtype)
+    act = _activation(tf, activation)
+    tensors = tuple(tf.TensorSpec(None, dt) for _ in range(2 * (n_hidden + 1)))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], dt), tensors], autograph=False)
+    def predict(X, params):
+        outputs = _forward(tf, params, X, act, n_hidden)
+        return tf.nn.softmax(outputs) if softmax else outputs
+
+    return _QuietFirstCall(predict)

@@ -1,0 +1,89 @@
+"""Build the Keras model that holds a fitted MLP's weights."""
+
+from skkeras_search._core import backend as _backend
+from skkeras_search.mlp._graph import ACTIVATIONS
+
+__all__ = ["build_mlp"]
+
+
+def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, seed, alpha=0.0,
+              loss="cross_entropy"):
+    """Return a compiled ``keras.Sequential`` MLP carrying the given weights.
+
+    Parameters
+    ----------
+    coefs, intercepts : list of ndarray
+        Kernels and biases, input layer first; their dtype sets the model's.
+    activation : {'relu', 'tanh', 'logistic', 'identity'}
+        Hidden-layer activation; the output layer is softmax for
+        ``loss='cross_entropy'``, linear otherwise.
+    dropout : float
+        Dropout rate after each hidden layer (inactive at inference).
+    learning_rate : float
+        Learning rate of the optimizer the model is compiled with.
+    optimizer : {'adam', 'sgd', 'rmsprop'}
+        Optimizer the model is compiled with, so that ``model.fit`` works.
+    seed : int
+        Seed of the dropout layers.
+    alpha : float, default=0.0
+        L2 penalty of every kernel (``keras.regularizers.L2``), as in training,
+        so that ``model.fit`` and ``model.evaluate`` use the same objective.
+        Only when the weights' dtype is Keras's floatx (float32 by default):
+        Keras cannot add a float64 penalty to its float32 loss.
+    loss : {'cross_entropy', 'squared_error', 'huber'}, default='cross_entropy'
+        The training loss, as Keras's ``sparse_categorical_crossentropy``,
+        ``mean_squared_error`` or ``Huber()``.
+
+    Returns
+    -------
+    model : keras.Sequential
+    """
+    keras = _backend.keras()
+    dtype = str(coefs[0].dtype)
+
+    def l2():
+        # Keras adds regularisation losses in its floatx; a penalty of another
+        # dtype (a float64 model under float32 floatx) would break model.fit.
+        same_dtype = dtype == keras.config.floatx()
+        return keras.regularizers.L2(float(alpha)) if alpha > 0 and same_dtype else None
+
+    layers = [keras.Input(shape=(coefs[0].shape[0],), dtype=dtype)]
+    for i, kernel in enumerate(coefs[:-1]):
+        layers.append(
+            keras.layers.Dense(
+                kernel.shape[1],
+                activation=ACTIVATIONS[activation],
+                kernel_initializer="zeros",  # overwritten below; draws no random numbers
+                kernel_regularizer=l2(),
+                dtype=dtype,
+                name=f"hidden_{i + 1}",
+            )
+        )
+        if dropout > 0:
+            layers.append(keras.layers.Dropout(dropout, seed=seed + i, dtype=dtype))
+    layers.append(
+        keras.layers.Dense(
+            coefs[-1].shape[1],
+            activation="softmax" if loss == "cross_entropy" else "linear",
+            kernel_initializer="zeros",
+            kernel_regularizer=l2(),
+            dtype=dtype,
+            name="output",
+        )
+    )
+    model = keras.Sequential(layers, name="mlp")
+    weights = [w for pair in zip(coefs, intercepts) for w in pair]
+    model.set_weights(weights)
+    opt = {
+        "adam": keras.optimizers.Adam,
+        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+        "rmsprop": keras.optimizers.RMSprop,
+    }[optimizer]
+    model.compile(
+        optimizer=opt(learning_rate=float(learning_rate)),
+        loss={"cross_entropy": "sparse_categorical_crossentropy",
+              "squared_error": "mean_squared_error",
+              "huber": keras.losses.Huber()}[loss],
+        metrics=["accuracy"] if loss == "cross_entropy" else ["mean_absolute_error"],
+    )
+    return model

@@ -1,0 +1,316 @@
+"""TPESearchCV: model-based search with Optuna's TPE sampler (Bergstra et al. 2011)
+in fixed-size batches, as a scikit-learn ``BaseSearchCV``. Public in
+:mod:`skkeras_search.search`.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.model_selection._search import BaseSearchCV
+
+from skkeras_search._core.seeding import resolve_seed
+from skkeras_search._core.validation import Interval
+from skkeras_search.search._candidates import candidate_key, unseen
+from skkeras_search.search._folds import FrozenFoldsMixin
+from skkeras_search.search._rounds import Rounds, SearchWarning
+
+__all__ = ["TPESearchCV"]
+
+
+class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
+    """Model-based search with Optuna's TPE sampler, in fixed-size batches.
+
+    The first ``n_startup`` candidates are drawn at random, the others by the
+    Tree-structured Parzen Estimator (Bergstra et al. 2011) fitted on all
+    results so far, through Optuna's ask/tell interface. Candidates are asked
+    ``batch_size`` at a time and each batch is one round of cross-validated
+    fits, so the sequence of candidates, and ``cv_results_``, depend only on
+    ``random_state`` and the scores: not on ``n_jobs``, the joblib backend or
+    the order in which fits finish. A failed fit (NaN score) is told to
+    Optuna as a pruned trial, which TPE counts among the bad ones. With an
+    estimator fit cache (``cache_dir``), rerunning an interrupted search loads
+    the finished fits and, since the sampler sees the same scores, proposes
+    the same candidates.
+
+    Every sampler option is pinned (Optuna 5 changed several defaults):
+    ``multivariate=True``, ``n_ei_candidates=24``, ``gamma`` = 10% of the
+    trials (at most 25), flat ``weights`` (ramped after 25), ``consider_prior=True``,
+    ``prior_weight=1.0``, ``consider_magic_clip=True``, ``consider_endpoints=False``,
+    ``constant_liar=True`` (candidates of one batch avoid each other), ``group=False``.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Fitted once per (candidate, fold).
+    param_distributions : dict
+        Parameter names to :func:`~skkeras_search.space.log_uniform`,
+        :func:`~skkeras_search.space.int_range`, ``scipy.stats``
+        ``loguniform``/``uniform``/``randint`` (frozen) or lists, tuples and
+        ``range`` objects (categorical); ``{}`` is one candidate, the
+        estimator as given (as for ``RandomizedSearchCV``).
+    n_iter : int, default=10
+        Number of distinct candidates evaluated. No candidate is fitted
+        twice: a proposal equal to an evaluated one is told its known
+        result without a fit and TPE is asked again. A finite space (lists,
+        ``int_range``, ``randint``) smaller than ``n_iter`` is evaluated
+        once per point, with ``RandomizedSearchCV``'s warning.
+    batch_size : int, default=5
+        Candidates asked, and evaluated in parallel, per round. Unrelated to
+        the estimator's ``batch_size``.
+    n_startup : int, default=5
+        Results needed before TPE takes over (Optuna's ``n_startup_trials``);
+        until then candidates are drawn at random. A batch is asked before
+        any of its results are told, so whole batches are random: with
+        ``n_startup=5, batch_size=4`` the first 8 candidates are.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampler (not the estimator). Pass an int for reproducible
+        (and resumable) searches.
+    scoring : str, callable, list, tuple, dict or None, default=None
+        As in :class:`~sklearn.model_selection.GridSearchCV`; with several
+        metrics, ``refit`` must name the one that is optimised.
+    n_jobs : int or None, default=None
+        Parallel fits (joblib); results do not depend on it.
+    refit : bool, str or callable, default=True
+        Refit the best candidate on the whole data, as in ``GridSearchCV``.
+        A callable sees every row and needs a single metric.
+    cv : int, cross-validation generator or iterable, default=None
+        Folds, as in ``GridSearchCV`` (None: 5-fold, stratified for
+        classifiers). They are split once per ``fit``, before any fit, so
+        every batch scores its candidates on the same rows, also with a
+        random splitter without a seed (``ShuffleSplit()``) or one whose
+        ``split`` can be iterated only once.
+    verbose : int, default=0
+        scikit-learn's progress messages.
+    pre_dispatch : int or str, default='2*n_jobs'
+        joblib's ``pre_dispatch``.
+    error_score : 'raise' or float, default=np.nan
+        Score of a failed fit (e.g. a diverging network,
+        :class:`~skkeras_search.TrainingDivergedError`); NaN makes it a failed
+        trial that TPE is told is bad (pruned); a number makes failed fits
+        ordinary trials with that score. A batch whose fits all fail
+        keeps its rows as in :class:`HyperbandSearchCV`.
+    return_train_score : bool, default=False
+        Also score the training folds.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy arrays
+        scikit-learn's columns plus ``batch`` (0-based round of each candidate).
+    cv_splits_digest_ : str
+        SHA-256 (hex) of the folds every candidate was scored on (sample
+        count, then each fold's train and test indices): equal digests mean
+        the same rows.
+    best_estimator_, best_score_, best_params_, best_index_ : as in GridSearchCV
+    scorer_, n_splits_, refit_time_, multimetric_ : as in GridSearchCV
+
+    Raises
+    ------
+    ValueError
+        If a distribution cannot be modelled by TPE (the message names the
+        parameter and what to use), the objective is ambiguous (several
+        metrics without ``refit=name``), or ``cv`` yields no fold.
+
+    Warns
+    -----
+    UserWarning
+        If a finite space has fewer points than ``n_iter``.
+    SearchWarning
+        If TPE proposes only evaluated candidates 100 times in a row (a
+        space whose lists repeat values): the search stops there.
+
+    See Also
+    --------
+    HyperbandSearchCV : Multi-fidelity search; ``sampler='tpe'`` is BOHB.
+    sklearn.model_selection.RandomizedSearchCV : The random baseline.
+
+    References
+    ----------
+    .. [1] J. Bergstra, R. Bardenet, Y. Bengio, B. Kegl, "Algorithms for
+       Hyper-Parameter Optimization", NeurIPS 2011.
+    .. [2] T. Akiba, S. Sano, T. Yanase, T. Ohta, M. Koyama, "Optuna: A
+       Next-generation Hyperparameter Optimization Framework", KDD 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skkeras_search import KerasMLPClassifier, paper_space
+    >>> from skkeras_search.search import TPESearchCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = TPESearchCV(KerasMLPClassifier(epochs=10, random_state=0), paper_space(),
+    ...                      n_iter=20, batch_size=4, cv=3, random_state=0)
+    >>> search.fit(X / 16, y).cv_results_["batch"].max()  # doctest: +SKIP
+    4
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSearchCV._parameter_constraints,
+        "param_distributions": [dict, list],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_startup": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator, param_distributions, *, n_iter=10, batch_size=5, n_startup=5,
+                 random_state=None, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False):
+        super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
+                         verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+                         return_train_score=return_train_score)
+        self.param_distributions = param_distributions
+        self.n_iter = n_iter
+        self.batch_size = batch_size
+        self.n_startup = n_startup
+        self.random_state = random_state
+
+    def fit(self, X, y=None, **params):
+        """Run the batches on one set of folds, then refit the best candidate.
+
+        The folds are split once, before any fit (see ``cv``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,), default=None
+            Targets.
+        **params : dict
+            Passed to the estimator's ``fit`` (and split by the folds), as in
+            ``GridSearchCV.fit``; ``groups`` reaches the splitter.
+
+        Returns
+        -------
+        self : TPESearchCV
+        """
+        return super().fit(X, y, **params)
+
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        from skkeras_search.search._optuna_space import (
+            gamma_tpe,
+            new_study,
+            quiet_optuna,
+            to_optuna,
+            tpe_sampler,
+        )
+
+        dims = to_optuna(self.param_distributions, "TPESearchCV")
+        n_iter = self._n_candidates(dims)
+        rounds = Rounds(evaluate_candidates, self, callback_ctx)
+        with quiet_optuna():
+            seed = resolve_seed(self.random_state)
+            study = new_study(tpe_sampler(seed, n_startup_trials=self.n_startup, gamma=gamma_tpe))
+            asker = _Asker(study, dims, self.param_distributions, seed)
+            batch, done = 0, 0
+            while done < n_iter:
+                trials, candidates = asker.ask(min(self.batch_size, n_iter - done))
+                if not candidates:
+                    warnings.warn(
+                        f"TPESearchCV found no candidate it had not evaluated after {done} of "
+                        f"n_iter={self.n_iter}: the space seems exhausted (its lists repeat values, "
+                        "or TPE keeps proposing known points). Stopping early.",
+                        SearchWarning, stacklevel=3,
+                    )
+                    break
+                n = len(candidates)
+                scores = rounds(candidates, {"batch": [batch] * n}, f"batch {batch}")
+                asker.tell(trials, candidates, scores)
+                batch, done = batch + 1, done + n
+        rounds.finish()
+
+    def _n_candidates(self, dims):
+        """``n_iter``, capped at the number of points of a finite space (with a warning)."""
+        from skkeras_search.search._optuna_space import n_points
+
+        size = n_points(dims)
+        if size is not None and size < self.n_iter:
+            warnings.warn(  # RandomizedSearchCV's (ParameterSampler's) wording
+                f"The total space of parameters {size} is smaller than n_iter={self.n_iter}. "
+                f"Running {size} iterations. For exhaustive searches, use GridSearchCV.",
+                UserWarning, stacklevel=3,
+            )
+            return size
+        return self.n_iter
+
+
+def _grid(dims, max_points=10**7):
+    """The values of each dimension of a finite space (lists, ``int_range``, ``randint``), else None."""
+    from skkeras_search.search._optuna_space import n_points
+
+    size = n_points(dims)
+    if size is None or size > max_points:
+        return None
+    grid = {}
+    for name, d in dims.items():
+        if d.kind == "categorical":
+            grid[name] = list(d.choices)
+        else:
+            dist = d.distribution
+            grid[name] = list(range(dist.low, dist.high + 1, dist.step or 1))
+    return grid
+
+
+class _Asker:
+    """Asks Optuna for candidates not evaluated yet; tells repeats their known result.
+
+    A proposal equal to an evaluated candidate is told that candidate's score
+    at once (no fit) and TPE is asked again; one equal to a candidate of the
+    same batch is told its twin's score once the batch is scored. After
+    ``max_repeats`` repeats in a row, a finite space is asked for a point it
+    has not seen (enqueued, so TPE still records it); otherwise the batch
+    ends where it is.
+    """
+
+    def __init__(self, study, dims, param_distributions, seed, max_repeats=100):
+        self._study, self._dims = study, dims
+        self._distributions = {k: d.distribution for k, d in dims.items()}
+        self._grid = _grid(dims)
+        self._rng = np.random.RandomState([seed, 1])  # for unseen points only
+        self._known, self._twins, self._max_repeats = {}, [], max_repeats
+
+    def _decode(self, trial):
+        return {k: self._dims[k].decode(v) for k, v in trial.params.items()}
+
+    def _tell(self, trial, score):
+        from optuna.trial import TrialState
+
+        if np.isfinite(score):
+            self._study.tell(trial, float(score))
+        else:
+            self._study.tell(trial, state=TrialState.PRUNED)
+
+    def ask(self, n):
+        """Up to ``n`` (trial, candidate) pairs of new candidates."""
+        trials, candidates, batch_keys, repeats = [], [], set(), 0
+        while len(candidates) < n and repeats <= self._max_repeats:
+            if repeats == self._max_repeats:
+                if self._grid is None:
+                    break
+                point = unseen(self._grid, set(self._known) | batch_keys, self._rng)
+                if point is None:
+                    break
+                self._study.enqueue_trial({k: self._dims[k].encode(v) for k, v in point.items()})
+            trial = self._study.ask(self._distributions)
+            candidate = self._decode(trial)
+            key = candidate_key(candidate)
+            if key in self._known:
+                self._tell(trial, self._known[key])
+                repeats += 1
+            elif key in batch_keys:
+                self._twins.append((trial, key))
+                repeats += 1
+            else:
+                trials.append(trial)
+                candidates.append(candidate)
+                batch_keys.add(key)
+                repeats = 0
+        return trials, candidates
+
+    def tell(self, trials, candidates, scores):
+        """Tell a batch's scores (NaN: pruned), then its repeats their twins' scores."""
+        for trial, candidate, score in zip(trials, candidates, scores):
+            self._known[candidate_key(candidate)] = float(score)
+            self._tell(trial, score)
+        for trial, key in self._twins:
+            self._tell(trial, self._known[key])
+        self._twins = []

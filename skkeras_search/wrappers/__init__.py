@@ -1,0 +1,24 @@
+"""Your own Keras model as a scikit-learn estimator: ``KerasClassifier`` and ``KerasRegressor``.
+
+``_factory`` makes one estimator class per build function (so the
+function's keyword arguments are real parameters), ``_estimators`` holds the
+two estimators, ``_keras_fit`` trains and predicts with a compiled
+``keras.Model`` kept warm per architecture, and ``_checks`` refuses models
+the fit cache or the predictions could not trust.
+"""
+
+import sys
+
+from skkeras_search.wrappers import _keras_fit
+from skkeras_search.wrappers._estimators import (
+    KerasClassifier,
+    KerasRegressor,
+    _instance_of,  # noqa: F401 - see below
+)
+
+__all__ = ["KerasClassifier", "KerasRegressor"]
+
+# Pickles made by release 0.2 (the flat layout) name these paths; pickle finds
+# them by those names: ``skkeras_search.wrappers._instance_of`` (imported above)
+# and ``skkeras_search._keras_fit.Spec``.
+sys.modules.setdefault("skkeras_search._keras_fit", _keras_fit)
