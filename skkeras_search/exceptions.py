@@ -2,9 +2,19 @@
 
 Catch these by type; their messages are for people (they name the
 parameter, file or column, the value, and the fix) and may change.
+
+The data errors and warnings name the parameters they are about as
+``{name}`` fields of a template, with the values given beside it, so one
+message speaks two vocabularies: ``str(exc)`` writes them as keyword
+arguments (``data='x.csv'``), as a library user calls
+:func:`skkeras_search.datasets.load`, and the command renders the same
+message in its flags (``--data x.csv``) with :meth:`DataError.render`.
 """
 
+import re
+
 __all__ = [
+    "keyword",
     "DataError",
     "DataUsageError",
     "DataWarning",
@@ -13,16 +23,67 @@ __all__ = [
 ]
 
 
-class DataError(ValueError):
-    """The data could not be used; the message says why and how to fix it."""
+_FIELD = re.compile(r"\{([a-z_]+)\}")
+
+
+def keyword(name, value):
+    """How a library message names a parameter: ``name=value!r``."""
+    return f"{name}={value!r}"
+
+
+class _NamedParameters:
+    """A message whose ``{name}`` fields name parameters; see the module docstring."""
+
+    def __init__(self, template, /, **parameters):
+        self.template, self.parameters = template, parameters
+        super().__init__(self.render())
+
+    def render(self, name=keyword):
+        """The message, each ``{name}`` field written as ``name(name, value)``.
+
+        Parameters
+        ----------
+        name : callable, default=keyword
+            ``(parameter name, value) -> str``; the default writes keyword
+            arguments. Only fields given as parameters are replaced, so other
+            braces (a path, a set) stay as they are.
+
+        Returns
+        -------
+        message : str
+        """
+        return _FIELD.sub(lambda m: name(m[1], self.parameters[m[1]])
+                          if m[1] in self.parameters else m[0], self.template)
+
+    def __reduce__(self):  # across processes with the template, not the rendered text
+        return _rebuild, (type(self), self.template, self.parameters)
+
+
+def _rebuild(cls, template, parameters):
+    return cls(template, **parameters)
+
+
+class DataError(_NamedParameters, ValueError):
+    """The data could not be used; the message says why and how to fix it.
+
+    Parameters
+    ----------
+    template : str
+        The message, naming parameters as ``{name}`` fields.
+    **parameters
+        The value of each named parameter.
+    """
 
 
 class DataUsageError(DataError):
     """The data was asked for wrongly (a missing file, an unknown column)."""
 
 
-class DataWarning(UserWarning):
-    """Legal but suspicious data, e.g. an identifier column used as a feature."""
+class DataWarning(_NamedParameters, UserWarning):
+    """Legal but suspicious data, e.g. an identifier column used as a feature.
+
+    Takes a template and parameters as :class:`DataError` does.
+    """
 
 
 class SearchWarning(UserWarning):

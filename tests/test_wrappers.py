@@ -27,9 +27,9 @@ from skkeras_search import (
     KerasRegressor,
     TPESearchCV,
     TrainingDivergedError,
-    _backend,
-    _keras_fit,
 )
+from skkeras_search._core import backend as _backend
+from skkeras_search.wrappers import _keras_fit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -331,14 +331,14 @@ def test_cache_continuation_is_bit_identical(tiny, tmp_path):
     base = KerasClassifier(build_compiled, random_state=2, cache_dir=str(tmp_path))
     clone(base).set_params(epochs=2).fit(X, y)
     continued = clone(base).set_params(epochs=5).fit(X, y)
-    assert continued._fit_epochs == 3 and continued.n_iter_ == 5
+    assert continued.n_epochs_trained_ == 3 and continued.n_iter_ == 5
     scratch = KerasClassifier(build_compiled, epochs=5, random_state=2).fit(X, y)
     np.testing.assert_array_equal(continued.predict_proba(X), scratch.predict_proba(X))
     assert continued.history_["loss"] == scratch.history_["loss"]
     for a, b in zip(continued._optimizer_variables, scratch._optimizer_variables):
         np.testing.assert_array_equal(a, b)
     loaded = clone(base).set_params(epochs=5).fit(X, y)
-    assert loaded._fit_epochs == 0
+    assert loaded.n_epochs_trained_ == 0
     np.testing.assert_array_equal(loaded.predict_proba(X), scratch.predict_proba(X))
 
 

@@ -40,7 +40,7 @@ class ProgressScorer:
             "epochs_run": int(getattr(final, "n_iter_", 0)),
             # epochs this fit trained: fewer when it continued a cached shorter
             # run, 0 when it was loaded whole from the fit cache (--resume)
-            "epochs_trained": int(getattr(final, "_fit_epochs", 0)),
+            "epochs_trained": int(getattr(final, "n_epochs_trained_", 0)),
             "pid": os.getpid(),
             "time": time.time(),
         }

@@ -80,7 +80,7 @@ def fit_counts(records, refit=None):
         continuation counting only the extra ones, refit included) and
         ``refit_epochs_trained``.
     """
-    refit_epochs = int(getattr(refit, "_fit_epochs", 0)) if refit is not None else 0
+    refit_epochs = int(getattr(refit, "n_epochs_trained_", 0)) if refit is not None else 0
     trained = [int(r.get("epochs_trained", r.get("epochs_run", 0))) for r in records]
     return {"fits": len(records), "loaded_from_cache": sum(t == 0 for t in trained),
             "training_epochs": sum(trained) + refit_epochs, "refit_epochs_trained": refit_epochs}

@@ -125,7 +125,7 @@ class BaseKerasMLP(BaseEstimator):
         self.coefs_ = state.params[0::2]
         self.intercepts_ = state.params[1::2]
         self.n_iter_ = state.epoch
-        self._fit_epochs = history.epochs_trained  # read by the command's progress record
+        self.n_epochs_trained_ = history.epochs_trained  # read by the command's progress record
         self.loss_curve_ = history.loss_curve
         self.validation_scores_ = history.validation_scores if with_validation else None
         self.best_validation_score_ = (

@@ -35,7 +35,7 @@ class MeasuredScore(float):
 
 def _trained(estimator):
     """Epochs the estimator's last fit trained, if the network reports it (our estimators do)."""
-    value = getattr(fitted_network(estimator), "_fit_epochs", None)
+    value = getattr(fitted_network(estimator), "n_epochs_trained_", None)
     return None if value is None else int(value)
 
 

@@ -29,8 +29,8 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from skkeras_search._core import backend as _backend
-from skkeras_search.mlp import _training
-from skkeras_search.mlp._training import EXPLODED_LOSS
+from skkeras_search._core import divergence as _divergence
+from skkeras_search._core.divergence import EXPLODED_LOSS
 
 __all__ = ["architecture", "check_fresh_layers", "output_head", "probabilities", "divergence",
            "divergence_message", "rate_parameter"]
@@ -320,14 +320,14 @@ def divergence_message(epoch, loss, learning_rate, compiled_by=None, targets=Non
     ``hyper`` holds the values of its parameters: the one that set the rate
     is named (:func:`rate_parameter`). ``targets`` are a regressor's: unscaled
     ones are named as the likely cause, with the fix
-    (``_training.divergence_message``'s rule).
+    (``_core.divergence.divergence_message``'s rule).
     """
     shown = float("nan") if loss is None else loss
     if learning_rate is None:  # a rate Keras could not tell as a number
         message = (f"Training diverged in epoch {epoch}: the loss became {shown:.4g}. Use a "
                    "smaller learning_rate.")
     else:
-        message = _training.divergence_message(epoch, shown, learning_rate, targets)
+        message = _divergence.divergence_message(epoch, shown, learning_rate, targets)
     if loss is None:  # the last epoch's loss was finite; the weights after it are not
         message = message.replace("the loss became nan", "the weights became infinite or NaN", 1)
     if compiled_by is not None:

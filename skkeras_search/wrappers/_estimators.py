@@ -322,7 +322,7 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         self.input_shape_ = tuple(int(d) for d in X.shape[1:])
         self.history_ = history
         self.n_iter_ = n_iter
-        self._fit_epochs = trained  # epochs trained by this call
+        self.n_epochs_trained_ = trained  # epochs trained by this call
         return self
 
     def _start(self, warm, entry, initial, optimizer_start):

@@ -47,8 +47,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from skkeras_search._core import backend as _backend
+from skkeras_search._core.divergence import EXPLODED_LOSS
 from skkeras_search._core.seeding import preserve_global_rng, stream
-from skkeras_search.mlp._training import EXPLODED_LOSS
 from skkeras_search.wrappers import _checks as _wrapper_checks
 
 __all__ = ["Spec", "acquire", "rebuild", "train", "predict", "snapshot", "split_validation",
