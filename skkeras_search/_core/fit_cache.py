@@ -35,7 +35,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["FitCache", "data_fingerprint", "CacheEntry", "clear", "disk_usage"]
+__all__ = ["FitCache", "FitFailure", "data_fingerprint", "CacheEntry", "clear", "disk_usage", "failures"]
 
 FORMAT = 1
 _ENTRY = re.compile(r"^(?P<key>[0-9a-f]{40})-e(?P<epochs>\d{6})\.(?P<kind>npz|failed\.json)$")
@@ -134,7 +134,7 @@ class FitCache:
     """
 
     def __init__(self, directory, params, fingerprint, seed):
-        self.directory = directory
+        self.directory, self.params = directory, params
         blob = json.dumps({"format": FORMAT, "version": _versions(), "params": params,
                            "data": fingerprint, "seed": int(seed)}, sort_keys=True, default=repr)
         self.key = hashlib.sha1(blob.encode()).hexdigest()
@@ -206,7 +206,8 @@ class FitCache:
 
     def store_failure(self, epochs, message):
         """Record that this fit failed, with the message it raised."""
-        blob = json.dumps({"format": FORMAT, "message": message}).encode()
+        blob = json.dumps({"format": FORMAT, "message": message, "epochs": int(epochs),
+                           "params": self.params}, default=repr).encode()
         self._atomic(self._path(epochs, "failed.json"), lambda fh: fh.write(blob))
 
     def _atomic(self, path, write):
@@ -233,3 +234,39 @@ class FitCache:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.remove(tmp)
+
+
+class FitFailure:
+    """A failed fit as the cache recorded it: the estimator's cache-key parameters
+    (``params``, JSON values), the epoch it failed in (``epochs``) and its message."""
+
+    def __init__(self, params, epochs, message):
+        self.params, self.epochs, self.message = params, epochs, message
+
+    def __repr__(self):
+        return f"FitFailure(epochs={self.epochs}, message={self.message[:40]!r}...)"
+
+
+def failures(directory):
+    """Every failed fit recorded under ``directory``, oldest first (a structured record:
+    callers match ``params`` to their candidates instead of parsing messages).
+
+    Returns
+    -------
+    failures : list of FitFailure
+        Empty for a missing folder; unreadable or foreign records are skipped.
+    """
+    found = []
+    for path in glob.glob(os.path.join(directory, "*", "*.failed.json")):
+        if not _ENTRY.match(os.path.basename(path)):
+            continue
+        try:
+            with open(path) as fh:
+                record = json.load(fh)
+            mtime = os.path.getmtime(path)
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("format") == FORMAT and "params" in record:
+            found.append((mtime, path, FitFailure(record["params"], record.get("epochs"),
+                                                  record["message"])))
+    return [f for _, _, f in sorted(found, key=lambda t: t[:2])]
