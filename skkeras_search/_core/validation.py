@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
+from sklearn.model_selection._search import BaseSearchCV  # noqa: F401
 from sklearn.utils._param_validation import Interval, StrOptions  # noqa: F401
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import (  # noqa: F401
@@ -20,6 +21,7 @@ from sklearn.utils.validation import (  # noqa: F401
 )
 
 __all__ = [
+    "BaseSearchCV",
     "_fit_context",
     "_MultimetricScorer",
     "Interval",

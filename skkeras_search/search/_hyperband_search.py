@@ -4,6 +4,7 @@ over the epoch budget, as a scikit-learn ``BaseSearchCV``. Public in
 """
 
 import contextlib
+import difflib
 import shutil
 import tempfile
 import warnings
@@ -12,13 +13,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import ParameterSampler
-from sklearn.model_selection._search import BaseSearchCV
 
 from skkeras_search._core.seeding import resolve_seed
-from skkeras_search._core.validation import Interval, StrOptions
+from skkeras_search._core.validation import BaseSearchCV, Interval, StrOptions
 from skkeras_search.search._candidates import candidate_key, list_space, list_space_size, unseen
 from skkeras_search.search._folds import FrozenFoldsMixin
 from skkeras_search.search._hyperband import hyperband_brackets, top_k
+from skkeras_search.search._optuna_space import bohb_model, quiet_optuna, to_optuna
 from skkeras_search.search._rounds import Rounds, SearchWarning
 from skkeras_search.search._trained_epochs import epochs_per_row, recording
 from skkeras_search.search._trained_epochs import original as original_scorer
@@ -304,8 +305,6 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
                              f"{self.max_epochs!r}. Use min_epochs<=max_epochs.")
         names = self.estimator.get_params()
         if self.resource not in names:
-            import difflib
-
             close = difflib.get_close_matches(self.resource, list(names), n=1)
             hint = f"Did you mean {close[0]!r}?" if close else \
                 "Name the estimator parameter that sets the number of epochs."
@@ -368,7 +367,6 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
 
     # ------------------------------------------------------------- search
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        from skkeras_search.search._optuna_space import quiet_optuna, to_optuna
 
         dims = None
         if self.sampler == "tpe":
@@ -400,7 +398,6 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
 
     def _propose(self, n, rng, results, objective, dims):
         """``n`` new candidates: random (Hyperband) or TPE plus a random fraction (BOHB)."""
-        from skkeras_search.search._optuna_space import bohb_model
 
         if dims is None:
             return list(ParameterSampler(self.param_distributions, n,

@@ -7,12 +7,19 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.model_selection._search import BaseSearchCV
 
 from skkeras_search._core.seeding import resolve_seed
-from skkeras_search._core.validation import Interval
+from skkeras_search._core.validation import BaseSearchCV, Interval
 from skkeras_search.search._candidates import candidate_key, unseen
 from skkeras_search.search._folds import FrozenFoldsMixin
+from skkeras_search.search._optuna_space import (
+    gamma_tpe,
+    n_points,
+    new_study,
+    quiet_optuna,
+    to_optuna,
+    tpe_sampler,
+)
 from skkeras_search.search._rounds import Rounds, SearchWarning
 
 __all__ = ["TPESearchCV"]
@@ -186,13 +193,6 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
         return super().fit(X, y, **params)
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        from skkeras_search.search._optuna_space import (
-            gamma_tpe,
-            new_study,
-            quiet_optuna,
-            to_optuna,
-            tpe_sampler,
-        )
 
         dims = to_optuna(self.param_distributions, "TPESearchCV")
         n_iter = self._n_candidates(dims)
@@ -220,7 +220,6 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
 
     def _n_candidates(self, dims):
         """``n_iter``, capped at the number of points of a finite space (with a warning)."""
-        from skkeras_search.search._optuna_space import n_points
 
         size = n_points(dims)
         if size is not None and size < self.n_iter:
@@ -235,7 +234,6 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
 
 def _grid(dims, max_points=10**7):
     """The values of each dimension of a finite space (lists, ``int_range``, ``randint``), else None."""
-    from skkeras_search.search._optuna_space import n_points
 
     size = n_points(dims)
     if size is None or size > max_points:
