@@ -79,9 +79,10 @@ def test_csv(tmp_path):
 def test_csv_errors(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,b,label\n1,x,cat\n")
-    with pytest.raises(DataUsageError, match="Did you mean --target label"):
+    with pytest.raises(DataUsageError, match=re.escape("target='lable' is not a column of")):
         load(data=str(path), target="lable")
-    with pytest.raises(DataUsageError, match="--target is missing"):
+    with pytest.raises(DataUsageError, match=re.escape(
+            "is a table, so it needs a label column: pass its name, e.g. target='label'")):
         load(data=str(path))
 
 
@@ -124,7 +125,7 @@ def test_mnist_download_failure_is_one_line(tmp_path):
         assert line == "OK (70000, 784)"
     else:
         assert line.startswith("ERR could not download MNIST (")
-        assert line.endswith("use --dataset digits.") and "\n" not in line
+        assert line.endswith("use dataset='digits'.") and "\n" not in line
 
 
 def test_npz_shape_checks(tmp_path):

@@ -151,7 +151,7 @@ def test_select_features_kinds_drop_and_identifier_warning():
         warnings.simplefilter("always")
         columns, categorical, dropped = select_features(frame, "label", categorical=["zip"])
     messages = [str(w.message) for w in caught if w.category is DataWarning]
-    assert any("column 'Id' has a different value in every row" in m and "--drop Id" in m
+    assert any("column 'Id' has a different value in every row" in m and "Leave it out with drop=['Id']" in m
                for m in messages)
     assert any("column 'name'" in m for m in messages)
     assert not any("'age'" in m or "'zip'" in m for m in messages)
@@ -160,14 +160,16 @@ def test_select_features_kinds_drop_and_identifier_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         columns, _, dropped = select_features(frame, "label", drop=["Id", "name"])
-    assert "Id" not in columns and dropped["Id"] == "--drop"
+    assert "Id" not in columns and dropped["Id"] == "as asked"
 
 
 def test_select_features_errors():
     frame = pd.DataFrame({"a": [1.0, np.inf], "text": ["x", "y"], "label": [0, 1]})
-    with pytest.raises(DataUsageError, match="--drop 'txet' is not a column. Did you mean --drop text"):
+    with pytest.raises(DataUsageError, match=re.escape(
+            "drop=['txet'] names 'txet', which is not a column. Did you mean 'text'?")):
         select_features(frame, "label", drop=["txet"])
-    with pytest.raises(DataUsageError, match="--categorical 'label' is the --target column"):
+    with pytest.raises(DataUsageError, match=re.escape(
+            "categorical=['label'] names the label column (target='label')")):
         select_features(frame, "label", categorical=["label"])
     with pytest.raises(DataError, match=re.escape("f.csv, line 3: column 'a' is infinite")):
         select_features(frame, "label", lines=np.array([2, 3]), name="f.csv")
@@ -180,22 +182,22 @@ def test_mixed_numbers_and_text_warns_with_fix():
     with pytest.warns(DataWarning, match=re.escape("column 'dose' is mostly numbers but has text "
                                                    "('-' on line 5); it is treated as categorical. "
                                                    "If that text marks missing values, pass "
-                                                   "--na-values -")):
+                                                   "na_values=['-']")):
         select_features(frame, "label", lines=np.arange(2, 7))
 
 
 def test_describe_reports_what_was_done(table):
     X, y = table
     pipe = _pipeline().fit(X, y)
-    d = describe(pipe, X, {"Id": "--drop"})
+    d = describe(pipe, X, {"Id": "as asked"})
     assert d["columns"] == ["height", "weight", "sex", "code"]
     assert d["numeric"] == ["height", "weight"] and d["categorical"] == {"sex": 2, "code": 3}
     assert d["imputed"] == {"height": 3, "sex": 2} and d["missing_indicators"] == ["height"]
-    assert d["n_features_out"] == 2 + 1 + 2 + 3 and d["dropped"] == {"Id": "--drop"}
+    assert d["n_features_out"] == 2 + 1 + 2 + 3 and d["dropped"] == {"Id": "as asked"}
 
 
 def test_predict_time_markers_and_pandas_dtypes_match_training(table):
-    """'?', spaces, --na-values text, <NA> and Arrow/nullable dtypes are read as in training."""
+    """'?', spaces, na_values text, <NA> and Arrow/nullable dtypes are read as in training."""
     X, y = table
     pipe = build_pipeline(KerasMLPClassifier(hidden_units=8, epochs=3, random_state=0),
                           columns=["height", "weight", "sex", "code"], categorical=["sex", "code"],
@@ -217,5 +219,6 @@ def test_camel_case_identifier_names_are_warned():
                           "label": np.arange(30) % 2})
     with pytest.warns(DataWarning, match="column 'CustomerID' has a different value"):
         select_features(frame, "label")
-    with pytest.raises(DataUsageError, match="--drop 'label' is the --target column"):
+    with pytest.raises(DataUsageError, match=re.escape(
+            "drop=['label'] names the label column (target='label')")):
         select_features(frame.drop(columns="label"), "label", drop=["label"])

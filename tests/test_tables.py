@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from skkeras_search import KerasMLPClassifier
 from skkeras_search.datasets import DataError, DataUsageError, load
+from skkeras_search.datasets._dialect import detect_separator
 from skkeras_search.datasets._preprocessing import DataWarning, build_pipeline, select_features
-from skkeras_search.datasets._tables import detect_separator
 
 ROWS = [("1.5", "red", "a"), ("2.25", "blue", "b"), ("-3", "red", "a"), ("4e1", "green", "b")]
 
@@ -35,19 +35,19 @@ def test_delimiter_detected(tmp_path, sep):
     assert (f"delimiter {sep!r} detected" in ds.notes) == (sep != ",")
 
 
-def test_semicolon_with_decimal_comma_detected_and_flags_override(tmp_path):
+def test_semicolon_with_decimal_comma_detected_and_arguments_override(tmp_path):
     path = _write(tmp_path / "eu.csv", sep=";", decimal=",")
     ds = load(data=path, target="label")
     assert ds.X["size"].tolist() == [1.5, 2.25, -3.0, 40.0]
     assert "decimal mark ',' detected" in ds.notes
-    # explicit flags win over detection
+    # explicit arguments win over detection
     forced = load(data=path, target="label", sep=";", decimal=".")
     assert forced.X["size"].dtype == object  # '1,5' stays text when told '.' is the mark
 
 
 def test_wrong_sep_names_the_delimiter(tmp_path):
     path = _write(tmp_path / "t.csv", sep=";")
-    with pytest.raises(DataUsageError, match=re.escape("pass the file's delimiter with --sep")):
+    with pytest.raises(DataUsageError, match=re.escape("pass the file's delimiter with sep=';'")):
         load(data=path, target="label", sep=",")
 
 
@@ -59,14 +59,14 @@ def test_detect_separator_property(rows, sep):
     assert detect_separator(text) == sep
 
 
-def test_latin1_file_names_offset_and_flag(tmp_path):
+def test_latin1_file_names_offset_and_encoding(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("Größe,label\n1,a\n2,b\n".encode("latin-1"))
     with pytest.raises(DataUsageError) as err:
         load(data=str(path), target="label")
     message = str(err.value)
     assert str(path) in message and "byte offset 2" in message and "0xf6" in message
-    assert "--encoding latin-1" in message and "\n" not in message
+    assert "encoding='latin-1'" in message and "\n" not in message
     ds = load(data=str(path), target="label", encoding="latin-1")
     assert ds.feature_names == ["Größe"]
 
@@ -87,7 +87,7 @@ def test_utf8_with_and_without_bom(tmp_path):
 
 
 def test_unknown_encoding_is_a_usage_error(tmp_path):
-    with pytest.raises(DataUsageError, match="--encoding 'latin-99' is not an encoding"):
+    with pytest.raises(DataUsageError, match=re.escape("encoding='latin-99' is not an encoding")):
         load(data=_write(tmp_path / "t.csv"), target="label", encoding="latin-99")
 
 
@@ -128,12 +128,12 @@ def test_missing_labels_name_their_lines(tmp_path):
         load(data=str(path), target="label")
     message = str(err.value)
     assert "6 row(s) have no label in column 'label' (lines 3, 6, 7, 9, 11, ...)" in message
-    assert "--drop-missing-target" in message
+    assert "pass drop_missing_target=True to leave those rows out" in message
     ds = load(data=str(path), target="label", drop_missing_target=True)
     assert ds.y.tolist() == [2, 4, 2, 4] and ds.y.dtype == np.int64
     # index: the data row as pandas.read_csv numbers it (blank lines skipped)
     assert ds.X["a"].tolist() == [1, 3, 6, 8] and ds.index.tolist() == [0, 2, 5, 7]
-    assert "--drop-missing-target: left out 6 row(s) with no label" in ds.notes
+    assert "left out 6 row(s) with no label" in ds.notes
 
 
 def test_numbers_written_differently_are_one_class(tmp_path):
@@ -250,7 +250,7 @@ def test_excel_sep_line_and_macos_zip(tmp_path):
 
 def test_encoding_without_bom_is_a_usage_error(tmp_path):
     path = _write(tmp_path / "t.csv")
-    with pytest.raises(DataUsageError, match="not valid utf-16.*--encoding"):
+    with pytest.raises(DataUsageError, match="not valid utf-16.*encoding='latin-1'"):
         load(data=path, target="label", encoding="utf-16")
 
 
@@ -317,7 +317,7 @@ def test_mixed_column_stays_text_whole_and_warns(tmp_path):
         select_features(ds.X.assign(label=ds.y), "label", lines=ds.lines)
     messages = [str(w.message) for w in record]
     assert any("column 'price' is mostly numbers but has text ('call us' on line 12)" in m
-               and "--na-values call us" in m for m in messages)
+               and "na_values=['call us']" in m for m in messages)
     assert not any("identifier" in m for m in messages)
     fixed = load(data=str(path), target="label", na_values=["call us"])
     assert fixed.X["price"].tolist()[:2] == [1250.5, 2250.5]
@@ -341,7 +341,8 @@ def test_ambiguous_comma_outside_a_comma_file_asks_for_decimal(tmp_path):
     path.write_text("n;label\n3,417;a\n766;b\n")
     with pytest.raises(DataUsageError, match=re.escape(
             "column 'n' has '3,417' (line 2), which is 3417 with ',' as thousands separator and "
-            "3.417 with a decimal comma. Pass --decimal . or --decimal ,")):
+            "3.417 with a decimal comma. Pass decimal=',' if the comma is a decimal mark, or '.' if "
+            "it separates thousands.")):
         load(data=str(path), target="label")
     assert load(data=str(path), target="label", decimal=",").X["n"].tolist() == [3.417, 766]
     assert load(data=str(path), target="label", decimal=".").X["n"].tolist() == [3417, 766]
@@ -353,8 +354,8 @@ def test_ambiguous_comma_outside_a_comma_file_asks_for_decimal(tmp_path):
     assert "decimal mark ',' detected" in ds.notes
 
 
-def test_decimal_mark_flag_is_checked(tmp_path):
-    with pytest.raises(DataUsageError, match=re.escape("--decimal 'x' is not a decimal mark")):
+def test_decimal_mark_argument_is_checked(tmp_path):
+    with pytest.raises(DataUsageError, match=re.escape("decimal='x' is not a decimal mark")):
         load(data=_write(tmp_path / "t.csv"), target="label", decimal="x")
 
 
@@ -413,7 +414,7 @@ def test_dot_decimal_column_in_a_decimal_comma_file_is_not_rescaled(tmp_path, de
     path = tmp_path / "t.csv"
     path.write_text("betrag;gewicht;label\n1.234,50;0.5;0\n2.000,00;1.25;1\n3,5;2.75;0\n"
                     "4,5;10.5;1\n")
-    mark = "--decimal ','" if decimal else "the decimal mark ',' detected in the file"
+    mark = "decimal=','" if decimal else "the decimal mark ',' detected in the file"
     with pytest.warns(DataWarning, match=re.escape(
             f"column 'gewicht' is left as text (categorical): '0.5' on line 2 is not a number "
             f"with {mark}")):

@@ -1,7 +1,9 @@
 """Reading the experiment's data, and the table rules the searched pipeline applies.
 
-:func:`load` returns a :class:`Dataset` (bundled digits, MNIST, tables, NPZ
-and IDX files); ``_tables`` is the table reader (pandas does the parsing).
+:func:`load` (``_load``) returns a :class:`Dataset` (bundled digits, MNIST,
+tables, NPZ and IDX files); ``_tables`` reads a table, with one module per
+job beside it (``_files``, ``_dialect``, ``_readers``, ``_cells``,
+``_numbers``, ``_targets``; pandas does the parsing).
 What the features become is decided in the searched pipeline
 (:func:`build_pipeline`), so each fold fits its own preprocessing.
 """

@@ -8,6 +8,7 @@ raise :class:`DataError` with one line naming the file and the fix.
 """
 
 import contextlib
+import difflib
 import gzip
 import os
 import sys
@@ -17,6 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from skkeras_search._core import backend as _backend
+from skkeras_search.datasets._files import is_table
+from skkeras_search.datasets._tables import read_table
+from skkeras_search.datasets._targets import numeric_target, table_labels
 from skkeras_search.exceptions import DataError, DataUsageError
 
 __all__ = ["DataError", "DataUsageError", "Dataset", "load", "read_idx", "write_idx",
@@ -58,6 +63,8 @@ class Dataset:
     def n_features(self):
         return int(np.shape(self.X)[1])
 
+
+_DATASETS = ("digits", "mnist")
 
 # ------------------------------------------------------------------- IDX
 _IDX_TYPES = {
@@ -164,8 +171,6 @@ def _digits():
 
 
 def _mnist():
-    from skkeras_search._core import backend as _backend
-
     keras = _backend.keras()
     try:  # Keras prints "Downloading data from ..." to stdout, the report stream
         with contextlib.redirect_stdout(sys.stderr):
@@ -174,8 +179,8 @@ def _mnist():
         reason = " ".join(str(exc).split())
         raise DataError(
             f"could not download MNIST ({type(exc).__name__}: {reason}). Go online, or pass "
-            "--data DIR with MNIST IDX files, or use --dataset digits."
-        ) from None
+            "{data}, a folder of MNIST IDX files, or use {dataset}.", data="mnist/",
+            dataset="digits") from None
     return _images(np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]), "mnist")
 
 
@@ -223,15 +228,13 @@ def _npz(path):
 
 
 def _table(path, target, sep, decimal, encoding, na_values, drop_missing_target, task):
-    from skkeras_search.datasets._tables import read_table, table_labels
-
     frame, lines, notes = read_table(path, target, sep=sep, decimal=decimal, encoding=encoding,
                                      na_values=na_values)
     name = f"{'csv' if '.csv' in path.lower() else 'table'}:{os.path.basename(path)}"
     y, keep = table_labels(frame[target], path, lines, decimal=decimal or ".",
                            drop_missing=drop_missing_target, task=task)
     if not keep.all():
-        notes.append(f"--drop-missing-target: left out {int((~keep).sum())} row(s) with no label")
+        notes.append(f"left out {int((~keep).sum())} row(s) with no label")
     X = frame.drop(columns=[target]).loc[keep]
     return Dataset(X, y, name, index=X.index.to_numpy(),
                    lines=None if lines is None else lines[keep], notes=notes)
@@ -239,14 +242,12 @@ def _table(path, target, sep, decimal, encoding, na_values, drop_missing_target,
 
 def _with_task(ds, task):
     """Array targets (NPZ, IDX, digits) read for ``task``, like a table's numeric column."""
-    from skkeras_search.datasets._tables import numeric_target
-
     y = np.asarray(ds.y)
     if y.dtype.kind in "biuf":
         ds.y = numeric_target(y, task)
     elif task == "regression":
-        raise DataError(f"{ds.name}: --task regression needs numeric targets, but y has dtype "
-                        f"{y.dtype}. Use --task classification.")
+        raise DataError(f"{ds.name}: {{task}} needs numeric targets, but y has dtype "
+                        f"{y.dtype}. Leave out {{task}} to read y as class labels.", task=task)
     ds.task = "regression" if ds.y.dtype.kind == "f" else "classification"
     return ds
 
@@ -267,7 +268,7 @@ def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, en
         Label column of a table.
     sep, decimal, encoding, na_values, drop_missing_target
         How to read a table; see :func:`._tables.read_table` and
-        :func:`._tables.table_labels`.
+        :func:`._targets.table_labels`.
     task : {'classification', 'regression', 'auto'}, default='classification'
         What the target is; 'auto' makes a numeric target with more than 20
         distinct values a regression target. ``Dataset.task`` says the outcome.
@@ -283,16 +284,16 @@ def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, en
     DataError
         The file is unusable (damaged, empty, missing labels, ...).
     """
-    from skkeras_search.datasets._tables import is_table
-
     if data is None:
         if dataset == "digits":
             return _with_task(_digits(), task)
         if dataset == "mnist":
             return _with_task(_mnist(), task)
-        raise DataUsageError(f"--dataset {dataset!r} is unknown. Use digits or mnist.")
+        close = difflib.get_close_matches(str(dataset), _DATASETS, n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else "Use 'digits' or 'mnist'."
+        raise DataUsageError(f"{{dataset}} is unknown. {hint}", dataset=dataset)
     if not os.path.exists(data):
-        raise DataUsageError(f"--data {data}: no such file or folder. Check the path.")
+        raise DataUsageError("{data}: no such file or folder. Check the path.", data=data)
     if os.path.isdir(data):
         return _with_task(load_idx_dir(data), task)
     if data.lower().endswith(".npz"):
@@ -300,6 +301,6 @@ def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, en
     if is_table(data):
         return _table(data, target, sep, decimal, encoding, na_values, drop_missing_target, task)
     raise DataUsageError(
-        f"--data {data}: unknown file type. Pass a table (.csv, .tsv, .txt, compressed or not, "
-        "or .parquet) with --target, an .npz with X and y, or a folder of MNIST IDX files."
-    )
+        "{data}: unknown file type. Pass a table (.csv, .tsv, .txt, compressed or not, or "
+        ".parquet) and its label column as {target}, an .npz with X and y, or a folder of MNIST "
+        "IDX files.", data=data, target="label" if target is None else target)

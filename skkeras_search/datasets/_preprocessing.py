@@ -18,8 +18,12 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
-from skkeras_search.exceptions import DataWarning
+from skkeras_search._core.validation import fitted_network
+from skkeras_search.datasets._cells import MISSING_MARKERS
+from skkeras_search.datasets._numbers import number_like
+from skkeras_search.exceptions import DataError, DataUsageError, DataWarning
 
 __all__ = ["DataWarning", "TableSchema", "ImageScaler", "select_features", "build_pipeline",
            "describe"]
@@ -129,15 +133,11 @@ class TableSchema(TransformerMixin, BaseEstimator):
             A column is missing, the array's width is wrong, or a numeric
             column holds text or infinite values.
         """
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         return self._typed(X)
 
     def get_feature_names_out(self, input_features=None):
         """The training columns, in training order."""
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(self)
         return np.asarray(list(self.columns), dtype=object)
 
@@ -159,8 +159,8 @@ class TableSchema(TransformerMixin, BaseEstimator):
                 )
             extra = [c for c in names if c not in set(columns)]
             if extra:
-                warnings.warn(f"X has column(s) {extra[:10]!r} that the model was not trained on; "
-                              "they are ignored.", DataWarning, stacklevel=3)
+                warnings.warn(DataWarning(f"X has column(s) {extra[:10]!r} that the model was not "
+                                          "trained on; they are ignored."), stacklevel=3)
             X = X.set_axis(names, axis=1)[columns]
         else:
             array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") else np.asarray(X)
@@ -171,8 +171,6 @@ class TableSchema(TransformerMixin, BaseEstimator):
                     "a 2-D array with them in that order."
                 )
             X = pd.DataFrame(array, columns=columns)
-        from skkeras_search.datasets._tables import MISSING_MARKERS
-
         categorical = set(self.categorical)
         markers = MISSING_MARKERS | set(self.na_values)
         return pd.DataFrame({c: (_categories(X[c], markers) if c in categorical
@@ -264,13 +262,20 @@ def _looks_like_identifier(name, values, numeric):
     return bool(_ID_NAME.search(name)) or bool(np.all(np.diff(ordered) == 1))
 
 
-def _check_name(flag, name, columns):
-    from skkeras_search.exceptions import DataUsageError
-
-    if name not in columns:
-        close = difflib.get_close_matches(name, columns, n=1)
-        hint = f"Did you mean {flag} {close[0]}?" if close else f"Columns: {', '.join(columns[:30])}."
-        raise DataUsageError(f"{flag} {name!r} is not a column. {hint}")
+def _check_names(parameter, names, target, columns):
+    """Refuse ``names`` (the value of ``parameter``) naming the target or no column."""
+    names = list(names)
+    for name in names:
+        if name == target:
+            raise DataUsageError(
+                f"{{{parameter}}} names the label column ({{target}}). Name feature columns only.",
+                **{parameter: names, "target": target})
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, n=1)
+            hint = (f"Did you mean {close[0]!r}?" if close
+                    else f"Columns: {', '.join(map(str, columns[:30]))}.")
+            raise DataUsageError(f"{{{parameter}}} names {name!r}, which is not a column. {hint}",
+                                 **{parameter: names})
 
 
 def select_features(frame, target, *, drop=(), categorical=(), lines=None, name="data"):
@@ -286,9 +291,9 @@ def select_features(frame, target, *, drop=(), categorical=(), lines=None, name=
         The whole table as read, target included.
     target : str
     drop : sequence of str
-        Columns to leave out (``--drop``).
+        Columns to leave out.
     categorical : sequence of str
-        Numeric-looking columns to treat as categories (``--categorical``).
+        Numeric-looking columns to treat as categories.
     lines : ndarray or None
         The file line of each row, for messages.
     name : str
@@ -301,7 +306,8 @@ def select_features(frame, target, *, drop=(), categorical=(), lines=None, name=
     categorical : list of str
         Those of them that are categorical.
     dropped : dict
-        Column -> why it was left out.
+        Column -> why it was left out: ``'as asked'`` (named in ``drop``) or
+        ``'no values'``.
 
     Raises
     ------
@@ -315,16 +321,10 @@ def select_features(frame, target, *, drop=(), categorical=(), lines=None, name=
     DataWarning
         A column looks like a row identifier, or mixes numbers with text.
     """
-    from skkeras_search.exceptions import DataError, DataUsageError
-
-    all_columns = [c for c in frame.columns]
-    for flag, names in (("--drop", drop), ("--categorical", categorical)):
-        for column in names:
-            if column == target:
-                raise DataUsageError(f"{flag} {column!r} is the --target column. Name feature "
-                                     "columns only.")
-            _check_name(flag, column, all_columns)
-    dropped = {c: "--drop" for c in drop}
+    all_columns = list(frame.columns)
+    _check_names("drop", drop, target, all_columns)
+    _check_names("categorical", categorical, target, all_columns)
+    dropped = {c: "as asked" for c in drop}
     columns, kinds = [], []
     for column in all_columns:
         if column == target or column in dropped:
@@ -334,29 +334,32 @@ def select_features(frame, target, *, drop=(), categorical=(), lines=None, name=
             dropped[column] = "no values"
             continue
         numeric = values.dtype.kind in "biuf" and column not in categorical
-        if values.dtype.kind in "f" and np.isinf(values.to_numpy()).any():
-            row = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
-            where = f"line {int(lines[row])}" if lines is not None else f"row {row}"
-            raise DataError(f"{name}, {where}: column {column!r} is infinite. Replace it with a "
-                            "number, or leave the cell empty (missing values are imputed).")
+        _check_finite(column, values, lines, name)
         mixed = not numeric and column not in categorical and _warn_mixed(column, values, lines)
         if not mixed and _looks_like_identifier(column, values, numeric):
-            warnings.warn(
+            warnings.warn(DataWarning(
                 f"column {column!r} has a different value in every row and looks like an "
-                f"identifier; as a feature it can only memorise rows. Leave it out with "
-                f"--drop {column}.", DataWarning, stacklevel=2)
+                "identifier; as a feature it can only memorise rows. Leave it out with {drop}.",
+                drop=[*drop, column]), stacklevel=2)
         columns.append(column)
         kinds.append(numeric)
     if not columns:
-        raise DataError(f"{name}: no feature column is left besides --target {target!r}. Keep at "
-                        "least one column.")
+        raise DataError(f"{name}: no feature column is left besides {{target}}. Keep at least one "
+                        "column.", target=target)
     return columns, [c for c, numeric in zip(columns, kinds) if not numeric], dropped
+
+
+def _check_finite(column, values, lines, name):
+    """Refuse a numeric column holding an infinite value, naming its line."""
+    if values.dtype.kind in "f" and np.isinf(values.to_numpy()).any():
+        row = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
+        where = f"line {int(lines[row])}" if lines is not None else f"row {row}"
+        raise DataError(f"{name}, {where}: column {column!r} is infinite. Replace it with a "
+                        "number, or leave the cell empty (missing values are imputed).")
 
 
 def _warn_mixed(column, values, lines):
     """Warn when a text column is mostly numbers (also ``$4.00``, ``19.1%``); whether it warned."""
-    from skkeras_search.datasets._tables import number_like
-
     present = values.dropna()
     numbers = present.map(_is_number).astype(bool) | number_like(present)
     n_numbers = int(numbers.sum())
@@ -367,10 +370,10 @@ def _warn_mixed(column, values, lines):
     for index, text in texts.head(3).items():
         where = f" on line {int(lines[index])}" if lines is not None else ""
         shown.append(f"{text!r}{where}")
-    warnings.warn(
+    warnings.warn(DataWarning(
         f"column {column!r} is mostly numbers but has text ({', '.join(shown)}); it is treated as "
-        f"categorical. If that text marks missing values, pass --na-values {texts.iloc[0]}; "
-        "otherwise fix those cells.", DataWarning, stacklevel=3)
+        "categorical. If that text marks missing values, pass {na_values}; otherwise fix those "
+        "cells.", na_values=[texts.iloc[0]]), stacklevel=3)
     return True
 
 
@@ -385,7 +388,7 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
         A table's feature columns and the categorical ones (see
         :func:`select_features`).
     na_values : sequence of str
-        Extra missing-value texts (``--na-values``), also at predict time.
+        Extra missing-value texts (as given to :func:`.load`), also at predict time.
     image_max : float or None
         For images: the pixel maximum (see :class:`ImageScaler`).
     final : str, default='classifier'
@@ -443,8 +446,6 @@ def describe(pipeline, X, dropped=None):
         counts), imputed (missing cells per column), missing indicators,
         dropped and the number of features the network sees.
     """
-    from skkeras_search._core.validation import fitted_network
-
     n_out = int(fitted_network(pipeline).n_features_in_)
     if "scale" in pipeline.named_steps:
         return {"kind": "images", "scaling": f"divided by {pipeline.named_steps['scale'].max_value:g}",
