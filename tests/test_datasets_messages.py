@@ -95,8 +95,8 @@ def test_ragged_row_names_the_delimiter_it_was_read_with(tmp_path):
     path = _table(tmp_path, "a,b,label\n1,2,x\n1,2,3,4\n")
     with pytest.raises(DataError) as err:
         load(data=path, target="label")
-    assert str(err.value).endswith("pass the file's delimiter: it was read with sep=','.")
-    assert err.value.render(flags).endswith("it was read with --sep ,.")
+    assert str(err.value).endswith("pass the file's delimiter (it was read with sep=',').")
+    assert err.value.render(flags).endswith("(it was read with --sep ,).")
 
 
 def test_select_features_messages_name_its_keywords():

@@ -404,7 +404,7 @@ def test_thousands_dots_are_removed_per_column_not_file_wide(tmp_path):
     messages = [str(w.message) for w in record]
     assert len(messages) == 1 and messages[0].startswith(
         "column 'zeit' is left as text (categorical): '12.30' on line 2 is not a number with the "
-        "decimal mark ',' detected in the file, where '.' separates thousands")
+        "decimal mark ',' detected in the file (then '.' separates thousands")
     assert "column 'zeit': left as text, '12.30' on line 2 is not a number with the decimal " \
         "mark ',' detected in the file" in ds.notes
 

@@ -163,8 +163,8 @@ def _left_as_text(cells, reading):
     parameters = {"decimal": decimal} if reading.given else {}
     return note, DataWarning(
         f"column {cells.column!r} is left as text (categorical): {texts[i]!r} on "
-        f"{reading.where(i)} is not a number with {mark}, where {group!r} separates thousands "
-        f"in groups of three. Write the column's numbers with {decimal!r} as decimal mark "
+        f"{reading.where(i)} is not a number with {mark} (then {group!r} separates thousands, "
+        f"in groups of three). Write the column's numbers with {decimal!r} as decimal mark "
         f"(e.g. {swapped!r}) so they are read as numbers.", **parameters)
 
 

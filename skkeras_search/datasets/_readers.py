@@ -84,8 +84,8 @@ def _read_csv(path, compression, found, mark, encoding, na_values):
         raise DataError(f"{path}: the file is empty. Pass a table with a header row.") from None
     except pd.errors.ParserError as exc:
         reason = " ".join(str(exc).split()).replace("Error tokenizing data. C error: ", "")
-        raise DataError(f"{path}: {reason}. Fix that row, or pass the file's delimiter: it was "
-                        "read with {sep}.", sep=found.sep) from None
+        raise DataError(f"{path}: {reason}. Fix that row, or pass the file's delimiter (it was "
+                        "read with {sep}).", sep=found.sep) from None
     finally:
         if source is not path:
             source.close()
