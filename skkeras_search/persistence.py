@@ -24,8 +24,7 @@ import json
 import os
 import zipfile
 
-import numpy as np
-
+from skkeras_search._core.files import atomic_path, atomic_write, json_value
 from skkeras_search._core.validation import fitted_network
 from skkeras_search._version import __version__
 from skkeras_search.datasets import ImageScaler, TableSchema
@@ -60,14 +59,6 @@ FORMAT_2_TYPES = {
     "skkeras_search._preprocessing.TableSchema": TableSchema,
     "skkeras_search._preprocessing.ImageScaler": ImageScaler,
 }
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
 
 
 def save_model(path, model, extra=None):
@@ -111,17 +102,11 @@ def save_model(path, model, extra=None):
         )
     meta = _metadata(model, classifier, extra)
     os.makedirs(path, exist_ok=True)
-    keras_tmp = os.path.join(path, ".tmp-model.keras")  # Keras wants the .keras ending
-    classifier.model_.save(keras_tmp)
-    tmp = os.path.join(path, PIPELINE_FILE + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(blob)
-    os.replace(tmp, os.path.join(path, PIPELINE_FILE))
-    os.replace(keras_tmp, os.path.join(path, "model.keras"))
-    tmp = os.path.join(path, "metadata.json.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(meta, fh, indent=2)
-    os.replace(tmp, os.path.join(path, "metadata.json"))
+    # Keras insists on the .keras ending; each file is complete before it is moved in
+    with atomic_path(os.path.join(path, "model.keras"), suffix=".keras") as tmp:
+        classifier.model_.save(tmp)
+    atomic_write(os.path.join(path, PIPELINE_FILE), blob)
+    atomic_write(os.path.join(path, "metadata.json"), json.dumps(meta, indent=2))
 
 
 def _refuse_wrappers(model):
@@ -148,13 +133,13 @@ def _metadata(model, classifier, extra):
         "format_version": FORMAT_VERSION,
         "skkeras_search_version": __version__,
         "task": "classification" if hasattr(classifier, "classes_") else "regression",
-        "classes": ([_jsonable(c) for c in classifier.classes_]
+        "classes": ([json_value(c) for c in classifier.classes_]
                     if hasattr(classifier, "classes_") else None),
         "n_outputs": int(getattr(classifier, "n_outputs_", 1)),
         "feature_names": None if names is None else [str(n) for n in names],
         "n_features_in": int(getattr(model, "n_features_in_", classifier.n_features_in_)),
-        "params": {k: _jsonable(v) for k, v in classifier.get_params().items()
-                   if isinstance(_jsonable(v), (int, float, str, bool, type(None)))},
+        "params": {k: json_value(v) for k, v in classifier.get_params().items()
+                   if isinstance(json_value(v), (int, float, str, bool, type(None)))},
         **(extra or {}),
     }
 
