@@ -292,14 +292,19 @@ def test_resume_on_other_folds_says_so(tmp_path, capsys):
     assert "--resume: the folds differ" in capsys.readouterr().err
 
 
-def test_failure_reasons_match_exact_learning_rates():
-    from skkeras_search.cli._report import _reason
+def test_failure_reasons_come_from_the_records_with_equal_parameters():
+    from skkeras_search._core.fit_cache import FitFailure
+    from skkeras_search.cli._report import reason
 
-    failures = ["Training diverged in epoch 2: the loss became inf with learning_rate=0.55. Use x",
-                "Training diverged in epoch 1: the loss became nan with learning_rate=0.5. Use y"]
-    assert _reason({"learning_rate": 0.5}, failures).endswith("Use y")
-    assert _reason({"learning_rate": 0.55}, failures).endswith("Use x")
-    assert _reason({"learning_rate": 0.05}, failures).startswith("fit failed")
+    records = [FitFailure({"learning_rate": 0.55, "hidden_units": 8}, 2, "diverged at 0.55. x"),
+               FitFailure({"learning_rate": 0.5, "hidden_units": 8}, 1, "diverged at 0.5. y")]
+    assert reason({"learning_rate": 0.5, "hidden_units": 8}, records).endswith("y")
+    assert reason({"learning_rate": np.float64(0.55), "hidden_units": np.int64(8)},
+                  records).endswith("x")  # values compared, whatever their NumPy type
+    assert reason({"learning_rate": 0.55, "hidden_units": 8, "epochs": 3},
+                  records).endswith("x")  # the budget is not part of a record's key
+    assert reason({"learning_rate": 0.05, "hidden_units": 8}, records) == "fit failed"
+    assert reason({"learning_rate": 0.5, "hidden_units": 16}, records) == "fit failed"
 
 
 def _census(path, n=240, seed=0):
@@ -595,3 +600,35 @@ def test_small_space_warning_of_hyperband_follows_its_brackets(tmp_path, capsys,
     assert ("--space has only" in err) == warned
     if warned:
         assert "largest bracket starts 9 candidates" in err
+
+
+def test_regression_space_searches_the_regressors_loss(tmp_path, capsys):
+    data, out = _houses(tmp_path / "houses.csv", n=120), tmp_path / "out"
+    space = _space(tmp_path, {"loss": ["squared_error", "huber"], "hidden_units": [16]})
+    assert main([*FAST, "--data", data, "--target", "price", "--task", "regression",
+                 "--space", space, "--out", str(out)]) == 0
+    with open(out / "cv_results.csv") as fh:
+        assert {row["param_loss"] for row in csv.DictReader(fh)} == {"squared_error", "huber"}
+    report = json.loads((out / "report.json").read_text())
+    assert report["data"]["task"] == "regression" and "loss" in report["best_params"]
+
+
+@pytest.mark.parametrize("task, spec, message", [
+    ("regression", {"class_weight": ["balanced"]},
+     "'class_weight' is not a parameter of KerasMLPRegressor. Only KerasMLPClassifier has it"),
+    ("classification", {"loss": ["huber"]},
+     "'loss' is not a parameter of KerasMLPClassifier. Only KerasMLPRegressor has it"),
+    ("regression", {"hidden_unit": [16]},
+     "'hidden_unit' is not a parameter of KerasMLPRegressor. Did you mean 'hidden_units'?"),
+    ("regression", {"loss": ["absolute_error"]}, "The 'loss' parameter of KerasMLPRegressor"),
+])
+def test_space_is_checked_against_the_estimator_of_the_task(tmp_path, capsys, task, spec,
+                                                            message):
+    data = (["--data", _houses(tmp_path / "houses.csv", n=120), "--target", "price"]
+            if task == "regression" else [])  # else digits
+    code = main([*FAST, *data, "--task", task, "--space", _space(tmp_path, spec),
+                 "--out", str(tmp_path / "out")])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("skkeras-search: error: --space ")
+    assert message in last
+    assert not (tmp_path / "out").exists()  # refused before any fit

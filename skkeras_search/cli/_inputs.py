@@ -1,25 +1,132 @@
-"""Checking the command's arguments and preparing its data, before any search.
+"""The inputs stage: the arguments checked, the data read and split, ``--space`` read.
 
-Everything here either returns what the search needs or raises
+:func:`read_inputs` returns one frozen :class:`Inputs` or raises
 :class:`UsageError` (exit status 2) with one line naming the flag, the value
-and the fix, and it runs before any earlier result in ``--out`` is touched.
+and the fix; the data functions raise ``DataError`` / ``DataUsageError``,
+which the command prints in flags. Nothing here touches ``--out``, so a
+refused run leaves earlier results as they were. ``args`` is never
+rewritten: what is derived from it (the delimiter, the batch size, the
+scorer of the task) is a field of :class:`Inputs`.
+
+``--space`` is checked against the estimator of the task, which is known
+only once the data is read: :class:`~skkeras_search.KerasMLPRegressor` for a
+regression target (it has ``loss``), :class:`~skkeras_search.KerasMLPClassifier`
+otherwise (it has ``class_weight``).
 """
 
+import argparse
+import difflib
+import json
 import os
-import platform
+import tempfile
+import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.model_selection import train_test_split
 
-__all__ = ["UsageError", "check_args", "check_writable", "make_dir", "load_space", "split",
-           "check_scoring", "versions"]
+from skkeras_search import datasets
+from skkeras_search.cli._args import MULTI_FIDELITY, in_flags
+from skkeras_search.cli._tensorboard import available as tensorboard_available
+from skkeras_search.datasets import Dataset
+from skkeras_search.exceptions import DataError, DataWarning
+from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor
+from skkeras_search.space import space_from_dict
+
+__all__ = ["UsageError", "Inputs", "read_inputs", "network_class", "check_writable"]
 
 
 class UsageError(Exception):
     """Bad flags or paths: exit status 2."""
 
 
-def check_args(args):
+#: Parameters the command sets itself, so ``--space`` may not search them.
+_FIXED = {"random_state", "verbose", "cache_dir", "warm_start"}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the command was asked for and the data it got, checked.
+
+    ``dataset`` is the data as read; ``X`` its feature columns (a table
+    without the target, the dropped and the empty columns). The split is
+    stratified for classification; ``idx_te`` are the held-out rows' indices
+    in the source. ``space`` is ``--space`` (None: the plan chooses).
+    """
+
+    args: argparse.Namespace
+    argv: tuple
+    started: float
+    sep: object
+    batch_size: object
+    cache_dir: object
+    dataset: Dataset
+    X: object
+    columns: object
+    categorical: list
+    dropped: dict
+    warnings: tuple
+    scoring: str
+    X_tr: object
+    X_te: object
+    y_tr: np.ndarray
+    y_te: np.ndarray
+    idx_te: np.ndarray
+    space: object
+
+    @property
+    def task(self):
+        return self.dataset.task
+
+    @property
+    def regression(self):
+        return self.dataset.task == "regression"
+
+    @property
+    def n_classes(self):
+        return None if self.regression else int(len(np.unique(self.dataset.y)))
+
+    @property
+    def n_features(self):
+        return int(np.shape(self.X)[1])
+
+
+def read_inputs(args, argv, stderr):
+    """Check ``args``, read and split the data, read ``--space``; DataWarnings go to ``stderr``.
+
+    Raises
+    ------
+    UsageError
+        A flag's value cannot work (exit status 2).
+    DataUsageError, DataError
+        From the data functions: asked for wrongly (2), or unusable (1).
+    """
+    _check_numbers(args)
+    _check_options(args)
+    sep, batch_size = _table_flags(args), _batch_size(args.batch_size)
+    _check_scorer_name(args.scoring)
+    cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.out, "fit-cache"))
+    check_writable(args.out)
+    if cache_dir is not None:
+        check_writable(cache_dir, flag="--cache-dir")
+    started = time.time()
+    ds, X, columns, categorical, dropped, messages = _read_data(args, sep)
+    for message in messages:
+        stderr.write(f"skkeras-search: warning: {message}\n")
+    scoring = args.scoring or ("r2" if ds.task == "regression" else "accuracy")
+    X_tr, X_te, y_tr, y_te, idx_te = _split(ds, X, args)
+    _check_scoring(scoring, y_tr, ds.task)
+    space = read_space(args.space, ds.task, args.strategy) if args.space else None
+    return Inputs(args=args, argv=tuple(argv), started=started, sep=sep, batch_size=batch_size,
+                  cache_dir=cache_dir, dataset=ds, X=X, columns=columns, categorical=categorical,
+                  dropped=dropped, warnings=tuple(messages), scoring=scoring, X_tr=X_tr,
+                  X_te=X_te, y_tr=y_tr, y_te=y_te, idx_te=idx_te, space=space)
+
+
+def _check_numbers(args):
     if not 0 <= args.random_state < 2**32:
         raise UsageError(f"--random-state {args.random_state} is out of range. Use an integer "
                          "from 0 to 4294967295.")
@@ -32,70 +139,52 @@ def check_args(args):
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size {args.test_size} must lie strictly between 0 and 1, "
                          "e.g. --test-size 0.25.")
-    if args.tensorboard:
-        from skkeras_search.cli._tensorboard import available
 
-        if not available():
-            raise UsageError("--tensorboard needs the tensorboard package, which is not "
-                             "installed. Install it with pip install 'skkeras-search[tensorboard]'.")
+
+def _check_options(args):
+    if args.tensorboard and not tensorboard_available():
+        raise UsageError("--tensorboard needs the tensorboard package, which is not "
+                         "installed. Install it with pip install 'skkeras-search[tensorboard]'.")
     if args.resume and args.no_cache:
         raise UsageError("--resume needs the fit cache, but --no-cache was given. Drop one.")
     if args.n_jobs == 0:
         raise UsageError("--n-jobs 0 runs nothing. Use --n-jobs 1, a larger number, or -1.")
-    if args.sep is not None:
-        args.sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(args.sep, args.sep)
-        if len(args.sep) != 1:
-            raise UsageError(f"--sep {args.sep!r} is not one character. Use e.g. --sep ';', "
+
+
+def _check_scorer_name(scoring):
+    if scoring is not None and scoring not in get_scorer_names():
+        close = difflib.get_close_matches(scoring, get_scorer_names(), n=1)
+        hint = (f"Did you mean --scoring {close[0]}?" if close
+                else "See sklearn.metrics.get_scorer_names().")
+        raise UsageError(f"--scoring {scoring!r} is not a scikit-learn scorer. {hint}")
+
+
+def _table_flags(args):
+    """The delimiter ``--sep`` means (``\\t`` and ``tab`` are a tab); checks ``--decimal``."""
+    sep = args.sep
+    if sep is not None:
+        sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(sep, sep)
+        if len(sep) != 1:
+            raise UsageError(f"--sep {sep!r} is not one character. Use e.g. --sep ';', "
                              "--sep '|' or --sep tab.")
     if args.decimal is not None and len(args.decimal) != 1:
         raise UsageError(f"--decimal {args.decimal!r} is not one character. Use --decimal , "
                          "or --decimal .")
-    if args.batch_size != "auto":
-        try:
-            args.batch_size = int(args.batch_size)
-        except ValueError:
-            raise UsageError(f"--batch-size {args.batch_size!r} is not an integer. "
-                             "Use e.g. --batch-size 128 or --batch-size auto.") from None
-        if args.batch_size < 1:
-            raise UsageError(f"--batch-size {args.batch_size} must be at least 1.")
-    from sklearn.metrics import get_scorer_names
-
-    if args.scoring is not None and args.scoring not in get_scorer_names():
-        import difflib
-
-        close = difflib.get_close_matches(args.scoring, get_scorer_names(), n=1)
-        hint = f"Did you mean --scoring {close[0]}?" if close else "See sklearn.metrics.get_scorer_names()."
-        raise UsageError(f"--scoring {args.scoring!r} is not a scikit-learn scorer. {hint}")
+    return sep
 
 
-def load_space(path):
-    import json
-
-    from skkeras_search.mlp._classifier import KerasMLPClassifier
-    from skkeras_search.space import space_from_dict
-
+def _batch_size(text):
+    """``--batch-size`` as the estimators take it: ``'auto'`` or a positive int."""
+    if text == "auto":
+        return text
     try:
-        with open(path) as fh:
-            spec = json.load(fh)
-    except OSError as exc:
-        raise UsageError(f"--space {path}: cannot read it ({exc.strerror}). Check the path.") \
-            from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--space {path}: not valid JSON ({exc.msg} at line {exc.lineno}). "
-                         "Fix the file.") from None
-    fixed = {"random_state", "verbose", "cache_dir", "warm_start"}
-    names = set(KerasMLPClassifier().get_params()) - fixed
-    try:
-        space = space_from_dict(spec, valid_names=names)
-        for name, dist in space.items():  # every choice and bound must be a legal value
-            values = dist if isinstance(dist, list) else [
-                dist.low, dist.high]
-            for value in values:
-                KerasMLPClassifier(**{name: value})._validate_params()
-    except (TypeError, ValueError) as exc:
-        message = " ".join(str(exc).split())
-        raise UsageError(f"--space {path}: {message}") from None
-    return space
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--batch-size {text!r} is not an integer. "
+                         "Use e.g. --batch-size 128 or --batch-size auto.") from None
+    if value < 1:
+        raise UsageError(f"--batch-size {value} must be at least 1.")
+    return value
 
 
 def check_writable(path, flag="--out"):
@@ -104,8 +193,6 @@ def check_writable(path, flag="--out"):
     An existing folder gets a probe file (removed at once); for a folder
     still to be made, the nearest existing parent must be a writable folder.
     """
-    import tempfile
-
     existing = os.path.abspath(path)
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
@@ -119,29 +206,44 @@ def check_writable(path, flag="--out"):
                          "Choose a writable folder.") from None
 
 
-def make_dir(path, flag="--out"):
-    """Create ``path`` (after every argument and the data were accepted)."""
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror}). "
-                         "Choose a writable folder.") from None
+# ------------------------------------------------------------------- data
+def _read_data(args, sep):
+    """(dataset, features, columns, categorical, dropped, DataWarning messages in flags)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        ds = datasets.load(args.dataset, args.data, args.target, sep=sep,
+                           decimal=args.decimal, encoding=args.encoding,
+                           na_values=args.na_values, drop_missing_target=args.drop_missing_target,
+                           task=args.task)
+        X, columns, categorical, dropped = ds.X, None, [], {}
+        if ds.kind == "table":
+            columns, categorical, dropped = datasets.select_features(
+                ds.X, args.target, drop=args.drop, categorical=args.categorical, lines=ds.lines,
+                name=args.data or ds.name)
+            X = ds.X[columns]
+        elif args.drop or args.categorical:
+            raise UsageError(f"--drop and --categorical name table columns, but {ds.name} holds "
+                             "images. Drop those flags.")
+    messages = [" ".join(_in_flags(w.message).split()) for w in caught
+                if issubclass(w.category, DataWarning)]
+    return ds, X, columns, categorical, dropped, messages
 
 
-def split(ds, args):
-    from sklearn.model_selection import train_test_split
+def _in_flags(message):
+    """A data message as the command says it: its parameters as flags."""
+    return message.render(in_flags) if isinstance(message, (DataError, DataWarning)) \
+        else str(message)
 
+
+def _split(ds, X, args):
+    """(X_tr, X_te, y_tr, y_te, held-out indices): stratified for classes, checked for --cv."""
     if ds.task == "regression":
-        return _split_regression(ds, args)
+        return _split_regression(ds, X, args)
     classes, counts = np.unique(ds.y, return_counts=True)
     if len(classes) < 2:
-        from skkeras_search.exceptions import DataError
-
-        raise DataError(f"{ds.name}: every sample has label {classes[0].item()!r}; a classifier needs "
-                        "at least two classes. Check the target column.")
+        raise DataError(f"{ds.name}: every sample has label {classes[0].item()!r}; a classifier "
+                        "needs at least two classes. Check the target column.")
     if counts.min() < 2:
-        from skkeras_search.exceptions import DataError
-
         rare = classes[np.argmin(counts)].item()
         raise DataError(f"{ds.name}: class {rare!r} has a single sample, too few for a "
                         "stratified test split. Drop that class or add samples.")
@@ -157,8 +259,7 @@ def split(ds, args):
         np.arange(len(ds.y)), test_size=args.test_size, stratify=ds.y,
         random_state=args.random_state,
     )
-    X_tr, X_te = _take(ds.X, idx_tr), _take(ds.X, idx_te)
-    y_tr, y_te = ds.y[idx_tr], ds.y[idx_te]
+    y_tr = ds.y[idx_tr]
     _, train_counts = np.unique(y_tr, return_counts=True)
     smallest = int(train_counts.min())
     if smallest < args.cv:
@@ -169,12 +270,10 @@ def split(ds, args):
             f"--cv {args.cv}: the rarest class has {smallest} training sample(s). Lower "
             "--test-size or add samples."
         )
-    return X_tr, X_te, y_tr, y_te, ds.index[idx_te]
+    return _take(X, idx_tr), _take(X, idx_te), y_tr, ds.y[idx_te], ds.index[idx_te]
 
 
-def _split_regression(ds, args):
-    from sklearn.model_selection import train_test_split
-
+def _split_regression(ds, X, args):
     n = len(ds.y)
     n_test = int(np.ceil(args.test_size * n))
     if n_test < 1 or n - n_test < 2 * args.cv:
@@ -183,21 +282,17 @@ def _split_regression(ds, args):
                          "or --cv, or add rows.")
     idx_tr, idx_te = train_test_split(np.arange(n), test_size=args.test_size,
                                       random_state=args.random_state)
-    return (_take(ds.X, idx_tr), _take(ds.X, idx_te), ds.y[idx_tr], ds.y[idx_te],
-            ds.index[idx_te])
+    return (_take(X, idx_tr), _take(X, idx_te), ds.y[idx_tr], ds.y[idx_te], ds.index[idx_te])
 
 
 def _take(X, rows):
     return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
 
-def check_scoring(scoring, y, task="classification"):
+def _check_scoring(scoring, y, task):
     """Fail before the search if the scorer cannot score this kind of target at all."""
-    from sklearn.dummy import DummyClassifier, DummyRegressor
-    from sklearn.metrics import get_scorer
-
     X = np.zeros((len(y), 1))
-    dummy = (DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior"))
+    dummy = DummyRegressor() if task == "regression" else DummyClassifier(strategy="prior")
     dummy = dummy.fit(X, y)
     try:
         with warnings.catch_warnings():
@@ -210,15 +305,69 @@ def check_scoring(scoring, y, task="classification"):
                          f"Choose another scorer, e.g. --scoring {example}.") from None
 
 
-def versions():
-    import sklearn
+# ------------------------------------------------------------------ space
+def network_class(task):
+    """The network estimator of ``task``: the one home of that choice."""
+    return KerasMLPRegressor if task == "regression" else KerasMLPClassifier
 
-    from skkeras_search._core import backend as _backend
-    from skkeras_search._version import __version__
 
-    keras, tf = _backend.keras(), _backend.tensorflow()
+def read_space(path, task, strategy):
+    """``--space``'s file as a search space, every name and value legal for the task's estimator.
 
-    return {"skkeras_search": __version__, "python": platform.python_version(),
-            "numpy": np.__version__, "scikit-learn": sklearn.__version__,
-            "keras": keras.__version__, "tensorflow": tf.__version__,
-            "keras_backend": keras.backend.backend()}
+    Raises
+    ------
+    UsageError
+        Unreadable or invalid JSON; a name the estimator does not have (with
+        "did you mean"); a value it refuses; a distribution under ``--strategy
+        grid``; ``epochs`` under a multi-fidelity strategy.
+    """
+    try:
+        with open(path) as fh:
+            spec = json.load(fh)
+    except OSError as exc:
+        raise UsageError(f"--space {path}: cannot read it ({exc.strerror}). Check the path.") \
+            from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--space {path}: not valid JSON ({exc.msg} at line {exc.lineno}). "
+                         "Fix the file.") from None
+    estimator = network_class(task)
+    try:
+        if isinstance(spec, dict):
+            _check_names(spec, estimator, task)
+        space = space_from_dict(spec)
+        for name, dist in space.items():  # every choice and bound must be a legal value
+            for value in dist if isinstance(dist, list) else [dist.low, dist.high]:
+                estimator(**{name: value})._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--space {path}: {' '.join(str(exc).split())}") from None
+    _check_strategy(space, strategy)
+    return space
+
+
+def _check_names(spec, estimator, task):
+    names = set(estimator().get_params()) - _FIXED
+    for name in spec:
+        if name in names:
+            continue
+        other_task = "classification" if task == "regression" else "regression"
+        other = network_class(other_task)
+        if name in set(other().get_params()) - _FIXED:
+            hint = (f"Only {other.__name__} has it, for {other_task} targets, and this target "
+                    f"is {task}. Remove it from the space, or use --task {other_task}.")
+        else:
+            close = difflib.get_close_matches(name, sorted(names), n=1)
+            hint = f"Did you mean {close[0]!r}?" if close else f"Use one of {sorted(names)}."
+        raise ValueError(f"{name!r} is not a parameter of {estimator.__name__}. {hint}")
+
+
+def _check_strategy(space, strategy):
+    if strategy == "grid":
+        ranges = [k for k, v in space.items() if not isinstance(v, list)]
+        if ranges:
+            raise UsageError(f"--strategy grid needs a list of values for every parameter of "
+                             f"--space, but {ranges[0]!r} is a distribution. Write it as a list, "
+                             "e.g. [0.001, 0.01, 0.1].")
+    if strategy in MULTI_FIDELITY and "epochs" in space:
+        raise UsageError(f"--strategy {strategy} sets the epoch budget itself, but --space "
+                         "has 'epochs'. Remove it from the space and use --epochs for the full "
+                         "budget.")

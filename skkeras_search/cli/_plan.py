@@ -1,25 +1,136 @@
-"""Which search the command runs, and where: six strategies, locally or on Dask."""
+"""The plan stage: which search runs, on what, and how many fits it takes, computed once.
 
-import contextlib
+:func:`make_plan` turns the checked :class:`~skkeras_search.cli._inputs.Inputs`
+into one frozen :class:`Plan`: the searched space, a factory of the search
+object (one of six strategies over the task's pipeline), the candidates, the
+total number of fits and the rounds of Hyperband's brackets, the folds'
+digest, the banner line and the warnings about a small space. Every later
+stage reads the plan; none recomputes a piece of it. Bracket arithmetic is
+the search wing's (:func:`skkeras_search.search.hyperband_brackets`).
+"""
+
+import functools
 import math
+import os
+from dataclasses import dataclass
 
 import numpy as np
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    check_cv,
+)
+from sklearn.preprocessing import StandardScaler
 
-__all__ = ["STRATEGIES", "MULTI_FIDELITY", "brackets_for", "build_search", "expected_fits", "n_candidates",
-           "space_size", "grid_for",
-           "execution", "SchedulerError", "TPE_BATCH_SIZE", "TPE_N_STARTUP"]
+from skkeras_search.cli._args import MULTI_FIDELITY, STRATEGIES
+from skkeras_search.cli._inputs import network_class
+from skkeras_search.cli._progress import ProgressScorer
+from skkeras_search.datasets import build_pipeline
+from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets
+from skkeras_search.search._candidates import list_space_size
+from skkeras_search.search._folds import splits_digest
+from skkeras_search.space import paper_grid, paper_space
 
-STRATEGIES = ("random", "grid", "halving", "hyperband", "tpe", "bohb")
-#: Strategies that race candidates over the epoch budget (Hyperband's brackets).
-MULTI_FIDELITY = ("halving", "hyperband", "bohb")
+__all__ = ["Plan", "make_plan", "STRATEGIES", "MULTI_FIDELITY", "build_search", "grid_for",
+           "expected_fits", "n_candidates", "TPE_BATCH_SIZE", "TPE_N_STARTUP", "FACTOR"]
+
 #: TPE asks this many candidates at a time, whatever ``--n-jobs`` is, so results
 #: do not depend on the number of workers; the first ``TPE_N_STARTUP`` are random.
 TPE_BATCH_SIZE, TPE_N_STARTUP = 4, 8
+#: Hyperband's eta: each round keeps a third of the candidates for three times the epochs.
 FACTOR = 3
 
 
-class SchedulerError(RuntimeError):
-    """The Dask scheduler could not be used; the message says how to fix it."""
+@dataclass(frozen=True)
+class Plan:
+    """The search the command runs, decided once from the inputs.
+
+    Attributes
+    ----------
+    strategy : str
+        One of :data:`STRATEGIES`.
+    space : dict
+        The searched space, parameter names as the network has them.
+    prefix : str
+        The network's step prefix in the searched pipeline (``classifier__``).
+    make_search : callable
+        ``() -> search``: a new, unfitted search object.
+    n_candidates, total_fits : int
+        Candidates sampled, and cross-validation fits (refit excluded).
+    rounds : tuple of tuple of int
+        Candidates in each round of each bracket (multi-fidelity), else ``()``.
+    cv_digest : str
+        Digest of the folds every candidate is scored on.
+    progress_path : str
+        ``OUT/progress.jsonl``, one line per scored fold.
+    banner : str
+        The line said on stderr before the search.
+    warnings : tuple of str
+        What to warn about before the search (a space too small for the plan).
+    """
+
+    strategy: str
+    space: dict
+    prefix: str
+    make_search: object
+    n_candidates: int
+    total_fits: int
+    rounds: tuple
+    cv_digest: str
+    progress_path: str
+    banner: str
+    warnings: tuple
+
+    @property
+    def multi_fidelity(self):
+        return self.strategy in MULTI_FIDELITY
+
+
+def make_plan(inputs):
+    """The :class:`Plan` of ``inputs`` (nothing is fitted or written)."""
+    args = inputs.args
+    space = inputs.space if inputs.space is not None else (
+        grid_for(args.n_iter) if args.strategy == "grid" else paper_space())
+    prefix = "regressor__regressor__" if inputs.regression else "classifier__"
+    size = list_space_size(space)
+    rounds = _rounds(args.strategy, args.epochs, size) if args.strategy in MULTI_FIDELITY else ()
+    count = n_candidates(args.strategy, args.n_iter, args.epochs, space)
+    total = (args.cv * sum(sum(r) for r in rounds) if rounds else count * args.cv)
+    folds = (KFold if inputs.regression else StratifiedKFold)(args.cv, shuffle=True,
+                                                             random_state=args.random_state)
+    progress_path = os.path.join(args.out, "progress.jsonl")
+    make_search = functools.partial(_new_search, inputs, space, prefix, folds, progress_path)
+    return Plan(strategy=args.strategy, space=space, prefix=prefix, make_search=make_search,
+                n_candidates=count, total_fits=total, rounds=rounds,
+                cv_digest=_cv_digest(folds, inputs), progress_path=progress_path,
+                banner=_banner(inputs, count, total),
+                warnings=tuple(filter(None, [_small_space(args, size)])))
+
+
+def _new_search(inputs, space, prefix, folds, progress_path):
+    """The search object of the plan: the task's pipeline under the strategy's search."""
+    args = inputs.args
+    settings = dict(epochs=args.epochs, batch_size=inputs.batch_size,
+                    random_state=args.random_state, cache_dir=inputs.cache_dir)
+    network = network_class(inputs.task)(**settings)
+    if inputs.regression:  # targets standardised inside each fold, predictions in their units
+        network = TransformedTargetRegressor(network, transformer=StandardScaler())
+    pipeline = build_pipeline(network, columns=inputs.columns, categorical=inputs.categorical,
+                              na_values=args.na_values,
+                              final="regressor" if inputs.regression else "classifier",
+                              image_max=inputs.dataset.image_max
+                              if inputs.dataset.kind == "images" else None)
+    searched = {f"{prefix}{name}": dist for name, dist in space.items()}
+    keys = list(searched) + ([f"{prefix}epochs"] if args.strategy in MULTI_FIDELITY else [])
+    return build_search(
+        args.strategy, pipeline, searched, n_iter=args.n_iter, cv=folds,
+        scoring=ProgressScorer(inputs.scoring, progress_path, keys=keys),
+        n_jobs=-1 if args.scheduler else args.n_jobs,  # Dask decides where fits run
+        random_state=args.random_state, epochs=args.epochs, resource=f"{prefix}epochs",
+    )
 
 
 def grid_for(n_iter):
@@ -29,8 +140,6 @@ def grid_for(n_iter):
     many widths as fit in ``n_iter`` (1 to 16): the grid Bergstra and Bengio
     compare random search with at an equal number of trials.
     """
-    from skkeras_search.space import paper_grid
-
     n_rates = max(2, round(math.sqrt(n_iter)))
     return paper_grid(n_learning_rates=n_rates, n_hidden_units=max(1, min(16, n_iter // n_rates)))
 
@@ -50,10 +159,6 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
     * ``tpe``: :class:`~skkeras_search.search.TPESearchCV`, ``n_iter`` candidates
       in batches of :data:`TPE_BATCH_SIZE`.
     """
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
-
-    from skkeras_search.search import HyperbandSearchCV, TPESearchCV
-
     common = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, error_score=np.nan, refit=True,
                   return_train_score=False)
     if strategy == "random":
@@ -66,52 +171,40 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
                            n_startup=TPE_N_STARTUP, random_state=random_state, **common)
     return HyperbandSearchCV(
         estimator, space, max_epochs=epochs, factor=FACTOR, min_epochs=1,
-        n_brackets=1 if strategy == "halving" else None, resource=resource,
+        n_brackets=_n_brackets(strategy), resource=resource,
         sampler="tpe" if strategy == "bohb" else "random", random_state=random_state, **common,
     )
 
 
-def space_size(space):
-    """Number of points of a space made of lists only, else None (continuous).
-
-    The count ``HyperbandSearchCV`` caps a bracket at, so the plan follows the search.
-    """
-    from skkeras_search.search._candidates import list_space_size
-
-    return list_space_size(space)
-
-
-def brackets_for(strategy, epochs):
-    """The brackets a multi-fidelity strategy runs with ``epochs`` as its full budget."""
-    from skkeras_search.search._hyperband import hyperband_brackets
-
-    return hyperband_brackets(epochs, FACTOR, 1, 1 if strategy == "halving" else None)
+def _n_brackets(strategy):
+    return 1 if strategy == "halving" else None
 
 
 def _rounds(strategy, epochs, size):
     """Candidates per round of every bracket, as the search will run them.
 
-    A list-only space of ``size`` points gives a bracket at most ``size``
-    distinct candidates (``ParameterSampler`` for Hyperband, BOHB's capped
-    draws), so a bracket starts with at most ``size`` candidates.
+    The brackets are the search wing's. A list-only space of ``size`` points
+    gives a bracket at most ``size`` distinct candidates (``ParameterSampler``
+    for Hyperband, BOHB's capped draws); each later round then keeps
+    ``max(1, n // FACTOR)`` of them, as ``HyperbandSearchCV`` promotes.
     """
     rounds = []
-    for bracket in brackets_for(strategy, epochs):
-        n = bracket.n_candidates[0]
-        if size is not None:
-            n = min(n, size)
-        counts = [n]
+    for bracket in hyperband_brackets(epochs, FACTOR, 1, _n_brackets(strategy)):
+        if size is None or size >= bracket.n_candidates[0]:
+            rounds.append(tuple(bracket.n_candidates))
+            continue
+        counts = [size]
         for _ in bracket.budgets[1:]:
             counts.append(max(1, counts[-1] // FACTOR))
-        rounds.append(counts)
-    return rounds
+        rounds.append(tuple(counts))
+    return tuple(rounds)
 
 
 def n_candidates(strategy, n_iter, epochs, space):
     """Candidates the search samples (Hyperband: summed over brackets)."""
-    size = space_size(space)
+    size = list_space_size(space)
     if strategy in MULTI_FIDELITY:
-        return sum(counts[0] for counts in _rounds(strategy, epochs, size))
+        return sum(r[0] for r in _rounds(strategy, epochs, size))
     if strategy == "grid":
         return size
     if strategy == "random" and size is not None:
@@ -126,47 +219,57 @@ def expected_fits(strategy, n_iter, cv, epochs, space):
     of Hyperband's brackets; fewer run when a round's candidates all fail.
     """
     if strategy in MULTI_FIDELITY:
-        return cv * sum(sum(counts) for counts in _rounds(strategy, epochs, space_size(space)))
+        return cv * sum(sum(r) for r in _rounds(strategy, epochs, list_space_size(space)))
     return n_candidates(strategy, n_iter, epochs, space) * cv
 
 
-@contextlib.contextmanager
-def execution(scheduler, n_workers=None):
-    """Run joblib (and so the search) on Dask when ``scheduler`` is given.
+def _cv_digest(folds, inputs):
+    """The digest of the folds every candidate is scored on (the searches split once)."""
+    folds = check_cv(folds, inputs.y_tr, classifier=not inputs.regression)
+    return splits_digest(list(folds.split(inputs.X_tr, inputs.y_tr)), len(inputs.y_tr))
 
-    ``scheduler`` is a scheduler address (``tcp://host:8786``) or ``"local"``
-    to start a ``LocalCluster`` on 127.0.0.1 with one single-threaded worker
-    process per core. Yields the ``dask.distributed.Client`` or None.
-    """
-    if scheduler is None:
-        yield None
-        return
-    try:
-        import joblib
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise SchedulerError(
-            "--scheduler needs dask.distributed, which is not installed. Install it with "
-            "pip install 'skkeras-search[dask]'."
-        ) from None
-    cluster = None
-    try:
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                                   host="127.0.0.1", dashboard_address=None,
-                                   silence_logs=50)
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(scheduler, timeout="15s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise SchedulerError(
-                    f"--scheduler {scheduler}: cannot connect ({type(exc).__name__}: "
-                    f"{' '.join(str(exc).split())[:200]}). Start one with `dask scheduler` "
-                    "and pass its address, or use --scheduler local."
-                ) from None
-        with client, joblib.parallel_config(backend="dask"):
-            yield client
-    finally:
-        if cluster is not None:
-            cluster.close()
+
+def _small_space(args, size):
+    """The warning for a list-only space with fewer points than the plan asks for, or None."""
+    if size is None:
+        return None
+    if args.strategy in MULTI_FIDELITY:
+        asked = max(b.n_candidates[0] for b in hyperband_brackets(
+            args.epochs, FACTOR, 1, _n_brackets(args.strategy)))
+        why = f"with --epochs {args.epochs} its largest bracket starts {asked} candidates"
+    elif args.strategy == "random":
+        asked, why = args.n_iter, f"--n-iter {args.n_iter} asks for more"
+    else:
+        return None
+    if size >= asked:
+        return None
+    return (f"--space has only {size} points; {args.strategy} search evaluates each at most "
+            f"once per round ({why}). Widen the space, or use --strategy grid to evaluate each "
+            "point once.")
+
+
+def _banner(inputs, count, total):
+    args, ds = inputs.args, inputs.dataset
+    if ds.kind == "table":
+        columns = (f"{len(inputs.columns)} feature columns "
+                   f"({len(inputs.columns) - len(inputs.categorical)} numeric, "
+                   f"{len(inputs.categorical)} categorical)")
+    else:
+        columns = f"{ds.n_features} features"
+    notes = "".join(f"; {note}" for note in ds.notes)
+    budget = (f"Hyperband brackets up to {args.epochs} epochs, candidate counts from --epochs"
+              if args.strategy in MULTI_FIDELITY else f"{args.epochs} epochs each")
+    return (
+        f"skkeras-search: {ds.name}, {len(ds.y)} samples x {columns}, {_target_text(inputs)}"
+        f"{notes}; {len(inputs.y_tr)} for the search, {len(inputs.y_te)} held out. "
+        f"{args.strategy} search: {count} candidates ({budget}), {args.cv} folds, "
+        f"{total} fits."
+    )
+
+
+def _target_text(inputs):
+    if not inputs.regression:
+        return f"{inputs.n_classes} classes"
+    how = (f"auto: {len(np.unique(inputs.dataset.y))} distinct numeric values; --task "
+           "classification to override" if inputs.args.task == "auto" else "--task regression")
+    return f"regression target ({how})"

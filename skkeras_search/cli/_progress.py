@@ -16,6 +16,7 @@ import time
 
 from sklearn.metrics import get_scorer
 
+from skkeras_search._core.files import json_value
 from skkeras_search._core.validation import fitted_network
 
 __all__ = ["ProgressScorer", "ProgressMonitor", "read_progress"]
@@ -35,7 +36,7 @@ class ProgressScorer:
         final = fitted_network(estimator)
         record = {
             # a pipeline's 'classifier__epochs' is shown as 'epochs'
-            "params": {k.rsplit("__", 1)[-1]: _plain(params[k]) for k in self.keys if k in params},
+            "params": {k.rsplit("__", 1)[-1]: json_value(params[k]) for k in self.keys if k in params},
             "score": score,
             "epochs_run": int(getattr(final, "n_iter_", 0)),
             # epochs this fit trained: fewer when it continued a cached shorter
@@ -52,10 +53,6 @@ class ProgressScorer:
         finally:
             os.close(fd)
         return score
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
 
 
 def read_progress(path):

@@ -1,23 +1,25 @@
-"""cv_results_ -> rows -> table, CSV and JSON text. Never prints."""
+"""cv_results_ -> rows -> table, CSV and JSON text. Never prints.
+
+A failed row (NaN mean score) is explained by the fit cache's structured
+records (:func:`skkeras_search._core.fit_cache.failures`): the first failure
+whose parameters equal the row's searched parameters gives the reason.
+"""
 
 import csv
 import io
 import json
 import math
-import re
 
 import numpy as np
 
+from skkeras_search._core.files import json_value
+from skkeras_search.cli._args import MULTI_FIDELITY
+
 __all__ = ["failed_rows", "top_rows", "format_table", "cv_results_csv", "predictions_csv", "to_json",
-           "unprefixed", "summary", "preprocessing_text", "final_budget", "fit_counts"]
+           "unprefixed", "summary", "preprocessing_text", "final_budget", "fit_counts", "reason"]
 
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is np.ma.masked:
-        return None
-    return value
+#: The reason of a failed row that no record explains.
+FIT_FAILED = "fit failed"
 
 
 def unprefixed(cv_results, prefix="classifier__"):
@@ -86,28 +88,41 @@ def fit_counts(records, refit=None):
             "training_epochs": sum(trained) + refit_epochs, "refit_epochs_trained": refit_epochs}
 
 
-def _reason(params, failures):
-    """The failure message that names this candidate's learning rate, if any."""
-    lr = params.get("learning_rate")
-    if lr is not None:
-        named = re.compile(rf"learning_rate={re.escape(repr(float(lr)))}(?![0-9e])")
-        for message in failures or ():
-            if named.search(message):
-                return message
-    return "fit failed (see report.json 'failures')" if failures else "fit failed"
+def _recorded(value):
+    """``value`` as a failure record holds it (JSON, written with ``default=repr``)."""
+    return json.loads(json.dumps(json_value(value), default=repr))
 
 
-def failed_rows(cv_results, failures=None):
+def reason(params, failures=()):
+    """The message of the first recorded failure of the candidate ``params``, else "fit failed".
+
+    Parameters
+    ----------
+    params : dict
+        A row's searched parameters, without a pipeline prefix.
+    failures : sequence of FitFailure
+        The fit cache's records; ``params`` match a record when every searched
+        parameter but ``epochs`` (the budget, not part of the record's key)
+        has the recorded value.
+    """
+    searched = {k: _recorded(v) for k, v in params.items() if k != "epochs"}
+    for failure in failures:
+        if all(k in failure.params and failure.params[k] == v for k, v in searched.items()):
+            return failure.message
+    return FIT_FAILED
+
+
+def failed_rows(cv_results, failures=()):
     """Candidates whose score is NaN, with the reason their fits failed."""
     means = np.asarray(cv_results["mean_test_score"], dtype=float)
     rows = []
     for i in np.flatnonzero(np.isnan(means)):
-        params = {k: _plain(v) for k, v in cv_results["params"][i].items()}
-        rows.append({"params": params, "reason": _reason(params, failures)})
+        params = {k: json_value(v) for k, v in cv_results["params"][i].items()}
+        rows.append({"params": params, "reason": reason(params, failures)})
     return rows
 
 
-def top_rows(cv_results, k=5, failures=None):
+def top_rows(cv_results, k=5, failures=()):
     """The ``k`` best candidates as dicts; failed ones (NaN score) last, with a reason."""
     means = np.asarray(cv_results["mean_test_score"], dtype=float)
     order = sorted(range(len(means)), key=lambda i: (math.isnan(means[i]), -np.nan_to_num(means[i])))
@@ -119,10 +134,10 @@ def top_rows(cv_results, k=5, failures=None):
             "mean_test_score": None if failed else float(means[i]),
             "std_test_score": None if failed else float(cv_results["std_test_score"][i]),
             "mean_fit_time": float(cv_results["mean_fit_time"][i]),
-            "params": {k: _plain(v) for k, v in cv_results["params"][i].items()},
+            "params": {k: json_value(v) for k, v in cv_results["params"][i].items()},
         })
         if failed:
-            rows[-1]["reason"] = _reason(rows[-1]["params"], failures)
+            rows[-1]["reason"] = reason(rows[-1]["params"], failures)
     return rows
 
 
@@ -130,8 +145,8 @@ def _fmt_param(value):
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def _short_reason(reason):
-    return reason.split(". ")[0][:80]
+def _short_reason(text):
+    return text.split(". ")[0][:80]
 
 
 def format_table(rows):
@@ -165,8 +180,8 @@ def cv_results_csv(cv_results):
         row = []
         for k in keys:
             v = cv_results[k][i]
-            row.append(json.dumps({a: _plain(b) for a, b in v.items()}) if k == "params"
-                       else _plain(v))
+            row.append(json.dumps({a: json_value(b) for a, b in v.items()}) if k == "params"
+                       else json_value(v))
         writer.writerow(row)
     return out.getvalue()
 
@@ -177,7 +192,7 @@ def predictions_csv(index, y_true, y_pred):
     writer = csv.writer(out)
     writer.writerow(["index", "y_true", "y_pred"])
     for row in zip(index, y_true, y_pred):
-        writer.writerow([_plain(v) for v in row])
+        writer.writerow([json_value(v) for v in row])
     return out.getvalue()
 
 
@@ -190,7 +205,7 @@ def to_json(obj):
             return [clean(v) for v in o]
         if isinstance(o, np.ndarray):
             return clean(o.tolist())
-        o = _plain(o)
+        o = json_value(o)
         if isinstance(o, float) and not math.isfinite(o):
             return None
         return o
@@ -222,8 +237,6 @@ def summary(report, out, cache_dir, elapsed):
     best = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in report["best_params"].items())
     search, fits = report["search"], report["fits"]
-    from skkeras_search.cli._plan import MULTI_FIDELITY
-
     multi = search["strategy"] in MULTI_FIDELITY
     lines = [
         f"Objective: mean CV {search['scoring']} ({search['cv']}-fold), {search['strategy']} "

@@ -8,23 +8,23 @@ TensorFlow's summary writer and TensorBoard's HParams API. Then
 parallel-coordinates view that Keras users know.
 """
 
+import importlib.util
 import math
 import os
 
-import numpy as np
+from skkeras_search._core import backend as _backend
+from skkeras_search._core.files import json_value
 
 __all__ = ["available", "write_hparams"]
 
 
 def available():
     """Whether the ``tensorboard`` package (the HParams API) is installed; imports nothing."""
-    import importlib.util
-
     return importlib.util.find_spec("tensorboard") is not None
 
 
 def _plain(value):
-    value = value.item() if isinstance(value, np.generic) else value
+    value = json_value(value)
     return value if isinstance(value, (bool, int, float, str)) else repr(value)
 
 
@@ -46,8 +46,6 @@ def write_hparams(cv_results, logdir, scoring="accuracy", epochs=None):
     -------
     n_runs : int
     """
-    from skkeras_search._core import backend as _backend
-
     tf = _backend.tensorflow()  # first, quietly: the HParams API imports TensorFlow too
     from tensorboard.plugins.hparams import api as hp
     params = cv_results["params"]

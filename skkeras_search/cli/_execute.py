@@ -1,0 +1,219 @@
+"""The execute stage: run the plan's search, here or on Dask, and say what happened.
+
+:func:`execute` prepares ``--out`` (only now, every input being valid),
+prints the plan's warnings and banner, runs the search under a progress
+monitor with sklearn's prints sent to stderr, and returns an
+:class:`Outcome`: finished (the fitted search, the fit cache's failure
+records, the search's warnings) or interrupted by Ctrl-C (the fits finished
+so far). Failures are recognised by type and explained by structured
+records, never by parsing a message: a dead worker process is joblib's
+``TerminatedWorkerError`` or ``BrokenProcessPool``; a search in which every
+fit failed is a ``ValueError`` with no scored fit, and its reason is the
+first failure the fit cache recorded.
+"""
+
+import contextlib
+import json
+import os
+import warnings
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import joblib
+from joblib.externals.loky.process_executor import TerminatedWorkerError
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+
+from skkeras_search._core.fit_cache import clear, failures
+from skkeras_search.cli._inputs import UsageError
+from skkeras_search.cli._progress import ProgressMonitor, read_progress
+from skkeras_search.exceptions import SearchWarning
+
+__all__ = ["Outcome", "SchedulerError", "execute", "execution"]
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler could not be used; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running the plan gave.
+
+    Attributes
+    ----------
+    status : {'finished', 'interrupted'}
+    search : BaseSearchCV or None
+        The fitted search (None when interrupted).
+    fits : tuple of dict
+        ``progress.jsonl``'s records of the scored fits when interrupted.
+    failures : tuple of FitFailure
+        The failed fits the fit cache recorded (empty without a cache).
+    search_warnings : tuple of str
+        The search's own warnings (rows it could not keep, a best below the full budget).
+    """
+
+    status: str
+    search: object = None
+    fits: tuple = ()
+    failures: tuple = ()
+    search_warnings: tuple = ()
+
+
+def execute(inputs, plan, stderr):
+    """Run ``plan``'s search on ``inputs``; returns an :class:`Outcome`.
+
+    Raises
+    ------
+    RuntimeError
+        Every fit failed (with the first recorded reason), or a worker died.
+    SchedulerError
+        The Dask scheduler cannot be used.
+    """
+    args = inputs.args
+    _prepare_out(inputs, plan)
+    for message in plan.warnings:
+        stderr.write(f"skkeras-search: warning: {message}\n")
+    if not args.quiet:
+        stderr.write(plan.banner + "\n")
+    if args.resume:
+        _check_resumed_folds(args.out, plan.cv_digest, stderr)
+    search = plan.make_search()
+    monitor = None
+    if not args.quiet:
+        monitor = ProgressMonitor(plan.progress_path, plan.total_fits, args.cv, stderr)
+        monitor.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught, \
+                contextlib.redirect_stdout(stderr):
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("always", FitFailedWarning)
+            warnings.simplefilter("always", SearchWarning)  # even under python -W ignore
+            with execution(args.scheduler):
+                search.fit(inputs.X_tr, inputs.y_tr)
+    except KeyboardInterrupt:
+        if monitor:
+            monitor.stop()
+        return Outcome("interrupted", fits=tuple(read_progress(plan.progress_path)))
+    except (TerminatedWorkerError, BrokenProcessPool) as exc:
+        raise _worker_died(plan, inputs.cache_dir) from exc
+    except ValueError as exc:
+        if read_progress(plan.progress_path):  # not "every fit failed": some fit was scored
+            raise
+        raise _every_fit_failed(inputs.cache_dir) from exc
+    finally:
+        if monitor and monitor.is_alive():
+            monitor.stop()
+    records = tuple(failures(inputs.cache_dir)) if inputs.cache_dir else ()
+    return Outcome("finished", search=search, failures=records,
+                   search_warnings=_search_warnings(caught, stderr))
+
+
+def _prepare_out(inputs, plan):
+    """Make ``--out`` and the cache; empty the cache unless resuming; forget old progress.
+
+    ``progress.jsonl`` describes this run only (a resumed run re-scores what
+    it loads from the cache).
+    """
+    _make_dir(inputs.args.out)
+    if inputs.cache_dir is not None:
+        _make_dir(inputs.cache_dir, flag="--cache-dir")
+        if not inputs.args.resume:
+            clear(inputs.cache_dir)
+    if os.path.exists(plan.progress_path):
+        os.remove(plan.progress_path)
+
+
+def _make_dir(path, flag="--out"):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror}). "
+                         "Choose a writable folder.") from None
+
+
+def _check_resumed_folds(out, digest, stderr):
+    """Warn when --resume scores on other folds than the run it continues (per its report)."""
+    try:
+        with open(os.path.join(out, "report.json")) as fh:
+            earlier = json.load(fh).get("search", {}).get("cv_splits_digest")
+    except (OSError, ValueError, AttributeError):
+        return
+    if earlier is not None and earlier != digest:
+        stderr.write(
+            "skkeras-search: warning: --resume: the folds differ from those of the run in "
+            f"{out}/report.json (the data, --cv, --test-size or --random-state changed), so its "
+            "cached fits are not reused; every fit runs on the new folds.\n"
+        )
+
+
+def _worker_died(plan, cache_dir):
+    done = read_progress(plan.progress_path)
+    return RuntimeError(
+        f"a worker process died (killed, or out of memory) after {len(done)} finished fits. "
+        + ("They are cached: rerun the same command with --resume to finish without redoing "
+           "them." if cache_dir else "Rerun without --no-cache to make searches resumable.")
+    )
+
+
+def _every_fit_failed(cache_dir):
+    """The error for a search that scored no fit: scikit-learn's ``ValueError`` when every
+    fit failed. The reason is the first failure the fit cache recorded, if any."""
+    records = failures(cache_dir) if cache_dir else []
+    if records:
+        return RuntimeError(f"every fit failed; the first reason: {records[0].message}")
+    return RuntimeError("every fit failed, and no reason was recorded (the fit cache records "
+                        "diverged fits). Run with --debug for scikit-learn's report of each fit.")
+
+
+def _search_warnings(caught, stderr):
+    """The search's own warnings, written to stderr and returned for report.json."""
+    messages = tuple(dict.fromkeys(str(w.message) for w in caught
+                                   if issubclass(w.category, SearchWarning)))
+    for message in messages:
+        stderr.write(f"skkeras-search: warning: {message}\n")
+    return messages
+
+
+@contextlib.contextmanager
+def execution(scheduler, n_workers=None):
+    """Run joblib (and so the search) on Dask when ``scheduler`` is given.
+
+    ``scheduler`` is a scheduler address (``tcp://host:8786``) or ``"local"``
+    to start a ``LocalCluster`` on 127.0.0.1 with one single-threaded worker
+    process per core. Yields the ``dask.distributed.Client`` or None.
+    """
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise SchedulerError(
+            "--scheduler needs dask.distributed, which is not installed. Install it with "
+            "pip install 'skkeras-search[dask]'."
+        ) from None
+    cluster = None
+    try:
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=50)
+            client = Client(cluster)
+        else:
+            client = _connect(Client, scheduler)
+        with client, joblib.parallel_config(backend="dask"):
+            yield client
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _connect(client_class, scheduler):
+    try:
+        return client_class(scheduler, timeout="15s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerError(
+            f"--scheduler {scheduler}: cannot connect ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:200]}). Start one with `dask scheduler` "
+            "and pass its address, or use --scheduler local."
+        ) from None
