@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-import skkeras_search
+import skkeras_search._version
 from skkeras_search import KerasMLPClassifier, TrainingDivergedError
 from skkeras_search._core.fit_cache import disk_usage
 from skkeras_search.search import HyperbandSearchCV
@@ -121,7 +121,7 @@ def test_consistent_rewrite_that_passes_the_zip_crc_is_caught_by_the_checksum(
 def test_other_package_version_not_reused(tiny, tmp_path, capsys, monkeypatch):
     X, y = tiny
     est(tmp_path).fit(X, y)
-    monkeypatch.setattr(skkeras_search, "__version__", "999.0")
+    monkeypatch.setattr(skkeras_search._version, "__version__", "999.0")
     est(tmp_path, verbose=1).fit(X, y)
     assert epochs_trained(capsys) == 6 and len(entries(tmp_path)) == 2
 

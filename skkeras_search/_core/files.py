@@ -8,12 +8,15 @@ previous version.
 
 import contextlib
 import os
+import platform
 import sys
 import tempfile
+from importlib.metadata import version
 
 import numpy as np
+import sklearn
 
-from skkeras_search._version import __version__
+from skkeras_search import _version
 
 __all__ = ["atomic_write", "atomic_path", "json_value", "versions"]
 
@@ -74,20 +77,14 @@ def versions(*, full=False):
     With ``full``, also Python and scikit-learn (for a report). Reads Keras's
     version without importing Keras; imports TensorFlow only if it already is.
     """
-    from importlib.metadata import version
-
     def of(name, module):
         loaded = sys.modules.get(module)
         return loaded.__version__ if loaded is not None else version(name)
 
-    out = {"skkeras_search": __version__, "tensorflow": of("tensorflow", "tensorflow"),
+    out = {"skkeras_search": _version.__version__, "tensorflow": of("tensorflow", "tensorflow"),
            "keras": of("keras", "keras"), "numpy": np.__version__}
     if full:
-        import platform
-
-        import sklearn
-
-        out = {"skkeras_search": __version__, "python": platform.python_version(),
+        out = {"skkeras_search": _version.__version__, "python": platform.python_version(),
                "numpy": np.__version__, "scikit-learn": sklearn.__version__,
                "keras": out["keras"], "tensorflow": out["tensorflow"]}
     return out

@@ -1,8 +1,20 @@
 """A fit cache on disk: resume interrupted searches, continue epoch budgets.
 
-An entry is the complete training state of one fit (weights, optimizer
-slots, epoch counter, stopping-rule state, loss curve) under a key made of
-the estimator's parameters except ``epochs``, a hash of the training data,
+Two things live here, once for every estimator of the package (and for the
+searches that rely on it):
+
+* the rule of which fits may use the cache (:func:`cache_blocker`, and
+  :func:`unseeded_message` for the warning an estimator gives when
+  ``random_state=None`` keeps its ``cache_dir`` unused), and which of an
+  estimator's parameters key an entry (:func:`key_params`);
+* the store: :class:`FitCache` keeps, for one key, what an estimator chose to
+  keep of a finished fit -- named arrays plus a JSON dict -- or the message of
+  a fit that failed. It knows nothing of any estimator's state layout: the
+  MLP and the wrappers convert their training states to and from arrays
+  themselves.
+
+A key is made of the estimator's parameters except those that do not change
+what a fit computes (``epochs`` among them), a hash of the training data,
 the seed and the versions of this package, TensorFlow, Keras and NumPy. So:
 
 * a rerun of a search loads every fit that had finished instead of training
@@ -14,13 +26,14 @@ the seed and the versions of this package, TensorFlow, Keras and NumPy. So:
 * a fit that diverged is recorded, with its message, and fails again at
   once instead of being retrained.
 
-Entries are ``.npz`` files read with ``allow_pickle=False`` (JSON metadata in
-a string array), written to a temporary file and renamed into place, and
-carry a SHA-256 of their arrays: a truncated or corrupt entry is detected,
-deleted and refit, never loaded. Entries written under other versions
-never match. A failed write (disk full, read-only folder) warns and the fit
-proceeds uncached. Disk use per entry is about 12 bytes per network weight
-in float32 (24 in float64): weights plus two optimizer slots.
+Entries are ``.npz`` files read with ``allow_pickle=False`` (the JSON in a
+string array named ``meta``), written atomically (:func:`~._core.files.atomic_path`),
+and carry a SHA-256 of their arrays: a truncated or corrupt entry is
+detected, deleted and refit, never loaded. Entries written under other
+versions, or in another entry format, never match. A failed write (disk
+full, read-only folder) warns and the fit proceeds uncached. Disk use per
+entry of the MLP is about 12 bytes per network weight in float32 (24 in
+float64): weights plus two optimizer slots.
 """
 
 import contextlib
@@ -29,23 +42,110 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import warnings
 import zipfile
 
 import numpy as np
 
-__all__ = ["FitCache", "FitFailure", "data_fingerprint", "CacheEntry", "clear", "disk_usage", "failures"]
+from skkeras_search._core import backend as _backend
+from skkeras_search._core.files import atomic_path, versions
 
-FORMAT = 1
+__all__ = ["FitCache", "CacheEntry", "FitFailure", "cache_blocker", "unseeded_message",
+           "key_params", "NOT_IN_KEY", "data_fingerprint", "clear", "disk_usage", "failures"]
+
+#: 2 since the store holds named arrays and the estimator's own JSON (release 0.3).
+FORMAT = 2
 _ENTRY = re.compile(r"^(?P<key>[0-9a-f]{40})-e(?P<epochs>\d{6})\.(?P<kind>npz|failed\.json)$")
+#: The name of the JSON array in an entry; an estimator's arrays cannot use it.
+_META = "meta"
+
+#: Parameters that do not change what a fit computes, so are left out of its key:
+#: the budget (a longer fit continues a shorter one's entry), output, the cache
+#: itself, and what decides whether the cache is used at all.
+NOT_IN_KEY = ("epochs", "verbose", "cache_dir", "warm_start", "random_state")
+
+
+def cache_blocker(params, *, continuing=False):
+    """The parameter that keeps a fit out of the fit cache, or None when it may use it.
+
+    The one rule of the package: a fit is cached under its parameters, data
+    and seed, so it needs a ``cache_dir``, an integer seed, and a start that
+    the key describes (fresh weights, not a fitted network it continues).
+
+    Parameters
+    ----------
+    params : mapping
+        The estimator's parameters (``get_params()``); ``cache_dir`` and
+        ``random_state`` are read, a missing one counts as None.
+    continuing : bool, default=False
+        Whether the fit continues a fitted network (``warm_start=True`` on a
+        fitted estimator, or ``partial_fit``).
+
+    Returns
+    -------
+    blocker : {'cache_dir', 'random_state', 'warm_start'} or None
+        ``'cache_dir'`` when it is None, else ``'random_state'`` when it is
+        None (see :func:`unseeded_message`), else ``'warm_start'`` when
+        ``continuing``; None when the fit may load and store entries.
+    """
+    if params.get("cache_dir") is None:
+        return "cache_dir"
+    if params.get("random_state") is None:
+        return "random_state"
+    if continuing:
+        return "warm_start"
+    return None
+
+
+def unseeded_message(cache_dir):
+    """What an estimator warns when ``random_state=None`` leaves its ``cache_dir`` unused."""
+    return (f"cache_dir={cache_dir!r} is not used because random_state=None: a fit is cached "
+            "under its seed, so caching needs an integer random_state. Set random_state=0 (or "
+            "any int) to cache and resume fits.")
+
+
+def key_params(params):
+    """The parameters that key a fit's entries.
+
+    Parameters
+    ----------
+    params : mapping
+        The estimator's parameters (``get_params()``).
+
+    Returns
+    -------
+    key : dict
+        ``params`` without :data:`NOT_IN_KEY`, a dict ``class_weight`` as
+        sorted ``(repr(label), weight)`` pairs (NumPy labels as Python ones,
+        so that ``{np.int64(1): 2.0}`` and ``{1: 2.0}`` key alike).
+    """
+    key = {k: v for k, v in params.items() if k not in NOT_IN_KEY}
+    if isinstance(key.get("class_weight"), dict):  # JSON-stable: numpy/mixed keys
+        key["class_weight"] = sorted(
+            (repr(k.item() if isinstance(k, np.generic) else k), float(v))
+            for k, v in key["class_weight"].items()
+        )
+    return key
 
 
 class CacheEntry:
-    """A loaded entry: the training state, or the message of a failed fit."""
+    """A loaded entry: the ``arrays`` and ``meta`` a fit stored, or the ``failure`` message.
 
-    def __init__(self, epochs, state=None, meta=None, failure=None):
-        self.epochs, self.state, self.meta, self.failure = epochs, state, meta or {}, failure
+    Attributes
+    ----------
+    epochs : int
+        The budget the entry was stored under.
+    arrays : dict of str to ndarray
+        Empty for a failure.
+    meta : dict
+        The JSON the estimator stored; empty for a failure.
+    failure : str or None
+        The message of the fit that failed (e.g. diverged).
+    """
+
+    def __init__(self, epochs, arrays=None, meta=None, failure=None):
+        self.epochs, self.arrays, self.meta, self.failure = epochs, arrays or {}, meta or {}, \
+            failure
 
 
 def data_fingerprint(*arrays):
@@ -81,12 +181,6 @@ def disk_usage(path):
                if _ENTRY.match(os.path.basename(f)))
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _checksum(arrays):
     h = hashlib.sha256()
     for name in sorted(arrays):
@@ -96,24 +190,15 @@ def _checksum(arrays):
     return h.hexdigest()
 
 
-def _versions():
-    """What decides the arithmetic: this package, TensorFlow, Keras and NumPy.
+def _key_versions():
+    """What decides the arithmetic (:func:`~._core.files.versions`), TensorFlow's as imported.
 
     An entry trained under other versions may hold other bits (a changed
     kernel, initialiser or random stream), so it never matches: after an
-    upgrade ``--resume`` retrains instead of mixing arithmetic.
+    upgrade a resumed search retrains instead of mixing arithmetic.
     """
-    import sys
-    from importlib.metadata import version
-
-    from skkeras_search._core import backend as _backend
-    from skkeras_search._version import __version__
-
-    # Keras's version without importing Keras (a fit needs TensorFlow only)
-    keras = sys.modules.get("keras")
-    return {"skkeras_search": __version__, "tensorflow": _backend.tensorflow().__version__,
-            "keras": keras.__version__ if keras is not None else version("keras"),
-            "numpy": np.__version__}
+    _backend.tensorflow()  # its version as the module says, whatever its distribution's name
+    return versions()
 
 
 class FitCache:
@@ -125,8 +210,9 @@ class FitCache:
         Cache folder, created if needed; shared by all fits of a search
         (and by worker processes, on a shared file system for remote ones).
     params : dict
-        The estimator's parameters that determine training, without
-        ``epochs``.
+        The parameters that determine training (:func:`key_params`, plus
+        anything else the estimator keys on); JSON, or values with a stable
+        ``repr``.
     fingerprint : str
         :func:`data_fingerprint` of the training data.
     seed : int
@@ -135,7 +221,7 @@ class FitCache:
 
     def __init__(self, directory, params, fingerprint, seed):
         self.directory, self.params = directory, params
-        blob = json.dumps({"format": FORMAT, "version": _versions(), "params": params,
+        blob = json.dumps({"format": FORMAT, "version": _key_versions(), "params": params,
                            "data": fingerprint, "seed": int(seed)}, sort_keys=True, default=repr)
         self.key = hashlib.sha1(blob.encode()).hexdigest()
         self.folder = os.path.join(directory, self.key[:2])
@@ -152,7 +238,14 @@ class FitCache:
         return sorted(found)
 
     def lookup(self, epochs):
-        """The entry for exactly ``epochs``, else the longest shorter one, else None."""
+        """The entry for exactly ``epochs``, else the longest shorter one, else None.
+
+        Returns
+        -------
+        entry : CacheEntry or None
+            A stored fit (``arrays``, ``meta``) or failure (``failure``). A
+            corrupt or truncated entry is deleted and skipped.
+        """
         for e, kind in sorted(self._candidates(), reverse=True):
             if e > epochs:
                 continue
@@ -172,9 +265,10 @@ class FitCache:
                 return CacheEntry(epochs, failure=str(record["message"]))
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
-            meta = json.loads(str(arrays.pop("meta")))
-            if not isinstance(meta, dict) or meta.get("format") != FORMAT \
-                    or meta.get("checksum") != _checksum(arrays):
+            record = json.loads(str(arrays.pop(_META)))
+            if not isinstance(record, dict) or record.get("format") != FORMAT \
+                    or record.get("checksum") != _checksum(arrays) \
+                    or not isinstance(record.get("meta"), dict):
                 raise ValueError("checksum")
         except (FileNotFoundError, PermissionError):
             return None  # gone, or another user's: not ours to judge or delete
@@ -183,45 +277,46 @@ class FitCache:
             with contextlib.suppress(OSError):  # corrupt or truncated: refit it
                 os.remove(path)
             return None
-        n = meta["n_params"]
-        state = {
-            "params": [arrays[f"p{i}"] for i in range(n)],
-            "slots_1": [arrays[f"a{i}"] for i in range(n)],
-            "slots_2": [arrays[f"b{i}"] for i in range(n)],
-            "loss_curve": arrays["loss_curve"].tolist(),
-            "validation_scores": arrays["validation_scores"].tolist(),
-        }
-        return CacheEntry(epochs, state=state, meta=meta)
+        return CacheEntry(epochs, arrays=arrays, meta=record["meta"])
 
-    def store(self, epochs, params, slots_1, slots_2, loss_curve, validation_scores, meta):
-        """Write a finished fit atomically; warn (do not fail) if the disk refuses."""
-        arrays = {f"p{i}": p for i, p in enumerate(params)}
-        arrays.update({f"a{i}": s for i, s in enumerate(slots_1)})
-        arrays.update({f"b{i}": s for i, s in enumerate(slots_2)})
-        arrays["loss_curve"] = np.asarray(loss_curve, dtype=np.float64)
-        arrays["validation_scores"] = np.asarray(validation_scores or [], dtype=np.float64)
-        meta = {**meta, "format": FORMAT, "n_params": len(params), "checksum": _checksum(arrays)}
-        arrays["meta"] = np.asarray(json.dumps(meta))
-        self._atomic(self._path(epochs, "npz"), lambda fh: np.savez(fh, **arrays))
+    def store(self, epochs, arrays, meta):
+        """Write a finished fit atomically; warn (do not fail) if the disk refuses.
+
+        Parameters
+        ----------
+        epochs : int
+            The budget the fit was asked for (:meth:`lookup` finds it by it).
+        arrays : dict of str to ndarray
+            Numeric arrays, named as the estimator likes except ``'meta'``.
+        meta : dict
+            JSON-serialisable values that go with them.
+
+        Warns
+        -----
+        UserWarning
+            The entry could not be written (the fit is kept, uncached).
+        """
+        if _META in arrays:
+            raise ValueError(f"arrays has a {_META!r} entry, the name the cache keeps for meta. "
+                             "Rename that array.")
+        arrays = {name: np.asarray(a) for name, a in arrays.items()}
+        record = {"format": FORMAT, "checksum": _checksum(arrays), "meta": meta}
+        arrays[_META] = np.asarray(json.dumps(record))
+        self._write(self._path(epochs, "npz"), lambda fh: np.savez(fh, **arrays))
 
     def store_failure(self, epochs, message):
         """Record that this fit failed, with the message it raised."""
         blob = json.dumps({"format": FORMAT, "message": message, "epochs": int(epochs),
                            "params": self.params}, default=repr).encode()
-        self._atomic(self._path(epochs, "failed.json"), lambda fh: fh.write(blob))
+        self._write(self._path(epochs, "failed.json"), lambda fh: fh.write(blob))
 
-    def _atomic(self, path, write):
-        tmp = None
+    def _write(self, path, write):
+        # No fsync: after a crash a half-written entry fails its checksum
+        # and is refit, so durability is not worth a disk flush per fit.
         try:
             os.makedirs(self.folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-            # No fsync: after a crash a half-written entry fails its checksum
-            # and is refit, so durability is not worth a disk flush per fit.
-            with os.fdopen(fd, "wb") as fh:
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
                 write(fh)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a shared cache needs more
-            os.replace(tmp, path)
-            tmp = None
         except OSError as exc:
             warnings.warn(
                 f"cache_dir={self.directory!r}: could not write a cache entry ({exc.strerror}); "
@@ -230,10 +325,6 @@ class FitCache:
                 UserWarning,
                 stacklevel=4,
             )
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.remove(tmp)
 
 
 class FitFailure:

@@ -1,4 +1,5 @@
-"""scikit-learn private imports and the checks that span parameters and data.
+"""scikit-learn private imports, the checks that span parameters and data, and the
+rules every estimator shares (class weights, the early-stopping hold-out).
 
 Keeping sklearn's private helpers in one module means an upstream rename
 breaks one import here, not the estimator.
@@ -9,6 +10,7 @@ import warnings
 import numpy as np
 from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
+from sklearn.model_selection import train_test_split
 from sklearn.model_selection._search import BaseSearchCV  # noqa: F401
 from sklearn.utils._param_validation import Interval, StrOptions  # noqa: F401
 from sklearn.utils.class_weight import compute_class_weight
@@ -19,6 +21,8 @@ from sklearn.utils.validation import (  # noqa: F401
     indexable,
     validate_data,
 )
+
+from skkeras_search._core.seeding import stream
 
 __all__ = [
     "BaseSearchCV",
@@ -34,6 +38,7 @@ __all__ = [
     "check_not_nd",
     "check_two_classes",
     "resolve_batch_size",
+    "holdout_split",
 ]
 
 
@@ -118,3 +123,63 @@ def class_weights(class_weight, labels, y, partial):
             "Use the labels of y as keys."
         )
     return np.array([class_weight.get(c, 1.0) for c in labels.tolist()], dtype=np.float64)
+
+
+def holdout_split(X, y, sample_weight=None, *, fraction, seed, stratify=False, min_size=1):
+    """Split off the early-stopping hold-out: the one rule of the MLP and the wrappers.
+
+    ``ceil(fraction * n_samples)`` samples are held out, drawn from the fit's
+    ``(seed, 'split')`` stream (:func:`~._core.seeding.stream`), so the split
+    is a function of the seed alone. With ``stratify`` the split is
+    stratified by ``y`` when every class can be on both sides (each class
+    has two samples, each side room for one of every class), else it is a
+    plain random split, as small data in a search needs.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, ...)
+    y : ndarray of shape (n_samples, ...)
+        Targets; class codes when ``stratify``.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+    fraction : float
+        ``validation_fraction``, in (0, 1).
+    seed : int
+        The fit's resolved seed.
+    stratify : bool, default=False
+        Stratify by ``y`` when possible (classification).
+    min_size : int, default=1
+        Fewest samples each side must have.
+
+    Returns
+    -------
+    train, validation : tuple (X, y, sample_weight)
+        The two parts, ``sample_weight`` None in both when it was None.
+
+    Raises
+    ------
+    ValueError
+        One side would hold fewer than ``min_size`` samples.
+    """
+    n = X.shape[0]
+    n_val = int(np.ceil(fraction * n))
+    if n_val < min_size or n - n_val < min_size:
+        fix = "Increase" if n_val < min_size else "Lower"
+        raise ValueError(
+            f"early_stopping=True with validation_fraction={fraction!r} holds out {n_val} of "
+            f"the {n} training samples; early stopping needs at least {min_size} on each side. "
+            f"{fix} validation_fraction, pass more samples, or set early_stopping=False."
+        )
+    arrays = [X, y] + ([] if sample_weight is None else [sample_weight])
+    strata = y if stratify and _stratifiable(y, n_val, n - n_val) else None
+    parts = train_test_split(*arrays, test_size=n_val, stratify=strata,
+                             random_state=int(stream(seed, "split").integers(2**31)))
+    train, validation = tuple(parts[0::2]), tuple(parts[1::2])
+    if sample_weight is None:
+        train, validation = train + (None,), validation + (None,)
+    return train, validation
+
+
+def _stratifiable(y, n_val, n_train):
+    """Whether a stratified split can put every class on both sides (scikit-learn's rule)."""
+    _, counts = np.unique(y, return_counts=True)
+    return counts.min() >= 2 and n_val >= len(counts) and n_train >= len(counts)

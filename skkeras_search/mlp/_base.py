@@ -2,14 +2,18 @@
 
 A subclass says what its targets are and how they are learned: ``_targets``
 (validate and encode ``y``, combine sample and class weights), ``_loss``
-(one of ``_graph.LOSSES``), ``_split_validation`` (the early-stopping
-split), ``_n_outputs`` and ``_commit_targets`` (its fitted target
-attributes). Everything else (the epoch loop, warm start, the fit cache,
-the Keras model) is here, once.
+(one of ``_graph.LOSSES``), ``_stratify`` and ``_split_validation`` (the
+early-stopping hold-out, :func:`~skkeras_search._core.validation.holdout_split`),
+``_n_outputs`` and ``_commit_targets`` (its fitted target attributes).
+Everything else (the epoch loop, warm start, the fit cache, the Keras model)
+is here, once. What a call trains is a :class:`FitMode`: ``fit`` trains the
+``epochs`` budget with the stopping rules and the fit cache, ``partial_fit``
+a given number of epochs with neither.
 """
 
 import os
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,18 +22,28 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from skkeras_search._core.fit_cache import (
+    FitCache,
+    cache_blocker,
+    data_fingerprint,
+    key_params,
+    unseeded_message,
+)
 from skkeras_search._core.seeding import preserve_global_rng, resolve_seed
 from skkeras_search._core.validation import (
     Interval,
     StrOptions,
     check_not_nd,
+    holdout_split,
     resolve_batch_size,
     validate_data,
 )
-from skkeras_search.mlp import _training
+from skkeras_search.exceptions import TrainingDivergedError
+from skkeras_search.mlp import _cached_state, _training
 from skkeras_search.mlp._graph import ACTIVATIONS, OPTIMIZERS
+from skkeras_search.mlp._model import build_mlp
 
-__all__ = ["BaseKerasMLP"]
+__all__ = ["BaseKerasMLP", "FitMode"]
 
 _FLOATS = (np.float64, np.float32)
 _INPUT_ATTRS = ("n_features_in_", "feature_names_in_")
@@ -55,6 +69,47 @@ COMMON_CONSTRAINTS = {
 }
 
 
+@dataclass(frozen=True)
+class FitMode:
+    """What one call of ``fit`` or ``partial_fit`` trains.
+
+    Parameters
+    ----------
+    partial : bool
+        False for ``fit``: train the ``epochs`` budget (from scratch, or on
+        from the fitted network with ``warm_start``), with the stopping rules
+        (``n_iter_no_change``, and ``early_stopping``'s hold-out) and the fit
+        cache. True for ``partial_fit``: train ``epochs`` epochs on from the
+        current state, with no stopping rule, no hold-out and no cache.
+    epochs : int
+        Epochs to train: the estimator's budget for ``fit``, the count of a
+        ``partial_fit`` call.
+    """
+
+    partial: bool
+    epochs: int
+
+    @classmethod
+    def fit(cls, epochs):
+        """The mode of ``fit`` with the budget ``epochs``."""
+        return cls(partial=False, epochs=epochs)
+
+    @classmethod
+    def partial_fit(cls, epochs=1):
+        """The mode of ``partial_fit``: ``epochs`` epochs."""
+        return cls(partial=True, epochs=epochs)
+
+    @property
+    def stopping(self):
+        """Whether the stopping rules and ``early_stopping``'s hold-out apply."""
+        return not self.partial
+
+    @property
+    def cached(self):
+        """Whether the fit cache may supply or keep the fit (see ``cache_blocker``)."""
+        return not self.partial
+
+
 class BaseKerasMLP(BaseEstimator):
     """Shared machinery of the Keras MLP estimators; not for direct use."""
 
@@ -69,36 +124,39 @@ class BaseKerasMLP(BaseEstimator):
     def _n_outputs(self, targets, labels):
         raise NotImplementedError
 
-    def _split_validation(self, X, targets, sw, seed):
-        raise NotImplementedError
-
     def _commit_targets(self, labels, targets, y, reset):
         raise NotImplementedError
 
     _y_numeric = False
+    _stratify = False  # hold out a stratified validation split (classification)
+
+    def _split_validation(self, X, targets, sw, seed):
+        """The early-stopping hold-out: ``(train, validation)``, each ``(X, targets, sw)``."""
+        return holdout_split(X, targets, sw, fraction=self.validation_fraction, seed=seed,
+                             stratify=self._stratify, min_size=2)
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, X, y, sample_weight, *, classes, reset, epochs):
+    def _fit(self, X, y, sample_weight, *, classes, reset, mode):
         # validate_data(reset=True) sets n_features_in_ / feature_names_in_ at
         # once; put them back if the fit fails, so a failed fit changes nothing.
         saved = {k: self.__dict__[k] for k in _INPUT_ATTRS if k in self.__dict__}
         try:
             return self._fit_unchecked(X, y, sample_weight, classes=classes, reset=reset,
-                                       epochs=epochs)
+                                       mode=mode)
         except BaseException:
             for k in _INPUT_ATTRS:
                 self.__dict__.pop(k, None)
             self.__dict__.update(saved)
             raise
 
-    def _fit_unchecked(self, X, y, sample_weight, *, classes, reset, epochs):
+    def _fit_unchecked(self, X, y, sample_weight, *, classes, reset, mode):
         check_not_nd(X)
         X, y = validate_data(self, X, y, accept_sparse=True, dtype=_FLOATS, reset=reset,
                              y_numeric=self._y_numeric, multi_output=self._y_numeric)
         if sp.issparse(X):
             X = X.toarray()
         targets, labels, sw = self._targets(X, y, sample_weight, classes=classes, reset=reset,
-                                            partial=epochs is not None)
+                                            partial=mode.partial)
         if not np.any(sw > 0):
             raise ValueError(
                 "sample_weight is zero for every sample. Give some samples positive weight."
@@ -111,27 +169,29 @@ class BaseKerasMLP(BaseEstimator):
                  + [self._n_outputs(targets, labels)])
         seed, state = self._start(sizes, X.dtype, reset)
         fingerprint = (X, targets, sw) if labels is None else (X, targets, sw, labels)
-        cache = self._cache(fingerprint, seed, reset, epochs)
-        state, history = self._train_or_load(state, X, targets, sw, seed, epochs, cache)
-        if epochs is None and not history.converged and not self.early_stopping:
-            _warn_not_converged(self.epochs)
-        with_validation = self.early_stopping and epochs is None
-
+        cache = self._cache(fingerprint, seed, reset, mode)
+        state, history = self._train_or_load(state, X, targets, sw, seed, mode, cache)
+        if mode.stopping and not history.converged and not self.early_stopping:
+            _warn_not_converged(mode.epochs)
         # Commit: nothing above changed the estimator.
         self._commit_targets(labels, targets, y, reset)
+        self._commit(seed, state, history, with_validation=self.early_stopping and mode.stopping)
+        return self
+
+    def _commit(self, seed, state, history, *, with_validation):
+        """Set the fitted attributes from a finished fit."""
         self._seed = seed
         self._state = state
         self._model = None
         self.coefs_ = state.params[0::2]
         self.intercepts_ = state.params[1::2]
         self.n_iter_ = state.epoch
-        self.n_epochs_trained_ = history.epochs_trained  # read by the command's progress record
+        self.n_epochs_trained_ = history.epochs_trained
         self.loss_curve_ = history.loss_curve
         self.validation_scores_ = history.validation_scores if with_validation else None
         self.best_validation_score_ = (
             history.best_validation_score if with_validation else None
         )
-        return self
 
     def _start(self, sizes, dtype, reset):
         """(seed, training state): fresh weights, or a copy of the state being continued."""
@@ -151,72 +211,64 @@ class BaseKerasMLP(BaseEstimator):
             state = _cast_state(state, dtype)
         return self._seed, state
 
-    def _cache(self, fingerprint, seed, reset, epochs):
-        """The fit cache entry set of this fit, or None when it is not cached."""
-        if self.cache_dir is not None and self.random_state is None and epochs is None:
-            warnings.warn(
-                f"cache_dir={self.cache_dir!r} is not used because random_state=None: a fit is "
-                "cached under its seed, so caching needs an integer random_state. Set "
-                "random_state=0 (or any int) to cache and resume fits.",
-                UserWarning, stacklevel=5,
-            )
-        cached = (reset and epochs is None and self.cache_dir is not None
-                  and not self.warm_start and self.random_state is not None)
-        return _fit_cache(self, fingerprint, seed) if cached else None
+    def _cache(self, fingerprint, seed, reset, mode):
+        """The fit cache of this fit, or None when it is not cached (``cache_blocker``)."""
+        if not mode.cached:  # partial_fit: neither reads nor writes the cache
+            return None
+        params = self.get_params()
+        blocker = cache_blocker(params, continuing=not reset)
+        if blocker == "random_state":
+            warnings.warn(unseeded_message(self.cache_dir), UserWarning, stacklevel=5)
+        if blocker is not None:
+            return None
+        return FitCache(self.cache_dir, key_params(params), data_fingerprint(*fingerprint), seed)
 
-    def _train_or_load(self, state, X, targets, sw, seed, epochs, cache):
-        """Train ``state`` (or load/continue it from ``cache``); return (state, history).
-
-        ``epochs`` is None for ``fit`` (train ``self.epochs``) or the number of
-        epochs of a ``partial_fit`` call.
-        """
-        history, previous = _training.History(), None
-        entry = cache.lookup(self.epochs) if cache is not None else None
+    def _train_or_load(self, state, X, targets, sw, seed, mode, cache):
+        """Train ``state`` (or load or continue it from ``cache``); return (state, history)."""
+        entry = cache.lookup(mode.epochs) if cache is not None else None
         if entry is not None and entry.failure is not None:
-            raise _training.TrainingDivergedError(entry.failure, epoch=entry.epochs)
-        usable = entry is not None and (entry.epochs == self.epochs or not self.early_stopping)
-        if usable:
-            state, previous = _state_from_entry(entry)
-            history.converged = state.converged
-        if not usable or (state.epoch < self.epochs and not state.converged):
-            validation = None
-            Xt, tt, swt = X, targets, sw
-            if self.early_stopping and epochs is None:
-                Xt, X_val, tt, t_val, swt = self._split_validation(X, targets, sw, seed)
-                validation = (X_val, t_val)
-            if epochs is not None:  # partial_fit
-                n_epochs = epochs
-            else:  # a continued cached run needs only the remaining epochs
-                n_epochs = self.epochs - state.epoch if usable else self.epochs
-            schedule = _training.Schedule(
-                epochs=n_epochs,
-                batch_size=resolve_batch_size(self.batch_size, Xt.shape[0]),
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change if epochs is None else 2**31,
-                verbose=self.verbose,
-            )
-            try:
-                with preserve_global_rng():
-                    history = _training.train(
-                        state, Xt, tt, swt, hyper=self._hyper(), schedule=schedule, seed=seed,
-                        validation=validation,
-                    )
-            except _training.TrainingDivergedError as exc:
-                if cache is not None:
-                    cache.store_failure(exc.epoch or self.epochs, str(exc))
-                raise
-            history.epochs_trained = len(history.loss_curve)
-            if previous is not None:  # continued from a cached shorter run
-                history.loss_curve = previous["loss_curve"] + history.loss_curve
-            if cache is not None:
-                cache.store(self.epochs, state.params, state.slots_1, state.slots_2,
-                            history.loss_curve, history.validation_scores,
-                            _entry_meta(state, history, validation is not None))
-        elif previous is not None:
-            history.loss_curve = previous["loss_curve"]
-            history.validation_scores = previous["validation_scores"]
-            history.best_validation_score = previous["best_validation_score"]
+            raise TrainingDivergedError(entry.failure, epoch=entry.epochs)
+        previous = None
+        if entry is not None and (entry.epochs == mode.epochs or not self.early_stopping):
+            state, previous = _cached_state.from_entry(entry)
+            if state.epoch >= mode.epochs or state.converged:  # the cached fit is this fit
+                return state, _loaded_history(state, previous)
+        history, with_validation = self._train(state, X, targets, sw, seed, mode, cache,
+                                               previous)
+        if cache is not None:
+            cache.store(mode.epochs, *_cached_state.to_entry(state, history, with_validation))
         return state, history
+
+    def _train(self, state, X, targets, sw, seed, mode, cache, previous):
+        """Train ``state`` in place for this call; return (history, whether it held out data).
+
+        ``previous`` (a cached shorter fit that ``state`` continues) is trained
+        on to the budget, and its loss curve goes before the new epochs'.
+        """
+        train, validation = (X, targets, sw), None
+        if self.early_stopping and mode.stopping:
+            train, (X_val, t_val, _) = self._split_validation(X, targets, sw, seed)
+            validation = (X_val, t_val)
+        schedule = _training.Schedule(
+            # a continued cached run needs only the remaining epochs
+            epochs=mode.epochs - state.epoch if previous is not None else mode.epochs,
+            batch_size=resolve_batch_size(self.batch_size, train[0].shape[0]),
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change if mode.stopping else 2**31,
+            verbose=self.verbose,
+        )
+        try:
+            with preserve_global_rng():
+                history = _training.train(state, *train, hyper=self._hyper(), schedule=schedule,
+                                          seed=seed, validation=validation)
+        except TrainingDivergedError as exc:
+            if cache is not None:
+                cache.store_failure(exc.epoch or mode.epochs, str(exc))
+            raise
+        history.epochs_trained = len(history.loss_curve)
+        if previous is not None:  # continued from a cached shorter run
+            history.loss_curve = previous["loss_curve"] + history.loss_curve
+        return history, validation is not None
 
     def _hyper(self):
         return {
@@ -242,8 +294,6 @@ class BaseKerasMLP(BaseEstimator):
         """The fitted network as a compiled ``keras.Model``."""
         check_is_fitted(self)
         if getattr(self, "_model", None) is None:
-            from skkeras_search.mlp._model import build_mlp
-
             with preserve_global_rng():
                 self._model = build_mlp(
                     self.coefs_,
@@ -269,38 +319,13 @@ class BaseKerasMLP(BaseEstimator):
         return tags
 
 
-def _fit_cache(est, fingerprint, seed):
-    from skkeras_search._core.fit_cache import FitCache, data_fingerprint
-
-    ignore = {"epochs", "verbose", "cache_dir", "warm_start", "random_state"}
-    params = {k: v for k, v in est.get_params().items() if k not in ignore}
-    if isinstance(params.get("class_weight"), dict):  # JSON-stable: numpy/mixed keys
-        params["class_weight"] = sorted(
-            (repr(k.item() if isinstance(k, np.generic) else k), float(v))
-            for k, v in params["class_weight"].items()
-        )
-    return FitCache(est.cache_dir, params, data_fingerprint(*fingerprint), seed)
-
-
-def _entry_meta(state, history, with_validation):
-    return {
-        "epoch": state.epoch, "step": state.step, "best_loss": state.best_loss,
-        "no_improvement": state.no_improvement, "converged": bool(state.converged),
-        "with_validation": with_validation,
-        "best_validation_score": history.best_validation_score if with_validation else None,
-    }
-
-
-def _state_from_entry(entry):
-    m, st = entry.meta, entry.state
-    state = _training.TrainState(
-        st["params"], st["slots_1"], st["slots_2"], m["step"], m["epoch"],
-        m["best_loss"] if m["best_loss"] is not None else np.inf, m["no_improvement"],
-        m["converged"],
-    )
-    previous = {"loss_curve": st["loss_curve"], "validation_scores": st["validation_scores"],
-                "best_validation_score": m["best_validation_score"]}
-    return state, previous
+def _loaded_history(state, previous):
+    """The history of a fit the cache supplied whole: its curves, no epoch trained."""
+    history = _training.History(converged=state.converged, epochs_trained=0)
+    history.loss_curve = previous["loss_curve"]
+    history.validation_scores = previous["validation_scores"]
+    history.best_validation_score = previous["best_validation_score"]
+    return history
 
 
 def _cast_state(state, dtype):

@@ -2,10 +2,8 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 
-from skkeras_search._core.seeding import stream
 from skkeras_search._core.validation import (
     StrOptions,
     _check_sample_weight,
@@ -14,7 +12,7 @@ from skkeras_search._core.validation import (
     class_weights,
 )
 from skkeras_search.mlp import _training
-from skkeras_search.mlp._base import COMMON_CONSTRAINTS, BaseKerasMLP
+from skkeras_search.mlp._base import COMMON_CONSTRAINTS, BaseKerasMLP, FitMode
 
 __all__ = ["KerasMLPClassifier"]
 
@@ -223,7 +221,8 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
             ``cache_dir`` is set but ``random_state=None`` (nothing is cached).
         """
         continuing = self.warm_start and hasattr(self, "_state")
-        return self._fit(X, y, sample_weight, classes=None, reset=not continuing, epochs=None)
+        return self._fit(X, y, sample_weight, classes=None, reset=not continuing,
+                         mode=FitMode.fit(self.epochs))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -258,7 +257,8 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
                 "classes=None on the first call to partial_fit. Pass every class "
                 "that will appear, e.g. partial_fit(X, y, classes=np.unique(y_all))."
             )
-        return self._fit(X, y, sample_weight, classes=classes, reset=first, epochs=1)
+        return self._fit(X, y, sample_weight, classes=classes, reset=first,
+                         mode=FitMode.partial_fit(1))
 
     # ------------------------------------------------------------- targets
     def _targets(self, X, y, sample_weight, *, classes, reset, partial):
@@ -305,8 +305,18 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
     def _n_outputs(self, targets, labels):
         return len(labels)
 
+    _stratify = True
+
     def _split_validation(self, X, targets, sw, seed):
-        return _validation_split(X, targets, sw, self.validation_fraction, seed)
+        """The stratified hold-out of the base; refuses a training part of one class."""
+        train, validation = super()._split_validation(X, targets, sw, seed)
+        if len(np.unique(train[1])) < 2:
+            raise ValueError(
+                f"early_stopping=True with validation_fraction={self.validation_fraction!r} "
+                f"leaves a single class in the training part of {len(targets)} samples. Lower "
+                "validation_fraction, pass more samples, or set early_stopping=False."
+            )
+        return train, validation
 
     def _commit_targets(self, labels, targets, y, reset):
         self.classes_ = labels
@@ -366,36 +376,3 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
-
-def _validation_split(X, codes, sw, fraction, seed):
-    """Hold out ``fraction`` for early stopping: stratified when every class can be on both
-    sides, else a plain random split (as MLPClassifier trains on such small data).
-
-    Raises
-    ------
-    ValueError
-        The validation part would hold fewer than 2 samples, or the training part
-        fewer than 2 classes.
-    """
-    n = len(codes)
-    n_val = int(np.ceil(fraction * n))
-    counts = np.bincount(codes)
-    counts = counts[counts > 0]
-    if n_val < 2 or n - n_val < 2:
-        raise ValueError(
-            f"early_stopping=True with validation_fraction={fraction!r} holds out {n_val} of "
-            f"the {n} training samples; early stopping needs at least 2 on each side. Increase "
-            "validation_fraction, pass more samples, or set early_stopping=False."
-        )
-    stratifiable = n_val >= len(counts) and n - n_val >= len(counts) and counts.min() >= 2
-    Xt, X_val, ct, y_val, swt, _ = train_test_split(
-        X, codes, sw, test_size=fraction, stratify=codes if stratifiable else None,
-        random_state=int(stream(seed, "split").integers(2**31)),
-    )
-    if len(np.unique(ct)) < 2:
-        raise ValueError(
-            f"early_stopping=True with validation_fraction={fraction!r} leaves a single class in "
-            f"the training part of {n} samples. Lower validation_fraction, pass more samples, or "
-            "set early_stopping=False."
-        )
-    return Xt, X_val, ct, y_val, swt

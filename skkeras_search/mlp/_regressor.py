@@ -2,12 +2,10 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.model_selection import train_test_split
 
-from skkeras_search._core.seeding import stream
 from skkeras_search._core.validation import StrOptions, _check_sample_weight, _fit_context
 from skkeras_search.mlp import _training
-from skkeras_search.mlp._base import COMMON_CONSTRAINTS, BaseKerasMLP
+from skkeras_search.mlp._base import COMMON_CONSTRAINTS, BaseKerasMLP, FitMode
 
 __all__ = ["KerasMLPRegressor"]
 
@@ -191,7 +189,8 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
             ``warm_start`` whose architecture or number of outputs differs.
         """
         continuing = self.warm_start and hasattr(self, "_state")
-        return self._fit(X, y, sample_weight, classes=None, reset=not continuing, epochs=None)
+        return self._fit(X, y, sample_weight, classes=None, reset=not continuing,
+                         mode=FitMode.fit(self.epochs))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -213,7 +212,8 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
             The training loss became NaN, infinite or larger than 1e6.
         """
         first = not hasattr(self, "_state")
-        return self._fit(X, y, sample_weight, classes=None, reset=first, epochs=1)
+        return self._fit(X, y, sample_weight, classes=None, reset=first,
+                         mode=FitMode.partial_fit(1))
 
     # ------------------------------------------------------------- targets
     def _targets(self, X, y, sample_weight, *, classes, reset, partial):
@@ -232,22 +232,6 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
 
     def _n_outputs(self, targets, labels):
         return targets.shape[1]
-
-    def _split_validation(self, X, targets, sw, seed):
-        n = len(targets)
-        n_val = int(np.ceil(self.validation_fraction * n))
-        if n_val < 2 or n - n_val < 2:
-            raise ValueError(
-                f"early_stopping=True with validation_fraction={self.validation_fraction!r} "
-                f"holds out {n_val} of the {n} training samples; early stopping needs at least "
-                "2 on each side. Increase validation_fraction, pass more samples, or set "
-                "early_stopping=False."
-            )
-        Xt, X_val, tt, t_val, swt, _ = train_test_split(
-            X, targets, sw, test_size=self.validation_fraction,
-            random_state=int(stream(seed, "split").integers(2**31)),
-        )
-        return Xt, X_val, tt, t_val, swt
 
     def _commit_targets(self, labels, targets, y, reset):
         self.n_outputs_ = targets.shape[1]

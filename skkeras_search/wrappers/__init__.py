@@ -1,20 +1,19 @@
 """Your own Keras model as a scikit-learn estimator: ``KerasClassifier`` and ``KerasRegressor``.
 
 ``_factory`` makes one estimator class per build function (so the
-function's keyword arguments are real parameters), ``_estimators`` holds the
-two estimators, ``_keras_fit`` trains and predicts with a compiled
-``keras.Model`` kept warm per architecture, and ``_checks`` refuses models
-the fit cache or the predictions could not trust.
+function's keyword arguments are real parameters), ``_base`` holds what the
+two estimators share (parameters, the fit), ``_estimators`` the two
+estimators, ``_keras_fit`` trains and predicts with a compiled
+``keras.Model`` kept warm per architecture, ``_cached_fit`` turns a fit into
+a fit-cache entry and back, and ``_checks`` refuses models the fit cache or
+the predictions could not trust.
 """
 
 import sys
 
 from skkeras_search.wrappers import _keras_fit
-from skkeras_search.wrappers._estimators import (
-    KerasClassifier,
-    KerasRegressor,
-    _instance_of,  # noqa: F401 - see below
-)
+from skkeras_search.wrappers._estimators import KerasClassifier, KerasRegressor
+from skkeras_search.wrappers._factory import _instance_of  # noqa: F401 - see below
 
 __all__ = ["KerasClassifier", "KerasRegressor"]
 

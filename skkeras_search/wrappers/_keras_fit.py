@@ -37,22 +37,21 @@ canonical order (sorted by their bytes), so permuting the rows of ``X``
 permutes the outputs exactly.
 """
 
-import hashlib
+import gc
 import random
 import threading
 from collections import OrderedDict, defaultdict
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from skkeras_search._core import backend as _backend
-from skkeras_search._core.divergence import EXPLODED_LOSS
+from skkeras_search._core.divergence import has_diverged
 from skkeras_search._core.seeding import preserve_global_rng, stream
 from skkeras_search.wrappers import _checks as _wrapper_checks
 
-__all__ = ["Spec", "acquire", "rebuild", "train", "predict", "snapshot", "split_validation",
-           "function_identity", "optimizer_learning_rate", "POOL_SIZE"]
+__all__ = ["Spec", "acquire", "rebuild", "train", "predict", "snapshot", "load",
+           "optimizer_learning_rate", "clear_pool", "POOL_SIZE"]
 
 POOL_SIZE = 8  # pooled models (each with its traced functions) kept per process
 _PREDICT_CHUNK = 4096
@@ -316,8 +315,6 @@ def _release(slots):
     slots.clear()
     _evictions += 1
     if _evictions % POOL_SIZE == 0:
-        import gc
-
         gc.collect()
 
 
@@ -355,7 +352,7 @@ class _Feed:
     data and visiting order to variables the pipeline reads. Batch ``b`` of
     epoch ``e`` is rows ``order_e[b*bs:(b+1)*bs]``, where ``order_e`` is the
     permutation drawn from the ``(seed, 'shuffle', e)`` stream (see
-    ``_seeding.stream``): a function of the epoch number alone.
+    ``_core.seeding.stream``): a function of the epoch number alone.
     """
 
     def __init__(self, input_shape, y_shape, y_dtype):
@@ -436,7 +433,7 @@ def train(slot, X, y, sw, *, batch_size, seed, first_epoch, epochs, validation, 
 
 
 def _stop_if_diverged(model, loss):
-    if loss is not None and not (np.isfinite(loss) and loss <= EXPLODED_LOSS):
+    if loss is not None and has_diverged(loss):
         model.stop_training = True
 
 
@@ -483,48 +480,3 @@ def optimizer_learning_rate(model):
     if value.dtype == np.float32:
         rate = float(str(np.float32(rate)))
     return rate
-
-
-def split_validation(X, y, sw, fraction, seed, stratify):
-    """Seeded (stratified when possible) hold-out for early stopping."""
-    n_val = int(np.ceil(fraction * X.shape[0]))
-    if n_val < 1 or X.shape[0] - n_val < 1:
-        raise ValueError(
-            f"validation_fraction={fraction!r} leaves no training or validation samples of "
-            f"{X.shape[0]}. Use more data, another validation_fraction, or "
-            "early_stopping=False."
-        )
-    rs = int(stream(seed, "split").integers(2**31))
-    arrays = [X, y] + ([] if sw is None else [sw])
-    try:
-        parts = train_test_split(*arrays, test_size=n_val, random_state=rs,
-                                 stratify=y if stratify else None)
-    except ValueError:  # a class too rare to stratify
-        parts = train_test_split(*arrays, test_size=n_val, random_state=rs)
-    X_train, X_val, y_train, y_val = parts[:4]
-    sw_train = parts[4] if sw is not None else None
-    return X_train, (X_val, y_val), y_train, sw_train
-
-
-def function_identity(fn):
-    """What identifies a build function's computation for the fit cache.
-
-    Its module and name, plus a hash of its code, constants, defaults and the
-    values its closure captured: two closures made by one factory (say with
-    another activation) or an edited body give other keys. A captured value
-    without a stable ``repr`` (it shows a memory address) makes the key
-    change from process to process: a cache miss, never a wrong hit.
-    """
-    code = getattr(fn, "__code__", None)
-    parts = [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(type(fn)))]
-    if code is not None:
-        parts += [code.co_code.hex(), repr(code.co_consts), repr(code.co_names)]
-    parts.append(repr(getattr(fn, "__defaults__", None)))
-    parts.append(repr(getattr(fn, "__kwdefaults__", None)))
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            parts.append(repr(cell.cell_contents))
-        except ValueError:  # an empty cell
-            parts.append("<empty>")
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
-    return f"{parts[0]}.{parts[1]}#{digest}"
