@@ -23,7 +23,7 @@ import numpy as np
 
 from skkeras_search._core import backend as _backend
 
-__all__ = ["epoch_function", "proba_function", "output_function", "glorot_init", "ACTIVATIONS",
+__all__ = ["epoch_runner", "proba_function", "output_function", "glorot_init", "ACTIVATIONS",
            "OPTIMIZERS", "LOSSES"]
 
 ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "linear"}
@@ -93,14 +93,14 @@ class _QuietFirstCall:
         return out
 
 
-def epoch_function(n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy"):
-    """Return this thread's :class:`EpochRunner` for the architecture kind."""
-    return _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss,
-                         threading.get_ident())
+def epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy"):
+    """Return this thread's :class:`EpochRunner` for the architecture kind (made once)."""
+    return _thread_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss,
+                          threading.get_ident())
 
 
 @functools.cache
-def _epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss, thread):
+def _thread_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss, thread):
     return EpochRunner(n_hidden, activation, optimizer, dtype, use_dropout, loss)
 
 
@@ -115,6 +115,104 @@ def _sample_loss(tf, loss, y, outputs):
     small = tf.abs(error) <= delta
     huber = tf.where(small, 0.5 * tf.square(error), delta * tf.abs(error) - 0.5 * delta**2)
     return tf.reduce_mean(huber, axis=-1)
+
+
+def _epoch_signature(tf, dt, loss):
+    """The input signature of an epoch function (shapes free, so one trace serves all widths)."""
+    scalar = tf.TensorSpec([], dt)
+    return [
+        tf.TensorSpec([None, None], dt),  # X
+        # y: class codes 0..n_classes-1, or float targets of shape (n, n_outputs)
+        tf.TensorSpec([None], tf.int32) if loss == "cross_entropy"
+        else tf.TensorSpec([None, None], dt),
+        tf.TensorSpec([None], dt),  # sample_weight
+        tf.TensorSpec([None], tf.int32),  # order of the rows this epoch
+        tf.TensorSpec([], tf.int32),  # batch_size
+        scalar,  # learning_rate
+        scalar,  # alpha
+        scalar,  # dropout rate
+        tf.TensorSpec([2], tf.int64),  # dropout seed of this epoch
+        scalar,  # step: optimizer updates so far
+    ]
+
+
+def _optimizer_update(tf, optimizer, dt):
+    """``apply(var, s1, s2, g, lr, step)``: the optimizer's fused in-place update of ``var``."""
+    beta_1, beta_2 = tf.constant(_BETA_1, dt), tf.constant(_BETA_2, dt)
+
+    def apply(var, s1, s2, g, lr, step):
+        if optimizer == "adam":
+            tf.raw_ops.ResourceApplyAdam(
+                var=var.handle, m=s1.handle, v=s2.handle, beta1_power=tf.pow(beta_1, step),
+                beta2_power=tf.pow(beta_2, step), lr=lr, beta1=beta_1, beta2=beta_2,
+                epsilon=tf.constant(_EPSILON, dt), grad=g)
+        elif optimizer == "sgd":  # accum = momentum * accum - lr * g; var += accum
+            tf.raw_ops.ResourceApplyKerasMomentum(
+                var=var.handle, accum=s1.handle, lr=lr, grad=g,
+                momentum=tf.constant(_MOMENTUM, dt))
+        else:  # rmsprop, Keras's form: var -= lr * g / sqrt(ms + epsilon)
+            tf.raw_ops.ResourceApplyRMSProp(
+                var=var.handle, ms=s2.handle, mom=s1.handle, lr=lr,
+                rho=tf.constant(_RHO, dt), momentum=tf.constant(0.0, dt),
+                epsilon=tf.constant(_EPSILON, dt), grad=g)
+
+    return apply
+
+
+def _compile_epoch(tf, dt, variables, *, n_hidden, act, update, use_dropout, loss):
+    """The ``tf.function`` of one epoch: every batch's forward pass, loss and ``update``.
+
+    ``variables`` are the runner's (params, slots_1, slots_2); the function
+    returns ``(step, mean loss)`` (the loss of the batch that was not finite,
+    if one was: the loop stops there).
+    """
+    params, slots_1, slots_2 = variables
+
+    # autograph=False: the batch loop is an explicit tf.while_loop, so tracing
+    # skips autograph's source transformation (most of a cold first fit's
+    # tracing time); the loop body is the same ops as before.
+    @tf.function(input_signature=_epoch_signature(tf, dt, loss), jit_compile=False,
+                 autograph=False)
+    def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step):
+        n = tf.shape(order)[0]
+        n_batches = (n + batch_size - 1) // batch_size
+        two_alpha = 2 * alpha
+
+        def more(b, step, loss_sum, weight_sum, last_loss):
+            # stop after the last batch, or after a batch whose loss is not finite
+            return tf.logical_and(b < n_batches, tf.math.is_finite(last_loss))
+
+        def batch(b, step, loss_sum, weight_sum, last_loss):
+            idx = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
+            xb, yb, wb = tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)
+            current = [p.read_value() for p in params]
+            with tf.GradientTape() as tape:
+                tape.watch(current)
+                logits = _forward(
+                    tf, current, xb, act, n_hidden, (rate, seed, b) if use_dropout else None
+                )
+                ce = _sample_loss(tf, loss, yb, logits)
+                wsum = tf.reduce_sum(wb)
+                batch_loss = tf.math.divide_no_nan(tf.reduce_sum(wb * ce), wsum)
+            grads = tape.gradient(batch_loss, current)
+            step = step + 1
+            for i, g in enumerate(grads):
+                if i % 2 == 0:  # kernels: gradient of the L2 penalty alpha * sum(W**2)
+                    g = g + two_alpha * current[i]
+                update(params[i], slots_1[i], slots_2[i], g, lr, step)
+            return b + 1, step, loss_sum + batch_loss * wsum, weight_sum + wsum, batch_loss
+
+        zero = tf.zeros([], dt)
+        _, step, loss_sum, weight_sum, last_loss = tf.while_loop(
+            more, batch, (tf.constant(0, tf.int32), step, zero, zero, zero),
+            maximum_iterations=n_batches)
+        # The epoch's loss: mean data loss over its batches, plus the penalty
+        # of the weights it ends with (computed once, not at every step).
+        penalty = alpha * tf.add_n([tf.reduce_sum(tf.square(p)) for p in params[0::2]])
+        mean_loss = tf.math.divide_no_nan(loss_sum, weight_sum) + penalty
+        return step, tf.where(tf.math.is_finite(last_loss), mean_loss, last_loss)
+
+    return run_epoch
 
 
 class EpochRunner:
@@ -141,86 +239,10 @@ class EpochRunner:
         self.params = [variable() for _ in range(n_params)]
         self.slots_1 = [variable() for _ in range(n_params)]
         self.slots_2 = [variable() for _ in range(n_params)]
-        act = _activation(tf, activation)
-        params, slots_1, slots_2 = self.params, self.slots_1, self.slots_2
-        scalar = tf.TensorSpec([], dt)
-        signature = [
-            tf.TensorSpec([None, None], dt),  # X
-            # y: class codes 0..n_classes-1, or float targets of shape (n, n_outputs)
-            tf.TensorSpec([None], tf.int32) if loss == "cross_entropy"
-            else tf.TensorSpec([None, None], dt),
-            tf.TensorSpec([None], dt),  # sample_weight
-            tf.TensorSpec([None], tf.int32),  # order of the rows this epoch
-            tf.TensorSpec([], tf.int32),  # batch_size
-            scalar,  # learning_rate
-            scalar,  # alpha
-            scalar,  # dropout rate
-            tf.TensorSpec([2], tf.int64),  # dropout seed of this epoch
-            scalar,  # step: optimizer updates so far
-        ]
-        beta_1, beta_2 = tf.constant(_BETA_1, dt), tf.constant(_BETA_2, dt)
-        loss_name = loss
-
-        def apply(var, s1, s2, g, lr, step):
-            if optimizer == "adam":
-                tf.raw_ops.ResourceApplyAdam(
-                    var=var.handle, m=s1.handle, v=s2.handle, beta1_power=tf.pow(beta_1, step),
-                    beta2_power=tf.pow(beta_2, step), lr=lr, beta1=beta_1, beta2=beta_2,
-                    epsilon=tf.constant(_EPSILON, dt), grad=g)
-            elif optimizer == "sgd":  # accum = momentum * accum - lr * g; var += accum
-                tf.raw_ops.ResourceApplyKerasMomentum(
-                    var=var.handle, accum=s1.handle, lr=lr, grad=g,
-                    momentum=tf.constant(_MOMENTUM, dt))
-            else:  # rmsprop, Keras's form: var -= lr * g / sqrt(ms + epsilon)
-                tf.raw_ops.ResourceApplyRMSProp(
-                    var=var.handle, ms=s2.handle, mom=s1.handle, lr=lr,
-                    rho=tf.constant(_RHO, dt), momentum=tf.constant(0.0, dt),
-                    epsilon=tf.constant(_EPSILON, dt), grad=g)
-
-        # autograph=False: the batch loop is an explicit tf.while_loop, so tracing
-        # skips autograph's source transformation (most of a cold first fit's
-        # tracing time); the loop body is the same ops as before.
-        @tf.function(input_signature=signature, jit_compile=False, autograph=False)
-        def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step):
-            n = tf.shape(order)[0]
-            n_batches = (n + batch_size - 1) // batch_size
-            two_alpha = 2 * alpha
-
-            def more(b, step, loss_sum, weight_sum, last_loss):
-                # stop after the last batch, or after a batch whose loss is not finite
-                return tf.logical_and(b < n_batches, tf.math.is_finite(last_loss))
-
-            def batch(b, step, loss_sum, weight_sum, last_loss):
-                idx = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
-                xb, yb, wb = tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)
-                current = [p.read_value() for p in params]
-                with tf.GradientTape() as tape:
-                    tape.watch(current)
-                    logits = _forward(
-                        tf, current, xb, act, n_hidden, (rate, seed, b) if use_dropout else None
-                    )
-                    ce = _sample_loss(tf, loss_name, yb, logits)
-                    wsum = tf.reduce_sum(wb)
-                    loss = tf.math.divide_no_nan(tf.reduce_sum(wb * ce), wsum)
-                grads = tape.gradient(loss, current)
-                step = step + 1
-                for i, g in enumerate(grads):
-                    if i % 2 == 0:  # kernels: gradient of the L2 penalty alpha * sum(W**2)
-                        g = g + two_alpha * current[i]
-                    apply(params[i], slots_1[i], slots_2[i], g, lr, step)
-                return b + 1, step, loss_sum + loss * wsum, weight_sum + wsum, loss
-
-            zero = tf.zeros([], dt)
-            _, step, loss_sum, weight_sum, last_loss = tf.while_loop(
-                more, batch, (tf.constant(0, tf.int32), step, zero, zero, zero),
-                maximum_iterations=n_batches)
-            # The epoch's loss: mean data loss over its batches, plus the penalty
-            # of the weights it ends with (computed once, not at every step).
-            penalty = alpha * tf.add_n([tf.reduce_sum(tf.square(p)) for p in params[0::2]])
-            mean_loss = tf.math.divide_no_nan(loss_sum, weight_sum) + penalty
-            return step, tf.where(tf.math.is_finite(last_loss), mean_loss, last_loss)
-
-        self._run = _QuietFirstCall(run_epoch)
+        self._run = _QuietFirstCall(_compile_epoch(
+            tf, dt, (self.params, self.slots_1, self.slots_2), n_hidden=n_hidden,
+            act=_activation(tf, activation), update=_optimizer_update(tf, optimizer, dt),
+            use_dropout=use_dropout, loss=loss))
 
     def load(self, params, slots_1, slots_2):
         """Copy a training state (lists of ndarrays) into the variables."""

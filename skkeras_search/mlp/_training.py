@@ -5,9 +5,10 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.metrics import r2_score
 
 from skkeras_search._core import backend as _backend
-from skkeras_search._core.divergence import EXPLODED_LOSS, divergence_message  # noqa: F401
+from skkeras_search._core.divergence import divergence_message, has_diverged
 from skkeras_search._core.seeding import stream, tf_seed
 from skkeras_search.exceptions import TrainingDivergedError  # noqa: F401 - raised here, re-exported
 from skkeras_search.mlp import _graph
@@ -79,8 +80,6 @@ def _validation_score(loss, n_hidden, activation, X, y, params):
     if loss == "cross_entropy":
         proba_fn = _graph.proba_function(n_hidden, activation, X.dtype.name)
         return float(np.mean(np.argmax(proba_fn(X, params).numpy(), axis=1) == y))
-    from sklearn.metrics import r2_score
-
     output = _graph.output_function(n_hidden, activation, X.dtype.name)(X, params).numpy()
     return float(r2_score(y, output))
 
@@ -109,78 +108,115 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     Returns
     -------
     history : History
+
+    Raises
+    ------
+    TrainingDivergedError
+        An epoch's loss was NaN, infinite or above ``EXPLODED_LOSS``.
     """
     tf = _backend.tensorflow()
     n_hidden = len(state.params) // 2 - 1
-    dtype = X.dtype.name
     loss_name = hyper.get("loss", "cross_entropy")
-    runner = _graph.epoch_function(
-        n_hidden, hyper["activation"], hyper["optimizer"], dtype, hyper["dropout"] > 0, loss_name
+    runner = _graph.epoch_runner(
+        n_hidden, hyper["activation"], hyper["optimizer"], X.dtype.name, hyper["dropout"] > 0,
+        loss_name,
     )
-    cast = np.dtype(dtype).type
-    X_t = tf.constant(X)
-    y_t = tf.constant(y, dtype=tf.int32 if loss_name == "cross_entropy" else X.dtype)
-    sw_t = tf.constant(sample_weight)
+    cast = X.dtype.type
+    data = (tf.constant(X),
+            tf.constant(y, dtype=tf.int32 if loss_name == "cross_entropy" else X.dtype),
+            tf.constant(sample_weight))
     constants = (
         tf.constant(schedule.batch_size, tf.int32),
         tf.constant(cast(hyper["learning_rate"])),
         tf.constant(cast(hyper["alpha"])),
         tf.constant(cast(hyper["dropout"])),
     )
-    if validation is not None:
-        X_val = tf.constant(validation[0])
-    step = tf.constant(cast(state.step))
+    hold_out = None if validation is None else _HoldOut(validation, loss_name, n_hidden,
+                                                        hyper["activation"], schedule.tol)
     history = History()
-    no_improvement, best_params = 0, None
-    n = X.shape[0]
     runner.load(state.params, state.slots_1, state.slots_2)
     try:
-        for _ in range(0 if state.converged else schedule.epochs):
-            start = time.perf_counter()
-            epoch = state.epoch
-            order = stream(seed, "shuffle", epoch).permutation(n).astype(np.int32)
-            step, loss = runner.run(
-                X_t, y_t, sw_t, order, *constants, tf_seed(seed, "dropout", epoch), step
-            )
-            loss = float(loss)
-            state.epoch += 1
-            if not np.isfinite(loss) or loss > EXPLODED_LOSS:
-                raise TrainingDivergedError(
-                    divergence_message(epoch + 1, loss, float(hyper["learning_rate"]),
-                                       None if loss_name == "cross_entropy" else y),
-                    epoch=epoch + 1,
-                )
-            history.loss_curve.append(loss)
-            message = f"Epoch {state.epoch} - loss: {loss:.6f}"
-            if validation is not None:
-                params = runner.current()
-                score = _validation_score(loss_name, n_hidden, hyper["activation"], X_val,
-                                          validation[1], params)
-                history.validation_scores.append(score)
-                message += (f" - val_accuracy: {score:.6f}" if loss_name == "cross_entropy"
-                            else f" - val_r2: {score:.6f}")
-                if score > history.best_validation_score:
-                    history.best_validation_score = score
-                    best_params = params
-                better = score >= _best_before(history) + schedule.tol
-                no_improvement = 0 if better else no_improvement + 1
-            else:
-                improved = loss <= state.best_loss - schedule.tol
-                state.no_improvement = 0 if improved else state.no_improvement + 1
-                state.best_loss = min(state.best_loss, loss)
-                no_improvement = state.no_improvement
-            if schedule.verbose:
-                print(f"{message} - {time.perf_counter() - start:.3f}s", file=sys.stdout)
-            if no_improvement >= schedule.n_iter_no_change:
-                history.converged = state.converged = True
-                break
+        step = _run_epochs(runner, state, history, data, constants, tf.constant(cast(state.step)),
+                           hyper=hyper, schedule=schedule, seed=seed, hold_out=hold_out,
+                           targets=None if loss_name == "cross_entropy" else y)
         state.params, state.slots_1, state.slots_2 = runner.read()
-        if best_params is not None:
-            state.params = [p.numpy() for p in best_params]
+        if hold_out is not None and hold_out.best_params is not None:
+            state.params = [p.numpy() for p in hold_out.best_params]
         state.step = float(step)
     finally:
         runner.release()
     return history
+
+
+def _run_epochs(runner, state, history, data, constants, step, *, hyper, schedule, seed,
+                hold_out, targets):
+    """The epoch loop of :func:`train`: run, check, record and stop; return the step tensor.
+
+    ``targets`` (regression's, else None) let a divergence name unscaled
+    targets as its cause.
+    """
+    n = int(data[0].shape[0])
+    for _ in range(0 if state.converged else schedule.epochs):
+        start = time.perf_counter()
+        epoch = state.epoch
+        order = stream(seed, "shuffle", epoch).permutation(n).astype(np.int32)
+        step, loss = runner.run(*data, order, *constants, tf_seed(seed, "dropout", epoch), step)
+        loss = float(loss)
+        state.epoch += 1
+        if has_diverged(loss):
+            raise TrainingDivergedError(
+                divergence_message(epoch + 1, loss, float(hyper["learning_rate"]), targets),
+                epoch=epoch + 1,
+            )
+        history.loss_curve.append(loss)
+        message = f"Epoch {state.epoch} - loss: {loss:.6f}"
+        if hold_out is not None:
+            no_improvement, scored = hold_out.score(runner, history)
+            message += scored
+        else:
+            no_improvement = _training_loss_rule(state, loss, schedule.tol)
+        if schedule.verbose:
+            print(f"{message} - {time.perf_counter() - start:.3f}s", file=sys.stdout)
+        if no_improvement >= schedule.n_iter_no_change:
+            history.converged = state.converged = True
+            break
+    return step
+
+
+def _training_loss_rule(state, loss, tol):
+    """MLPClassifier's stopping rule on the training loss; return the epochs without improvement.
+
+    Its state lives in ``state``, so that continued training stops where
+    training from scratch would.
+    """
+    improved = loss <= state.best_loss - tol
+    state.no_improvement = 0 if improved else state.no_improvement + 1
+    state.best_loss = min(state.best_loss, loss)
+    return state.no_improvement
+
+
+class _HoldOut:
+    """Early stopping's rule: score each epoch's weights on the hold-out, keep the best ones."""
+
+    def __init__(self, validation, loss_name, n_hidden, activation, tol):
+        self.X = _backend.tensorflow().constant(validation[0])
+        self.y, self.loss_name, self.n_hidden, self.activation = (
+            validation[1], loss_name, n_hidden, activation)
+        self.tol, self.no_improvement, self.best_params = tol, 0, None
+
+    def score(self, runner, history):
+        """Score the runner's weights; return (epochs without improvement, verbose text)."""
+        params = runner.current()
+        score = _validation_score(self.loss_name, self.n_hidden, self.activation, self.X,
+                                  self.y, params)
+        history.validation_scores.append(score)
+        if score > history.best_validation_score:
+            history.best_validation_score = score
+            self.best_params = params
+        better = score >= _best_before(history) + self.tol
+        self.no_improvement = 0 if better else self.no_improvement + 1
+        name = "val_accuracy" if self.loss_name == "cross_entropy" else "val_r2"
+        return self.no_improvement, f" - {name}: {score:.6f}"
 
 
 def _best_before(history):
