@@ -143,7 +143,7 @@ def _bad_csv(tmp_path, text):
         (lambda p: ["--data", _bad_csv(p, "a;y\n1;0\n2;1\n"), "--target", "y", "--sep", ","], 2,
          "pass the file's delimiter with --sep"),
         (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\n2,1\n"), "--target", "y", "--drop", "b"], 2,
-         "--drop 'b' is not a column"),
+         "--drop b names 'b', which is not a column"),
         (lambda p: ["--drop", "x"], 2, "--drop and --categorical name table columns"),
         (lambda p: ["--data", _bad_csv(p, "a,y\n1,0\n2,0\n3,0\n"), "--target", "y"], 1,
          "at least two classes"),
@@ -375,7 +375,7 @@ def test_drop_missing_target_is_said_in_the_summary(tmp_path, capsys):
     assert main([*FAST, "--data", str(path), "--target", "label", "--drop-missing-target",
                  "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
-    assert "--drop-missing-target: left out 9 row(s) with no label" in out
+    assert "Data: left out 9 row(s) with no label" in out
     assert json.loads((tmp_path / "o" / "report.json").read_text())["data"]["n_samples"] == 71
 
 

@@ -217,10 +217,12 @@ def _read_data(args, sep):
                            task=args.task)
         X, columns, categorical, dropped = ds.X, None, [], {}
         if ds.kind == "table":
-            columns, categorical, dropped = datasets.select_features(
+            columns, categorical, why = datasets.select_features(
                 ds.X, args.target, drop=args.drop, categorical=args.categorical, lines=ds.lines,
                 name=args.data or ds.name)
             X = ds.X[columns]
+            # each left-out column, and why: "--drop" for those the flag named
+            dropped = {c: "--drop" if c in args.drop else reason for c, reason in why.items()}
         elif args.drop or args.categorical:
             raise UsageError(f"--drop and --categorical name table columns, but {ds.name} holds "
                              "images. Drop those flags.")
