@@ -342,6 +342,28 @@ def test_cache_continuation_is_bit_identical(tiny, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), scratch.predict_proba(X))
 
 
+def test_n_epochs_trained_counts_the_epochs_of_the_last_fit(tiny, tmp_path):
+    X, y = tiny
+    fresh = KerasClassifier(build_compiled, epochs=3, random_state=0).fit(X, y)
+    assert fresh.n_epochs_trained_ == 3 == fresh.n_iter_
+    stopped = KerasClassifier(build_clf, epochs=50, early_stopping=True, n_iter_no_change=2,
+                              tol=10.0, random_state=0).fit(X, y)
+    assert stopped.n_epochs_trained_ == 3 == len(stopped.history_["loss"])
+    warm = KerasClassifier(build_compiled, epochs=2, warm_start=True, random_state=0)
+    assert warm.fit(X, y).fit(X, y).n_epochs_trained_ == 2 and warm.n_iter_ == 4
+    # the cache rule (cache_blocker): a first fit with warm_start=True starts fresh, so it
+    # is cached; the fit that continues it is not
+    cached = KerasClassifier(build_compiled, epochs=2, warm_start=True, random_state=0,
+                             cache_dir=str(tmp_path))
+    cached.fit(X, y)
+    assert cached.fit(X, y).n_epochs_trained_ == 2
+    loaded = KerasClassifier(build_compiled, epochs=2, random_state=0,
+                             cache_dir=str(tmp_path)).fit(X, y)
+    assert loaded.n_epochs_trained_ == 0
+    np.testing.assert_array_equal(loaded.predict_proba(X), fresh.set_params(epochs=2).fit(
+        X, y).predict_proba(X))
+
+
 def test_hyperband_continues_promoted_candidates(tiny):
     X, y = tiny
     search = HyperbandSearchCV(KerasClassifier(build_compiled, random_state=0),

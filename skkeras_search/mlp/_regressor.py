@@ -91,6 +91,11 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
         The fitted network as a compiled Keras model (linear output).
     n_iter_ : int
         Number of epochs trained.
+    n_epochs_trained_ : int
+        Epochs trained by the last call to ``fit`` or ``partial_fit``: 0 when
+        the fit cache supplied the weights, the extra epochs when a cached
+        shorter fit was continued, fewer than ``epochs`` when early stopping
+        (or the ``n_iter_no_change`` rule on the training loss) ended it.
     loss_curve_ : list of float
         Mean training loss of each epoch of the last ``fit``.
     validation_scores_ : list of float or None
