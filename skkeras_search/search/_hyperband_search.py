@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import ParameterSampler
 
+from skkeras_search._core.fit_cache import cache_blocker
 from skkeras_search._core.seeding import resolve_seed
 from skkeras_search._core.validation import BaseSearchCV, Interval, StrOptions
 from skkeras_search.search._candidates import candidate_key, list_space, list_space_size, unseen
@@ -318,7 +319,9 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
                     "the budget itself. Remove it from param_distributions."
                 )
         p = self._prefix()
-        if p + "cache_dir" in names and names.get(p + "random_state") is None:
+        step = {k[len(p):]: v for k, v in names.items() if k.startswith(p) and "__" not in k[len(p):]}
+        # the search gives the estimator a cache_dir of its own when it has none
+        if "cache_dir" in step and cache_blocker({**step, "cache_dir": "own"}) == "random_state":
             warnings.warn(
                 f"{p}random_state=None turns the estimator's fit cache off, so promoted candidates "
                 f"train from scratch. Set {p}random_state to an int to continue them.",
