@@ -218,7 +218,8 @@ class BaseKerasMLP(BaseEstimator):
         params = self.get_params()
         blocker = cache_blocker(params, continuing=not reset)
         if blocker == "random_state":
-            warnings.warn(unseeded_message(self.cache_dir), UserWarning, stacklevel=5)
+            # the caller of fit: _cache, _fit_unchecked, _fit, fit, _fit_context, caller
+            warnings.warn(unseeded_message(self.cache_dir), UserWarning, stacklevel=6)
         if blocker is not None:
             return None
         return FitCache(self.cache_dir, key_params(params), data_fingerprint(*fingerprint), seed)
@@ -341,5 +342,5 @@ def _warn_not_converged(epochs):
         f"epochs={epochs} reached and the training loss has not converged yet. "
         "Increase epochs for a better fit, or ignore this warning in a search.",
         ConvergenceWarning,
-        stacklevel=4,
+        stacklevel=6,  # the caller of fit
     )

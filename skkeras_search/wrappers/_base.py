@@ -213,7 +213,7 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         if slot.out_units not in self._allowed_units(n_outputs):
             raise ValueError(self._output_message(slot.out_units, n_outputs))
         if slot.head_warning is not None:
-            warnings.warn(f"model={spec.name} {slot.head_warning}", UserWarning, stacklevel=5)
+            warnings.warn(f"model={spec.name} {slot.head_warning}", UserWarning, stacklevel=6)
 
     def _start(self, warm, entry, initial, optimizer_start):
         """``(state, end)``: the :class:`~._cached_fit.KerasFit` to start from, epochs to reach."""
@@ -282,7 +282,8 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         """The fit cache of this fit, or None when it is not cached (``cache_blocker``)."""
         blocker = cache_blocker(self.get_params(), continuing=warm)
         if blocker == "random_state":
-            warnings.warn(unseeded_message(self.cache_dir), UserWarning, stacklevel=4)
+            # the caller of fit: _cache, _fit_keras, fit, checked_fit, _fit_context, caller
+            warnings.warn(unseeded_message(self.cache_dir), UserWarning, stacklevel=6)
         if blocker is not None:
             return None
         return _cached_fit.fit_cache(self, data, seed, arch)
