@@ -3,6 +3,9 @@ and ``exceptions``.
 
 ``backend`` (TensorFlow and Keras, imported lazily and thread-capped),
 ``seeding`` (one seed discipline), ``validation`` (the one home of
-scikit-learn's private imports), ``fit_cache`` (a store of named arrays plus
-JSON) and ``files`` (atomic writes, JSON values).
+scikit-learn's private imports, and the rules every estimator shares: class
+weights, the early-stopping hold-out), ``fit_cache`` (which fits may use the
+cache and what keys them, and a store of named arrays plus JSON),
+``divergence`` (when training has diverged) and ``files`` (atomic writes,
+JSON values).
 """
