@@ -305,6 +305,8 @@ def test_failure_reasons_come_from_the_records_with_equal_parameters():
                   records).endswith("x")  # the budget is not part of a record's key
     assert reason({"learning_rate": 0.05, "hidden_units": 8}, records) == "fit failed"
     assert reason({"learning_rate": 0.5, "hidden_units": 16}, records) == "fit failed"
+    weighted = [FitFailure({"class_weight": [["0", 2.0]], "hidden_units": "np.int64(8)"}, 1, "w")]
+    assert reason({"class_weight": {0: 2.0}, "hidden_units": np.int64(8)}, weighted) == "w"
 
 
 def _census(path, n=240, seed=0):

@@ -45,7 +45,7 @@ class Outcome:
     search : BaseSearchCV or None
         The fitted search (None when interrupted).
     fits : tuple of dict
-        ``progress.jsonl``'s records of the scored fits when interrupted.
+        ``progress.jsonl``'s records, one per scored fold.
     failures : tuple of FitFailure
         The failed fits the fit cache recorded (empty without a cache).
     search_warnings : tuple of str
@@ -77,7 +77,7 @@ def execute(inputs, plan, stderr):
         stderr.write(plan.banner + "\n")
     if args.resume:
         _check_resumed_folds(args.out, plan.cv_digest, stderr)
-    search = plan.make_search()
+    search = plan.search
     monitor = None
     if not args.quiet:
         monitor = ProgressMonitor(plan.progress_path, plan.total_fits, args.cv, stderr)
@@ -104,8 +104,8 @@ def execute(inputs, plan, stderr):
         if monitor and monitor.is_alive():
             monitor.stop()
     records = tuple(failures(inputs.cache_dir)) if inputs.cache_dir else ()
-    return Outcome("finished", search=search, failures=records,
-                   search_warnings=_search_warnings(caught, stderr))
+    return Outcome("finished", search=search, fits=tuple(read_progress(plan.progress_path)),
+                   failures=records, search_warnings=_search_warnings(caught, stderr))
 
 
 def _prepare_out(inputs, plan):

@@ -52,9 +52,11 @@ class Inputs:
     """What the command was asked for and the data it got, checked.
 
     ``dataset`` is the data as read; ``X`` its feature columns (a table
-    without the target, the dropped and the empty columns). The split is
-    stratified for classification; ``idx_te`` are the held-out rows' indices
-    in the source. ``space`` is ``--space`` (None: the plan chooses).
+    without the target, the dropped and the empty columns). ``task`` is
+    ``'classification'`` or ``'regression'`` and ``network`` its estimator
+    class. The split is stratified for classification; ``idx_te`` are the
+    held-out rows' indices in the source. ``space`` is ``--space``, checked
+    against ``network`` (None: the plan chooses).
     """
 
     args: argparse.Namespace
@@ -65,10 +67,15 @@ class Inputs:
     cache_dir: object
     dataset: Dataset
     X: object
+    n_features: int
     columns: object
     categorical: list
     dropped: dict
     warnings: tuple
+    task: str
+    regression: bool
+    n_classes: object
+    network: type
     scoring: str
     X_tr: object
     X_te: object
@@ -76,22 +83,6 @@ class Inputs:
     y_te: np.ndarray
     idx_te: np.ndarray
     space: object
-
-    @property
-    def task(self):
-        return self.dataset.task
-
-    @property
-    def regression(self):
-        return self.dataset.task == "regression"
-
-    @property
-    def n_classes(self):
-        return None if self.regression else int(len(np.unique(self.dataset.y)))
-
-    @property
-    def n_features(self):
-        return int(np.shape(self.X)[1])
 
 
 def read_inputs(args, argv, stderr):
@@ -116,14 +107,18 @@ def read_inputs(args, argv, stderr):
     ds, X, columns, categorical, dropped, messages = _read_data(args, sep)
     for message in messages:
         stderr.write(f"skkeras-search: warning: {message}\n")
-    scoring = args.scoring or ("r2" if ds.task == "regression" else "accuracy")
+    regression = ds.task == "regression"
+    scoring = args.scoring or ("r2" if regression else "accuracy")
     X_tr, X_te, y_tr, y_te, idx_te = _split(ds, X, args)
     _check_scoring(scoring, y_tr, ds.task)
     space = read_space(args.space, ds.task, args.strategy) if args.space else None
     return Inputs(args=args, argv=tuple(argv), started=started, sep=sep, batch_size=batch_size,
-                  cache_dir=cache_dir, dataset=ds, X=X, columns=columns, categorical=categorical,
-                  dropped=dropped, warnings=tuple(messages), scoring=scoring, X_tr=X_tr,
-                  X_te=X_te, y_tr=y_tr, y_te=y_te, idx_te=idx_te, space=space)
+                  cache_dir=cache_dir, dataset=ds, X=X, n_features=int(np.shape(X)[1]),
+                  columns=columns, categorical=categorical, dropped=dropped,
+                  warnings=tuple(messages), task=ds.task, regression=regression,
+                  n_classes=None if regression else int(len(np.unique(ds.y))),
+                  network=network_class(ds.task), scoring=scoring, X_tr=X_tr, X_te=X_te,
+                  y_tr=y_tr, y_te=y_te, idx_te=idx_te, space=space)
 
 
 def _check_numbers(args):

@@ -1,14 +1,19 @@
-"""The outputs stage: one function per artefact, and the report built once at the end.
+"""The outputs stage: one function per artefact, the report written last.
 
 :func:`write_outputs` scores the refit best model on the held-out rows and
 writes, in this order, ``cv_results.csv``, ``test_predictions.csv``, the
-plots, the TensorBoard runs, ``best_model/`` and last ``report.json``, which
-:func:`finished_report` builds from the inputs, the plan and the outcome
-(:func:`interrupted_report` after Ctrl-C). Files are replaced atomically;
-only the command's own plots and TensorBoard folder are removed from a
-reused ``--out``. :func:`summary_text` is the command's stdout.
+plots (``_plots``), the TensorBoard runs (``_tensorboard``), ``best_model/``
+and last ``report.json``, whose content ``_report`` builds once from the
+inputs, the plan, the outcome and the scores (:func:`write_interrupted`
+after Ctrl-C). Files are replaced atomically; only the command's own plots
+and TensorBoard folder are removed from a reused ``--out``.
+:func:`summary_text` is the command's stdout.
 """
 
+import csv
+import io
+import json
+import math
 import os
 import shutil
 import time
@@ -17,38 +22,32 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import get_scorer
 
-from skkeras_search._core import backend as _backend
-from skkeras_search._core.files import atomic_write, versions
-from skkeras_search._core.fit_cache import disk_usage
+from skkeras_search._core.files import atomic_write, json_value
 from skkeras_search._core.validation import fitted_network
-from skkeras_search.cli import _plots, _report
-from skkeras_search.cli._progress import read_progress
+from skkeras_search.cli import _plots
+from skkeras_search.cli._report import finished_report, interrupted_report, summary
 from skkeras_search.cli._tensorboard import write_hparams
 from skkeras_search.datasets import describe
 from skkeras_search.persistence import save_model
-from skkeras_search.search._candidates import candidate_key
 
-__all__ = ["Scored", "write_outputs", "finished_report", "interrupted_report",
-           "write_interrupted", "summary_text", "interrupted_text"]
+__all__ = ["write_outputs", "write_interrupted", "summary_text", "interrupted_text",
+           "unprefixed", "cv_results_csv", "predictions_csv", "to_json"]
 
 #: Files and folders of --out that the command writes (only some in a given run).
 _OWNED_OUTPUTS = ("score_vs_learning_rate.png", "score_vs_hidden_units.png", "search_history.png",
                   "best_loss_curve.png", "predicted_vs_true.png", "tensorboard")
-_PAPER_PLOTS = {"score_vs_learning_rate": "score_vs_learning_rate.png",
-                "score_vs_hidden_units": "score_vs_hidden_units.png"}
 
 
 @dataclass(frozen=True)
 class Scored:
     """The finished search as the outputs see it.
 
-    ``results`` is ``cv_results_`` without the pipeline prefix; ``best`` the
-    refit pipeline and ``network`` its fitted network; ``files`` the
-    artefacts written, by name.
+    ``results`` is ``cv_results_`` without the pipeline prefix; ``network``
+    the refit pipeline's fitted network; ``test_score`` its score on the
+    held-out rows; ``files`` the artefacts written, by name.
     """
 
     results: dict
-    best: object
     network: object
     best_params: dict
     test_score: float
@@ -62,7 +61,7 @@ def write_outputs(inputs, plan, outcome):
     _remove_stale_outputs(out)
     search = outcome.search
     best = search.best_estimator_
-    results = _report.unprefixed(search.cv_results_, plan.prefix)
+    results = unprefixed(search.cv_results_, plan.prefix)
     predictions = best.predict(inputs.X_te)
     test_score = float(get_scorer(inputs.scoring)(best, inputs.X_te, inputs.y_te))
     network = fitted_network(best)
@@ -75,7 +74,7 @@ def write_outputs(inputs, plan, outcome):
     files = {**plots, "cv_results": "cv_results.csv", "best_model": "best_model/",
              "test_predictions": "test_predictions.csv",
              **({"tensorboard": "tensorboard/"} if inputs.args.tensorboard else {})}
-    scored = Scored(results=results, best=best, network=network,
+    scored = Scored(results=results, network=network,
                     best_params={k.removeprefix(plan.prefix): v
                                  for k, v in search.best_params_.items()},
                     test_score=test_score, preprocessing=preprocessing, files=files)
@@ -101,35 +100,21 @@ def _remove_stale_outputs(out):
 # -------------------------------------------------------------- artefacts
 def write_cv_results(out, results):
     """``cv_results.csv``: every row of the search."""
-    atomic_write(os.path.join(out, "cv_results.csv"), _report.cv_results_csv(results))
+    atomic_write(os.path.join(out, "cv_results.csv"), cv_results_csv(results))
 
 
 def write_test_predictions(out, index, y_true, y_pred):
     """``test_predictions.csv``: each held-out row's index, true and predicted target."""
     atomic_write(os.path.join(out, "test_predictions.csv"),
-                 _report.predictions_csv(index, y_true, y_pred))
+                 predictions_csv(index, y_true, y_pred))
 
 
 def write_plots(out, results, inputs, network, predictions, test_score):
     """The PNG plots; returns them by name (for the report's ``files``)."""
-    args, scoring = inputs.args, inputs.scoring
-    plots = {}
-    if {"param_learning_rate", "param_hidden_units"} <= set(results):
-        plots.update(_PAPER_PLOTS)  # not for a custom --space without both of those
-        _plots.plot_search(results, os.path.join(out, plots["score_vs_learning_rate"]),
-                           os.path.join(out, plots["score_vs_hidden_units"]), scoring,
-                           args.strategy, args.epochs)
-    plots["search_history"] = "search_history.png"
-    _plots.plot_history(results, os.path.join(out, plots["search_history"]), scoring,
-                        args.strategy, args.epochs, args.cv)
-    plots["best_loss_curve"] = "best_loss_curve.png"
-    _plots.plot_loss_curve(network.loss_curve_, os.path.join(out, plots["best_loss_curve"]))
-    if inputs.regression:
-        plots["predicted_vs_true"] = "predicted_vs_true.png"
-        _plots.plot_predicted_vs_true(inputs.y_te, predictions,
-                                      os.path.join(out, plots["predicted_vs_true"]),
-                                      scoring, test_score)
-    return plots
+    args = inputs.args
+    held_out = (inputs.y_te, predictions, test_score) if inputs.regression else None
+    return _plots.write_plots(out, results, inputs.scoring, args.strategy, args.epochs, args.cv,
+                              network.loss_curve_, held_out)
 
 
 def write_tensorboard(out, results, inputs):
@@ -149,7 +134,7 @@ def write_best_model(out, best, inputs):
 
 def write_report(out, report):
     """``report.json``."""
-    atomic_write(os.path.join(out, "report.json"), _report.to_json(report))
+    atomic_write(os.path.join(out, "report.json"), to_json(report))
 
 
 def write_interrupted(inputs, plan, outcome):
@@ -159,65 +144,10 @@ def write_interrupted(inputs, plan, outcome):
     return report
 
 
-# ----------------------------------------------------------------- report
-def _header(inputs, plan):
-    args, ds = inputs.args, inputs.dataset
-    return {
-        "command": ["skkeras-search", *inputs.argv],
-        "versions": {**versions(full=True), "keras_backend": _backend.keras().backend.backend()},
-        "data": {"name": ds.name, "n_samples": int(len(ds.y)), "n_features": inputs.n_features,
-                 "task": ds.task, "n_classes": inputs.n_classes,
-                 "n_train": int(len(inputs.y_tr)), "n_test": int(len(inputs.y_te))},
-        "random_state": args.random_state,
-        "search": {"space": {k: repr(v) for k, v in plan.space.items()}, "n_iter": args.n_iter,
-                   "cv": args.cv, "epochs": args.epochs, "batch_size": inputs.batch_size,
-                   "cv_splits_digest": plan.cv_digest,
-                   "n_jobs": args.n_jobs, "scoring": inputs.scoring, "strategy": args.strategy,
-                   "scheduler": args.scheduler, "resume": args.resume,
-                   "cache_dir": inputs.cache_dir, "tensorboard": args.tensorboard},
-    }
-
-
-def interrupted_report(inputs, plan, outcome):
-    """The report of a search stopped by Ctrl-C: what it was, and the fits that finished."""
-    return {**_header(inputs, plan), "status": "interrupted",
-            "fits_finished": len(outcome.fits), "finished_fits": list(outcome.fits),
-            "elapsed_s": time.time() - inputs.started}
-
-
-def finished_report(inputs, plan, outcome, scored):
-    """The report of a finished search, from the inputs, the plan, the outcome and the scores."""
-    results, failures = scored.results, outcome.failures
-    means = np.asarray(results["mean_test_score"], float)
-    budgeted = "n_resources" in results
-    candidates = {candidate_key({k: v for k, v in p.items() if not (budgeted and k == "epochs")})
-                  for p in results["params"]}
-    return {
-        **_header(inputs, plan),
-        "failures": sorted({f.message for f in failures}),
-        "search_warnings": list(outcome.search_warnings),
-        "status": "finished",
-        "preprocessing": scored.preprocessing,
-        "best_params": scored.best_params,
-        "best_cv_score": float(outcome.search.best_score_),
-        "test_score": scored.test_score,
-        "refit_epochs": int(scored.network.n_iter_),
-        "n_candidates": len(candidates),
-        "n_failed_candidates": int(np.isnan(means).sum()),
-        "failed_candidates": _report.failed_rows(results, failures),
-        "cache_bytes": disk_usage(inputs.cache_dir) if inputs.cache_dir else None,
-        "top": _report.top_rows(_report.final_budget(results), inputs.args.top, failures),
-        "fits": _report.fit_counts(read_progress(plan.progress_path), scored.network),
-        "files": scored.files,
-        "elapsed_s": time.time() - inputs.started,
-    }
-
-
 # ------------------------------------------------------------------- text
 def summary_text(inputs, report):
     """The command's stdout: objective, top table, best model, files."""
-    return _report.summary(report, inputs.args.out, inputs.cache_dir,
-                           time.time() - inputs.started)
+    return summary(report, inputs.args.out, inputs.cache_dir, time.time() - inputs.started)
 
 
 def interrupted_text(inputs, report):
@@ -227,3 +157,59 @@ def interrupted_text(inputs, report):
             f"{os.path.join(out, 'progress.jsonl')} and report.json"
             + ("; rerun the same command with --resume to continue\n"
                if inputs.cache_dir else "\n"))
+
+
+# ---------------------------------------------------------------- formats
+def unprefixed(cv_results, prefix="classifier__"):
+    """``cv_results_`` of a searched pipeline with the step prefix dropped from parameter names.
+
+    ``param_classifier__hidden_units`` becomes ``param_hidden_units`` and the
+    ``params`` dicts lose the prefix too, so reports read as for a bare
+    estimator. Other keys are unchanged.
+    """
+    out = {}
+    for key, value in cv_results.items():
+        if key == "params":
+            value = [{k.removeprefix(prefix): v for k, v in p.items()} for p in value]
+        out[key.replace("param_" + prefix, "param_", 1) if key.startswith("param_") else key] = value
+    return out
+
+
+def _column(values):
+    """A ``cv_results_`` column as a list of Python values (a masked entry: None)."""
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def cv_results_csv(cv_results):
+    """All of ``cv_results_`` as CSV text, one row per candidate."""
+    columns = {k: _column(v) for k, v in cv_results.items()}
+    columns["params"] = [json.dumps(p, default=json_value) for p in columns["params"]]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(list(columns))
+    writer.writerows(zip(*columns.values()))
+    return out.getvalue()
+
+
+def predictions_csv(index, y_true, y_pred):
+    """Held-out predictions: row index in the dataset, true and predicted label."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["index", "y_true", "y_pred"])
+    writer.writerows(zip(*(np.asarray(v).tolist() for v in (index, y_true, y_pred))))
+    return out.getvalue()
+
+
+def to_json(obj):
+    """JSON text with NumPy values and NaN handled (NaN -> null)."""
+    def finite(o):
+        if isinstance(o, dict):
+            return {str(k): finite(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [finite(v) for v in o]
+        if isinstance(o, np.ndarray):
+            return finite(o.tolist())
+        if isinstance(o, (float, np.floating)) and not math.isfinite(o):
+            return None
+        return o  # NumPy scalars: json_value, as the encoder meets them
+    return json.dumps(finite(obj), indent=2, default=json_value)

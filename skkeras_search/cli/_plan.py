@@ -9,7 +9,6 @@ stage reads the plan; none recomputes a piece of it. Bracket arithmetic is
 the search wing's (:func:`skkeras_search.search.hyperband_brackets`).
 """
 
-import functools
 import math
 import os
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from sklearn.model_selection import (
 from sklearn.preprocessing import StandardScaler
 
 from skkeras_search.cli._args import MULTI_FIDELITY, STRATEGIES
-from skkeras_search.cli._inputs import network_class
 from skkeras_search.cli._progress import ProgressScorer
 from skkeras_search.datasets import build_pipeline
 from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets
@@ -54,10 +52,13 @@ class Plan:
         One of :data:`STRATEGIES`.
     space : dict
         The searched space, parameter names as the network has them.
+    space_text : dict
+        Each parameter's distribution or choices as text (for the report).
     prefix : str
         The network's step prefix in the searched pipeline (``classifier__``).
-    make_search : callable
-        ``() -> search``: a new, unfitted search object.
+    search : BaseSearchCV
+        The search over the task's pipeline, unfitted until the execute
+        stage fits it.
     n_candidates, total_fits : int
         Candidates sampled, and cross-validation fits (refit excluded).
     rounds : tuple of tuple of int
@@ -74,8 +75,9 @@ class Plan:
 
     strategy: str
     space: dict
+    space_text: dict
     prefix: str
-    make_search: object
+    search: object
     n_candidates: int
     total_fits: int
     rounds: tuple
@@ -83,10 +85,6 @@ class Plan:
     progress_path: str
     banner: str
     warnings: tuple
-
-    @property
-    def multi_fidelity(self):
-        return self.strategy in MULTI_FIDELITY
 
 
 def make_plan(inputs):
@@ -96,26 +94,27 @@ def make_plan(inputs):
         grid_for(args.n_iter) if args.strategy == "grid" else paper_space())
     prefix = "regressor__regressor__" if inputs.regression else "classifier__"
     size = list_space_size(space)
-    rounds = _rounds(args.strategy, args.epochs, size) if args.strategy in MULTI_FIDELITY else ()
-    count = n_candidates(args.strategy, args.n_iter, args.epochs, space)
-    total = (args.cv * sum(sum(r) for r in rounds) if rounds else count * args.cv)
+    brackets = _brackets(args.strategy, args.epochs)
+    rounds = _rounds(brackets, size)
+    count = _n_candidates(args.strategy, args.n_iter, rounds, size)
+    total = args.cv * (sum(sum(r) for r in rounds) if rounds else count)
     folds = (KFold if inputs.regression else StratifiedKFold)(args.cv, shuffle=True,
                                                              random_state=args.random_state)
     progress_path = os.path.join(args.out, "progress.jsonl")
-    make_search = functools.partial(_new_search, inputs, space, prefix, folds, progress_path)
-    return Plan(strategy=args.strategy, space=space, prefix=prefix, make_search=make_search,
+    return Plan(strategy=args.strategy, space=space,
+                space_text={k: repr(v) for k, v in space.items()}, prefix=prefix,
+                search=_search(inputs, space, prefix, folds, progress_path),
                 n_candidates=count, total_fits=total, rounds=rounds,
                 cv_digest=_cv_digest(folds, inputs), progress_path=progress_path,
                 banner=_banner(inputs, count, total),
-                warnings=tuple(filter(None, [_small_space(args, size)])))
+                warnings=tuple(filter(None, [_small_space(args, brackets, size)])))
 
 
-def _new_search(inputs, space, prefix, folds, progress_path):
+def _search(inputs, space, prefix, folds, progress_path):
     """The search object of the plan: the task's pipeline under the strategy's search."""
     args = inputs.args
-    settings = dict(epochs=args.epochs, batch_size=inputs.batch_size,
-                    random_state=args.random_state, cache_dir=inputs.cache_dir)
-    network = network_class(inputs.task)(**settings)
+    network = inputs.network(epochs=args.epochs, batch_size=inputs.batch_size,
+                             random_state=args.random_state, cache_dir=inputs.cache_dir)
     if inputs.regression:  # targets standardised inside each fold, predictions in their units
         network = TransformedTargetRegressor(network, transformer=StandardScaler())
     pipeline = build_pipeline(network, columns=inputs.columns, categorical=inputs.categorical,
@@ -180,16 +179,23 @@ def _n_brackets(strategy):
     return 1 if strategy == "halving" else None
 
 
-def _rounds(strategy, epochs, size):
+def _brackets(strategy, epochs):
+    """The brackets a multi-fidelity strategy runs (the search wing's arithmetic), else ()."""
+    if strategy not in MULTI_FIDELITY:
+        return ()
+    return tuple(hyperband_brackets(epochs, FACTOR, 1, _n_brackets(strategy)))
+
+
+def _rounds(brackets, size):
     """Candidates per round of every bracket, as the search will run them.
 
-    The brackets are the search wing's. A list-only space of ``size`` points
-    gives a bracket at most ``size`` distinct candidates (``ParameterSampler``
-    for Hyperband, BOHB's capped draws); each later round then keeps
-    ``max(1, n // FACTOR)`` of them, as ``HyperbandSearchCV`` promotes.
+    A list-only space of ``size`` points gives a bracket at most ``size``
+    distinct candidates (``ParameterSampler`` for Hyperband, BOHB's capped
+    draws); each later round then keeps ``max(1, n // FACTOR)`` of them, as
+    ``HyperbandSearchCV`` promotes.
     """
     rounds = []
-    for bracket in hyperband_brackets(epochs, FACTOR, 1, _n_brackets(strategy)):
+    for bracket in brackets:
         if size is None or size >= bracket.n_candidates[0]:
             rounds.append(tuple(bracket.n_candidates))
             continue
@@ -200,16 +206,20 @@ def _rounds(strategy, epochs, size):
     return tuple(rounds)
 
 
-def n_candidates(strategy, n_iter, epochs, space):
-    """Candidates the search samples (Hyperband: summed over brackets)."""
-    size = list_space_size(space)
+def _n_candidates(strategy, n_iter, rounds, size):
     if strategy in MULTI_FIDELITY:
-        return sum(r[0] for r in _rounds(strategy, epochs, size))
+        return sum(r[0] for r in rounds)
     if strategy == "grid":
         return size
     if strategy == "random" and size is not None:
         return min(n_iter, size)  # ParameterSampler samples a list-only space without repeats
     return n_iter
+
+
+def n_candidates(strategy, n_iter, epochs, space):
+    """Candidates the search samples (Hyperband: summed over brackets)."""
+    size = list_space_size(space)
+    return _n_candidates(strategy, n_iter, _rounds(_brackets(strategy, epochs), size), size)
 
 
 def expected_fits(strategy, n_iter, cv, epochs, space):
@@ -218,9 +228,10 @@ def expected_fits(strategy, n_iter, cv, epochs, space):
     For the multi-fidelity strategies this counts every (candidate, budget)
     of Hyperband's brackets; fewer run when a round's candidates all fail.
     """
-    if strategy in MULTI_FIDELITY:
-        return cv * sum(sum(r) for r in _rounds(strategy, epochs, list_space_size(space)))
-    return n_candidates(strategy, n_iter, epochs, space) * cv
+    size = list_space_size(space)
+    rounds = _rounds(_brackets(strategy, epochs), size)
+    return cv * (sum(sum(r) for r in rounds) if rounds else _n_candidates(strategy, n_iter, (),
+                                                                          size))
 
 
 def _cv_digest(folds, inputs):
@@ -229,13 +240,12 @@ def _cv_digest(folds, inputs):
     return splits_digest(list(folds.split(inputs.X_tr, inputs.y_tr)), len(inputs.y_tr))
 
 
-def _small_space(args, size):
+def _small_space(args, brackets, size):
     """The warning for a list-only space with fewer points than the plan asks for, or None."""
     if size is None:
         return None
-    if args.strategy in MULTI_FIDELITY:
-        asked = max(b.n_candidates[0] for b in hyperband_brackets(
-            args.epochs, FACTOR, 1, _n_brackets(args.strategy)))
+    if brackets:
+        asked = max(b.n_candidates[0] for b in brackets)
         why = f"with --epochs {args.epochs} its largest bracket starts {asked} candidates"
     elif args.strategy == "random":
         asked, why = args.n_iter, f"--n-iter {args.n_iter} asks for more"

@@ -6,14 +6,42 @@ points get one marker per budget, hollow below the full budget, so scores
 from different budgets are never read as one population.
 """
 
+import os
+
 import numpy as np
 
-__all__ = ["plot_search", "plot_history", "plot_loss_curve", "plot_predicted_vs_true",
-           "training_epochs"]
+__all__ = ["write_plots", "plot_search", "plot_history", "plot_loss_curve",
+           "plot_predicted_vs_true", "training_epochs"]
 
 _TITLES = {"random": "Random search", "grid": "Grid search", "halving": "Successive halving",
            "hyperband": "Hyperband", "tpe": "TPE search", "bohb": "BOHB"}
 _MARKERS = "o^sDvP*X"
+
+
+def write_plots(out, cv_results, scoring, strategy, epochs, n_splits, loss_curve, held_out=None):
+    """Every plot of a finished search into ``out``; returns the files by name.
+
+    The two score plots need the paper's parameters (``learning_rate`` and
+    ``hidden_units``) in ``cv_results``; ``held_out`` is ``(y_true, y_pred,
+    score)`` of a regression's test rows, drawn as predicted against true.
+    """
+    plots = {}
+    if {"param_learning_rate", "param_hidden_units"} <= set(cv_results):
+        plots.update(score_vs_learning_rate="score_vs_learning_rate.png",
+                     score_vs_hidden_units="score_vs_hidden_units.png")
+        plot_search(cv_results, os.path.join(out, plots["score_vs_learning_rate"]),
+                    os.path.join(out, plots["score_vs_hidden_units"]), scoring, strategy, epochs)
+    plots["search_history"] = "search_history.png"
+    plot_history(cv_results, os.path.join(out, plots["search_history"]), scoring, strategy,
+                 epochs, n_splits)
+    plots["best_loss_curve"] = "best_loss_curve.png"
+    plot_loss_curve(loss_curve, os.path.join(out, plots["best_loss_curve"]))
+    if held_out is not None:
+        plots["predicted_vs_true"] = "predicted_vs_true.png"
+        y_true, y_pred, score = held_out
+        plot_predicted_vs_true(y_true, y_pred, os.path.join(out, plots["predicted_vs_true"]),
+                               scoring, score)
+    return plots
 
 
 def _pyplot():

@@ -36,7 +36,7 @@ class ProgressScorer:
         final = fitted_network(estimator)
         record = {
             # a pipeline's 'classifier__epochs' is shown as 'epochs'
-            "params": {k.rsplit("__", 1)[-1]: json_value(params[k]) for k in self.keys if k in params},
+            "params": {k.rsplit("__", 1)[-1]: params[k] for k in self.keys if k in params},
             "score": score,
             "epochs_run": int(getattr(final, "n_iter_", 0)),
             # epochs this fit trained: fewer when it continued a cached shorter
@@ -49,7 +49,7 @@ class ProgressScorer:
         # processes do not interleave.
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, (json.dumps(record) + "\n").encode())
+            os.write(fd, (json.dumps(record, default=json_value) + "\n").encode())
         finally:
             os.close(fd)
         return score

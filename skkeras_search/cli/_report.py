@@ -1,40 +1,85 @@
-"""cv_results_ -> rows -> table, CSV and JSON text. Never prints.
+"""The report's content, built once at the end, and the summary text. Never prints.
 
-A failed row (NaN mean score) is explained by the fit cache's structured
-records (:func:`skkeras_search._core.fit_cache.failures`): the first failure
-whose parameters equal the row's searched parameters gives the reason.
+:func:`finished_report` builds ``report.json``'s content from the inputs, the
+plan, the outcome and the scored search (:func:`interrupted_report` after
+Ctrl-C): nothing is added to it along the way. A failed row (NaN mean score)
+is explained by the fit cache's structured records
+(:func:`skkeras_search._core.fit_cache.failures`): the first failure whose
+parameters equal the row's searched parameters gives the reason.
+:func:`summary` is the command's stdout, read off the report.
 """
 
-import csv
-import io
 import json
 import math
+import time
 
 import numpy as np
 
-from skkeras_search._core.files import json_value
+from skkeras_search._core import backend as _backend
+from skkeras_search._core.files import json_value, versions
+from skkeras_search._core.fit_cache import disk_usage, key_params
 from skkeras_search.cli._args import MULTI_FIDELITY
 
-__all__ = ["failed_rows", "top_rows", "format_table", "cv_results_csv", "predictions_csv", "to_json",
-           "unprefixed", "summary", "preprocessing_text", "final_budget", "fit_counts", "reason"]
+__all__ = ["finished_report", "interrupted_report", "failed_rows", "top_rows",
+           "format_table", "summary", "preprocessing_text", "final_budget", "fit_counts",
+           "reason"]
 
 #: The reason of a failed row that no record explains.
 FIT_FAILED = "fit failed"
 
 
-def unprefixed(cv_results, prefix="classifier__"):
-    """``cv_results_`` of a searched pipeline with the step prefix dropped from parameter names.
+def _header(inputs, plan):
+    args, ds = inputs.args, inputs.dataset
+    return {
+        "command": ["skkeras-search", *inputs.argv],
+        "versions": {**versions(full=True), "keras_backend": _backend.keras().backend.backend()},
+        "data": {"name": ds.name, "n_samples": int(len(ds.y)), "n_features": inputs.n_features,
+                 "task": ds.task, "n_classes": inputs.n_classes,
+                 "n_train": int(len(inputs.y_tr)), "n_test": int(len(inputs.y_te))},
+        "random_state": args.random_state,
+        "search": {"space": plan.space_text, "n_iter": args.n_iter,
+                   "cv": args.cv, "epochs": args.epochs, "batch_size": inputs.batch_size,
+                   "cv_splits_digest": plan.cv_digest,
+                   "n_jobs": args.n_jobs, "scoring": inputs.scoring, "strategy": args.strategy,
+                   "scheduler": args.scheduler, "resume": args.resume,
+                   "cache_dir": inputs.cache_dir, "tensorboard": args.tensorboard},
+    }
 
-    ``param_classifier__hidden_units`` becomes ``param_hidden_units`` and the
-    ``params`` dicts lose the prefix too, so reports read as for a bare
-    estimator. Other keys are unchanged.
-    """
-    out = {}
-    for key, value in cv_results.items():
-        if key == "params":
-            value = [{k.removeprefix(prefix): v for k, v in p.items()} for p in value]
-        out[key.replace("param_" + prefix, "param_", 1) if key.startswith("param_") else key] = value
-    return out
+
+def interrupted_report(inputs, plan, outcome):
+    """The report of a search stopped by Ctrl-C: what it was, and the fits that finished."""
+    return {**_header(inputs, plan), "status": "interrupted",
+            "fits_finished": len(outcome.fits), "finished_fits": list(outcome.fits),
+            "elapsed_s": time.time() - inputs.started}
+
+
+def finished_report(inputs, plan, outcome, scored):
+    """The report of a finished search, from the inputs, the plan, the outcome and the scores
+    (``scored``: the outputs stage's ``Scored``)."""
+    results, failures = scored.results, outcome.failures
+    means = np.asarray(results["mean_test_score"], float)
+    budgeted = "n_resources" in results  # one candidate, a row per budget
+    candidates = {repr(sorted((k, v) for k, v in p.items() if not (budgeted and k == "epochs")))
+                  for p in results["params"]}
+    return {
+        **_header(inputs, plan),
+        "failures": sorted({f.message for f in failures}),
+        "search_warnings": list(outcome.search_warnings),
+        "status": "finished",
+        "preprocessing": scored.preprocessing,
+        "best_params": scored.best_params,
+        "best_cv_score": float(outcome.search.best_score_),
+        "test_score": scored.test_score,
+        "refit_epochs": int(scored.network.n_iter_),
+        "n_candidates": len(candidates),
+        "n_failed_candidates": int(np.isnan(means).sum()),
+        "failed_candidates": failed_rows(results, failures),
+        "cache_bytes": disk_usage(inputs.cache_dir) if inputs.cache_dir else None,
+        "top": top_rows(final_budget(results), inputs.args.top, failures),
+        "fits": fit_counts(outcome.fits, scored.network),
+        "files": scored.files,
+        "elapsed_s": time.time() - inputs.started,
+    }
 
 
 def _budget_line(full, shown):
@@ -88,9 +133,11 @@ def fit_counts(records, refit=None):
             "training_epochs": sum(trained) + refit_epochs, "refit_epochs_trained": refit_epochs}
 
 
-def _recorded(value):
-    """``value`` as a failure record holds it (JSON, written with ``default=repr``)."""
-    return json.loads(json.dumps(json_value(value), default=repr))
+def _as_recorded(params, default):
+    """A row's searched parameters as a failure record holds them: the fit cache's key
+    rule (:func:`~skkeras_search._core.fit_cache.key_params`, which leaves out
+    ``epochs``, the budget), then JSON, objects JSON lacks written by ``default``."""
+    return json.loads(json.dumps(key_params(params), default=default))
 
 
 def reason(params, failures=()):
@@ -101,13 +148,15 @@ def reason(params, failures=()):
     params : dict
         A row's searched parameters, without a pipeline prefix.
     failures : sequence of FitFailure
-        The fit cache's records; ``params`` match a record when every searched
-        parameter but ``epochs`` (the budget, not part of the record's key)
-        has the recorded value.
+        The fit cache's records; ``params`` match a record when each searched
+        parameter in the cache's key has the recorded value (values compared,
+        not their text): a record writes what JSON lacks with ``repr``, and
+        NumPy scalars are also compared as Python numbers.
     """
-    searched = {k: _recorded(v) for k, v in params.items() if k != "epochs"}
+    forms = [_as_recorded(params, repr), _as_recorded(params, json_value)]
     for failure in failures:
-        if all(k in failure.params and failure.params[k] == v for k, v in searched.items()):
+        if any(all(k in failure.params and failure.params[k] == v for k, v in form.items())
+               for form in forms):
             return failure.message
     return FIT_FAILED
 
@@ -117,7 +166,7 @@ def failed_rows(cv_results, failures=()):
     means = np.asarray(cv_results["mean_test_score"], dtype=float)
     rows = []
     for i in np.flatnonzero(np.isnan(means)):
-        params = {k: json_value(v) for k, v in cv_results["params"][i].items()}
+        params = dict(cv_results["params"][i])
         rows.append({"params": params, "reason": reason(params, failures)})
     return rows
 
@@ -134,7 +183,7 @@ def top_rows(cv_results, k=5, failures=()):
             "mean_test_score": None if failed else float(means[i]),
             "std_test_score": None if failed else float(cv_results["std_test_score"][i]),
             "mean_fit_time": float(cv_results["mean_fit_time"][i]),
-            "params": {k: json_value(v) for k, v in cv_results["params"][i].items()},
+            "params": dict(cv_results["params"][i]),
         })
         if failed:
             rows[-1]["reason"] = reason(rows[-1]["params"], failures)
@@ -168,48 +217,6 @@ def format_table(rows):
         cells = [row[c].rjust(widths[c]) for c in range(4)] + [row[4]]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
-
-
-def cv_results_csv(cv_results):
-    """All of ``cv_results_`` as CSV text, one row per candidate."""
-    keys = list(cv_results)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(keys)
-    for i in range(len(cv_results["params"])):
-        row = []
-        for k in keys:
-            v = cv_results[k][i]
-            row.append(json.dumps({a: json_value(b) for a, b in v.items()}) if k == "params"
-                       else json_value(v))
-        writer.writerow(row)
-    return out.getvalue()
-
-
-def predictions_csv(index, y_true, y_pred):
-    """Held-out predictions: row index in the dataset, true and predicted label."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["index", "y_true", "y_pred"])
-    for row in zip(index, y_true, y_pred):
-        writer.writerow([json_value(v) for v in row])
-    return out.getvalue()
-
-
-def to_json(obj):
-    """JSON text with NumPy scalars and NaN handled (NaN -> null)."""
-    def clean(o):
-        if isinstance(o, dict):
-            return {str(k): clean(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple)):
-            return [clean(v) for v in o]
-        if isinstance(o, np.ndarray):
-            return clean(o.tolist())
-        o = json_value(o)
-        if isinstance(o, float) and not math.isfinite(o):
-            return None
-        return o
-    return json.dumps(clean(obj), indent=2)
 
 
 def preprocessing_text(description):
