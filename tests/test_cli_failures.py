@@ -1,0 +1,64 @@
+"""Failures are recognised by type and explained by the fit cache's records, never by text."""
+
+import json
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+from joblib.externals.loky.process_executor import TerminatedWorkerError
+from sklearn.model_selection import RandomizedSearchCV
+
+from skkeras_search.cli import main
+
+FAST = ["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q"]
+
+
+@pytest.mark.parametrize("error", [TerminatedWorkerError, BrokenProcessPool])
+@pytest.mark.parametrize("cache, hint", [([], "--resume"), (["--no-cache"], "without --no-cache")])
+def test_a_dead_worker_is_known_by_its_type(tmp_path, capsys, monkeypatch, error, cache, hint):
+    def die(self, X, y=None, **params):
+        raise error("a message the command does not read")
+
+    monkeypatch.setattr(RandomizedSearchCV, "fit", die)
+    assert main([*FAST, *cache, "--out", str(tmp_path)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "a worker process died (killed, or out of memory) after 0 finished fits" in last
+    assert hint in last
+
+
+def _diverging(tmp_path):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"optimizer": ["sgd"], "learning_rate": [1e30],
+                                 "hidden_units": [8]}))
+    return ["--space", str(space), "--n-iter", "1", "--cv", "2", "--epochs", "2", "-q"]
+
+
+def test_every_fit_failing_without_a_cache_says_so(tmp_path, capsys):
+    assert main([*_diverging(tmp_path), "--no-cache", "--out", str(tmp_path / "o")]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "every fit failed, and no reason was recorded" in last
+
+
+def test_another_value_error_is_not_every_fit_failing(tmp_path, capsys, monkeypatch):
+    def bad(self, X, y=None, **params):
+        raise ValueError("All the 4 fits failed.")  # the text alone decides nothing
+
+    monkeypatch.setattr(RandomizedSearchCV, "fit", bad)
+    assert main([*FAST, "--out", str(tmp_path)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "every fit failed, and no reason was recorded" in last  # no fit was scored
+    assert "the first reason" not in last  # and the cache recorded none
+
+
+def test_failed_candidates_take_their_reason_from_the_records(tmp_path, capsys):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"hidden_units": [8], "optimizer": ["sgd"],
+                                 "learning_rate": [1e-2, 1e29, 1e30]}))
+    assert main(["--space", str(space), "--n-iter", "3", "--cv", "2", "--epochs", "2", "-q",
+                 "--out", str(tmp_path / "o")]) == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    reasons = {row["params"]["learning_rate"]: row["reason"] for row in report["failed_candidates"]}
+    assert set(reasons) == {1e29, 1e30}
+    for rate, reason in reasons.items():  # each its own record's message
+        assert reason.startswith("Training diverged in epoch ")
+        assert f"with learning_rate={rate!r}." in reason
+    assert set(report["failures"]) >= set(reasons.values())
