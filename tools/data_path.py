@@ -4,7 +4,8 @@ Runs ``skkeras_search.cli.main`` in-process on a tiny search under
 ``sys.setprofile`` and records, in order, each call that a module of the
 command makes into a different module of the package (its orchestration:
 where the data goes next). Prints the modules entered in order and how many
-times the path returns to a module it had already left, for the layout of
+times the path returns to a module it had already left (all calls the
+command's modules make, and the calls of the hub, the module of ``main``), for the layout of
 whatever ``skkeras_search`` is importable (``PYTHONPATH=<old checkout>`` for
 an older one).
 
@@ -68,8 +69,13 @@ def summarise(steps, hub):
         if module in seen and path[i - 1] != module:
             returns += 1
         seen.add(module)
+    stages = []
+    for caller, callee in steps:
+        if caller == hub and (not stages or stages[-1] != callee):
+            stages.append(callee)
+    stage_returns = sum(1 for i, m in enumerate(stages) if m in stages[:i])
     return {"hub": hub, "modules_entered": len(seen), "steps": len(path), "returns": returns,
-            "path": path}
+            "path": path, "hub_calls": stages, "hub_returns": stage_returns}
 
 
 def main(argv=None):
@@ -88,6 +94,9 @@ def main(argv=None):
         print(f"exit {code}: {summary['modules_entered']} modules entered besides the hub, "
               f"{summary['steps']} steps, {summary['returns']} returns to a module already left")
         print(" -> ".join(m.replace("skkeras_search.", "") for m in summary["path"]))
+        print(f"the hub ({summary['hub']}) calls {len(set(summary['hub_calls']))} modules, "
+              f"returning {summary['hub_returns']} times to one it had left:")
+        print(" -> ".join(m.replace("skkeras_search.", "") for m in summary["hub_calls"]))
     return 0
 
 
