@@ -17,10 +17,10 @@ from sklearn.model_selection import ParameterSampler
 from skkeras_search._core.fit_cache import cache_blocker
 from skkeras_search._core.seeding import resolve_seed
 from skkeras_search._core.validation import BaseSearchCV, Interval, StrOptions
+from skkeras_search.search import _optuna_space
 from skkeras_search.search._candidates import candidate_key, list_space, list_space_size, unseen
 from skkeras_search.search._folds import FrozenFoldsMixin
 from skkeras_search.search._hyperband import hyperband_brackets, top_k
-from skkeras_search.search._optuna_space import bohb_model, quiet_optuna, to_optuna
 from skkeras_search.search._rounds import Rounds, SearchWarning
 from skkeras_search.search._trained_epochs import epochs_per_row, recording
 from skkeras_search.search._trained_epochs import original as original_scorer
@@ -373,13 +373,13 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
 
         dims = None
         if self.sampler == "tpe":
-            dims = to_optuna(self.param_distributions, "HyperbandSearchCV(sampler='tpe')")
+            dims = _optuna_space.to_optuna(self.param_distributions, "HyperbandSearchCV(sampler='tpe')")
         rng = np.random.RandomState(resolve_seed(self.random_state))
         self.brackets_ = hyperband_brackets(self.max_epochs, self.factor, self.min_epochs,
                                             self.n_brackets)
         self.n_candidates_ = []
         rounds = Rounds(evaluate_candidates, self, callback_ctx)
-        with quiet_optuna() if dims else contextlib.nullcontext():
+        with _optuna_space.quiet_optuna() if dims else contextlib.nullcontext():
             for b, bracket in enumerate(self.brackets_):
                 candidates = self._propose(bracket.n_candidates[0], rng, rounds.results,
                                            rounds.objective, dims)
@@ -419,7 +419,7 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
         for _ in range(n):
             u = rng.random_sample()
             if u >= self.random_fraction and study is None:
-                study = bohb_model(results, objective, dims, model_seed) or False
+                study = _optuna_space.bohb_model(results, objective, dims, model_seed) or False
             for _attempt in range(_MAX_DRAWS):  # distinct candidates within a bracket
                 seed = rng.randint(2**31 - 1)
                 if u < self.random_fraction or study is False:

@@ -10,16 +10,9 @@ import numpy as np
 
 from skkeras_search._core.seeding import resolve_seed
 from skkeras_search._core.validation import BaseSearchCV, Interval
+from skkeras_search.search import _optuna_space
 from skkeras_search.search._candidates import candidate_key, unseen
 from skkeras_search.search._folds import FrozenFoldsMixin
-from skkeras_search.search._optuna_space import (
-    gamma_tpe,
-    n_points,
-    new_study,
-    quiet_optuna,
-    to_optuna,
-    tpe_sampler,
-)
 from skkeras_search.search._rounds import Rounds, SearchWarning
 
 __all__ = ["TPESearchCV"]
@@ -194,12 +187,14 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
 
-        dims = to_optuna(self.param_distributions, "TPESearchCV")
+        dims = _optuna_space.to_optuna(self.param_distributions, "TPESearchCV")
         n_iter = self._n_candidates(dims)
         rounds = Rounds(evaluate_candidates, self, callback_ctx)
-        with quiet_optuna():
+        with _optuna_space.quiet_optuna():
             seed = resolve_seed(self.random_state)
-            study = new_study(tpe_sampler(seed, n_startup_trials=self.n_startup, gamma=gamma_tpe))
+            sampler = _optuna_space.tpe_sampler(seed, n_startup_trials=self.n_startup,
+                                                gamma=_optuna_space.gamma_tpe)
+            study = _optuna_space.new_study(sampler)
             asker = _Asker(study, dims, self.param_distributions, seed)
             batch, done = 0, 0
             while done < n_iter:
@@ -221,7 +216,7 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
     def _n_candidates(self, dims):
         """``n_iter``, capped at the number of points of a finite space (with a warning)."""
 
-        size = n_points(dims)
+        size = _optuna_space.n_points(dims)
         if size is not None and size < self.n_iter:
             warnings.warn(  # RandomizedSearchCV's (ParameterSampler's) wording
                 f"The total space of parameters {size} is smaller than n_iter={self.n_iter}. "
@@ -235,7 +230,7 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
 def _grid(dims, max_points=10**7):
     """The values of each dimension of a finite space (lists, ``int_range``, ``randint``), else None."""
 
-    size = n_points(dims)
+    size = _optuna_space.n_points(dims)
     if size is None or size > max_points:
         return None
     grid = {}
