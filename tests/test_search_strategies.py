@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skkeras_search.search._optuna_space as optuna_space
 from skkeras_search import KerasMLPClassifier, TrainingDivergedError
-from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets
+from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets, round_sizes
 from skkeras_search.search._hyperband import top_k
 from skkeras_search.search._optuna_space import bohb_model, to_optuna
 from skkeras_search.space import int_range, log_uniform
@@ -63,6 +63,15 @@ def test_brackets_follow_li_et_al_formulas(max_epochs, factor, min_epochs):
         assert all(a < c for a, c in zip(b.budgets, b.budgets[1:]))
         assert all(k >= 1 for k in b.n_candidates)
     assert len(hyperband_brackets(max_epochs, factor, min_epochs, n_brackets=s_max + 3)) == s_max + 3
+    # the promotion rule the search applies reproduces each bracket's table row
+    assert all(round_sizes(b.n_candidates[0], len(b.budgets), factor) == b.n_candidates
+               for b in brackets)
+
+
+def test_round_sizes_of_a_capped_bracket_keep_the_top_third_and_at_least_one():
+    assert round_sizes(5, 4, 3) == (5, 1, 1, 1)
+    assert round_sizes(2, 2, 3) == (2, 1)
+    assert round_sizes(30, 3, 3) == (30, 10, 3)
 
 
 def test_top_k_never_promotes_failures_and_keeps_earlier_ties():

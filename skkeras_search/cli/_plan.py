@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from skkeras_search.cli._args import MULTI_FIDELITY, STRATEGIES
 from skkeras_search.cli._progress import ProgressScorer
 from skkeras_search.datasets import build_pipeline
-from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets
+from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets, round_sizes
 from skkeras_search.search._candidates import list_space_size
 from skkeras_search.search._folds import splits_digest
 from skkeras_search.space import paper_grid, paper_space
@@ -191,18 +191,15 @@ def _rounds(brackets, size):
 
     A list-only space of ``size`` points gives a bracket at most ``size``
     distinct candidates (``ParameterSampler`` for Hyperband, BOHB's capped
-    draws); each later round then keeps ``max(1, n // FACTOR)`` of them, as
-    ``HyperbandSearchCV`` promotes.
+    draws); each later round then keeps what ``HyperbandSearchCV`` promotes
+    (:func:`skkeras_search.search.round_sizes`).
     """
     rounds = []
     for bracket in brackets:
         if size is None or size >= bracket.n_candidates[0]:
             rounds.append(tuple(bracket.n_candidates))
             continue
-        counts = [size]
-        for _ in bracket.budgets[1:]:
-            counts.append(max(1, counts[-1] // FACTOR))
-        rounds.append(tuple(counts))
+        rounds.append(round_sizes(size, len(bracket.budgets), FACTOR))
     return tuple(rounds)
 
 

@@ -24,8 +24,9 @@ named like ``"bracket 1, round 2"`` or ``"batch 3"``, and one per
 """
 
 from skkeras_search.exceptions import SearchWarning
-from skkeras_search.search._hyperband import Bracket, hyperband_brackets
+from skkeras_search.search._hyperband import Bracket, hyperband_brackets, round_sizes
 from skkeras_search.search._hyperband_search import HyperbandSearchCV
 from skkeras_search.search._tpe_search import TPESearchCV
 
-__all__ = ["HyperbandSearchCV", "TPESearchCV", "SearchWarning", "Bracket", "hyperband_brackets"]
+__all__ = ["HyperbandSearchCV", "TPESearchCV", "SearchWarning", "Bracket", "hyperband_brackets",
+           "round_sizes"]

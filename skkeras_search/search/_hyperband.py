@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Bracket", "max_halvings", "hyperband_brackets", "top_k"]
+__all__ = ["Bracket", "max_halvings", "hyperband_brackets", "n_promoted", "round_sizes", "top_k"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,24 @@ def hyperband_brackets(max_epochs, factor=3, min_epochs=1, n_brackets=None):
             budgets=tuple(max_epochs // factor ** (s - i) for i in range(s + 1)),
         ))
     return brackets
+
+
+def n_promoted(n, factor):
+    """How many of a round's ``n`` candidates the next round trains: the top ``1/factor``,
+    at least one (successive halving; Li et al. 2017, Algorithm 1)."""
+    return max(1, n // factor)
+
+
+def round_sizes(n_first, n_rounds, factor):
+    """Candidates in each of ``n_rounds`` rounds of a bracket that starts with ``n_first``.
+
+    Equal to a :class:`Bracket`'s ``n_candidates`` when ``n_first`` is its
+    first count; smaller when a small finite space caps the first round.
+    """
+    sizes = [n_first]
+    for _ in range(n_rounds - 1):
+        sizes.append(n_promoted(sizes[-1], factor))
+    return tuple(sizes)
 
 
 def top_k(scores, k):

@@ -20,7 +20,7 @@ from skkeras_search._core.validation import BaseSearchCV, Interval, StrOptions
 from skkeras_search.search import _optuna_space
 from skkeras_search.search._candidates import candidate_key, list_space, list_space_size, unseen
 from skkeras_search.search._folds import FrozenFoldsMixin
-from skkeras_search.search._hyperband import hyperband_brackets, top_k
+from skkeras_search.search._hyperband import hyperband_brackets, n_promoted, top_k
 from skkeras_search.search._rounds import Rounds, SearchWarning
 from skkeras_search.search._trained_epochs import epochs_per_row, recording
 from skkeras_search.search._trained_epochs import original as original_scorer
@@ -387,7 +387,7 @@ class HyperbandSearchCV(FrozenFoldsMixin, BaseSearchCV):
                 scores = None
                 for i, budget in enumerate(bracket.budgets):
                     if i:
-                        keep = max(1, len(candidates) // self.factor)
+                        keep = n_promoted(len(candidates), self.factor)
                         candidates = [candidates[j] for j in top_k(scores, keep)]
                     if not candidates:  # every candidate failed
                         break
