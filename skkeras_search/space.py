@@ -12,6 +12,7 @@ what :class:`~sklearn.model_selection.ParameterSampler` (and so
 {'hidden_units': IntRange(16, 496, step=32), 'learning_rate': LogUniform(1e-05, 1.0)}
 """
 
+import difflib
 from numbers import Integral, Real
 
 import numpy as np
@@ -195,7 +196,7 @@ def paper_grid(n_learning_rates=6, n_hidden_units=16):
     }
 
 
-def space_from_dict(spec, valid_names=None):
+def space_from_dict(spec, valid_names=None, owner="the estimator"):
     """Build a search space from plain data (e.g. a JSON file).
 
     Each entry maps a parameter name to ``{"log_uniform": [low, high]}``,
@@ -206,13 +207,20 @@ def space_from_dict(spec, valid_names=None):
     spec : dict
     valid_names : collection of str, optional
         Allowed parameter names; a misspelt one gets a "did you mean" hint.
+    owner : str, default="the estimator"
+        What has those parameters, for the message (e.g. ``"KerasMLPRegressor"``).
 
     Returns
     -------
     space : dict
         Usable as ``param_distributions``.
+
+    Raises
+    ------
+    ValueError
+        ``spec`` is not a non-empty dict, names a parameter outside
+        ``valid_names``, or holds an entry of another form.
     """
-    import difflib
 
     if not isinstance(spec, dict) or not spec:
         raise ValueError(f"space={spec!r} must be a non-empty JSON object of parameter names. "
@@ -222,8 +230,7 @@ def space_from_dict(spec, valid_names=None):
         if valid_names is not None and name not in valid_names:
             close = difflib.get_close_matches(name, list(valid_names), n=1)
             hint = f"Did you mean {close[0]!r}?" if close else f"Use one of {sorted(valid_names)}."
-            raise ValueError(f"space parameter {name!r} is not a KerasMLPClassifier parameter. "
-                             f"{hint}")
+            raise ValueError(f"space parameter {name!r} is not a parameter of {owner}. {hint}")
         if isinstance(value, dict):
             if len(value) != 1 or next(iter(value)) not in ("log_uniform", "int_range"):
                 raise ValueError(

@@ -108,3 +108,13 @@ def test_parameter_sampler_and_grid():
     assert len(ParameterGrid(grid)) == 16 * 6
     assert grid["learning_rate"][0] == pytest.approx(1e-5) and grid["learning_rate"][-1] == 1.0
     GridSearchCV(estimator=None, param_grid=grid)  # accepted as a grid
+
+
+def test_space_from_dict_names_the_owner_of_the_parameters():
+    from skkeras_search.space import space_from_dict
+
+    with pytest.raises(ValueError, match=re.escape("'hiden_units' is not a parameter of KerasMLPRegressor. "
+                                                   "Did you mean 'hidden_units'?")):
+        space_from_dict({"hiden_units": [8]}, valid_names={"hidden_units", "loss"},
+                        owner="KerasMLPRegressor")
+    assert space_from_dict({"loss": ["huber"]}, valid_names={"loss"}) == {"loss": ["huber"]}
