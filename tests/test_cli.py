@@ -294,7 +294,7 @@ def test_resume_on_other_folds_says_so(tmp_path, capsys):
 
 def test_failure_reasons_come_from_the_records_with_equal_parameters():
     from skkeras_search._core.fit_cache import FitFailure
-    from skkeras_search.cli._report import reason
+    from skkeras_search.cli._report import FIT_FAILED, reason
 
     records = [FitFailure({"learning_rate": 0.55, "hidden_units": 8}, 2, "diverged at 0.55. x"),
                FitFailure({"learning_rate": 0.5, "hidden_units": 8}, 1, "diverged at 0.5. y")]
@@ -303,8 +303,8 @@ def test_failure_reasons_come_from_the_records_with_equal_parameters():
                   records).endswith("x")  # values compared, whatever their NumPy type
     assert reason({"learning_rate": 0.55, "hidden_units": 8, "epochs": 3},
                   records).endswith("x")  # the budget is not part of a record's key
-    assert reason({"learning_rate": 0.05, "hidden_units": 8}, records) == "fit failed"
-    assert reason({"learning_rate": 0.5, "hidden_units": 16}, records) == "fit failed"
+    assert reason({"learning_rate": 0.05, "hidden_units": 8}, records) == FIT_FAILED
+    assert reason({"learning_rate": 0.5, "hidden_units": 16}, records) == FIT_FAILED
     weighted = [FitFailure({"class_weight": [["0", 2.0]], "hidden_units": "np.int64(8)"}, 1, "w")]
     assert reason({"class_weight": {0: 2.0}, "hidden_units": np.int64(8)}, weighted) == "w"
 

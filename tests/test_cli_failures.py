@@ -32,10 +32,29 @@ def _diverging(tmp_path):
     return ["--space", str(space), "--n-iter", "1", "--cv", "2", "--epochs", "2", "-q"]
 
 
-def test_every_fit_failing_without_a_cache_says_so(tmp_path, capsys):
+def test_every_fit_failing_without_a_cache_passes_on_scikit_learns_report(tmp_path, capsys):
     assert main([*_diverging(tmp_path), "--no-cache", "--out", str(tmp_path / "o")]) == 1
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "every fit failed, and no reason was recorded" in last
+    err = capsys.readouterr().err
+    assert "every fit failed, and the fit cache recorded no reason" in err
+    # scikit-learn's own report follows, as it was written: the error of each fit
+    assert "TrainingDivergedError" in err and "Training diverged in epoch" in err
+    assert err.count("--debug") == 0  # the report is the reason; no traceback hint
+
+
+def test_a_failure_without_a_record_keeps_scikit_learns_words(tmp_path, capsys):
+    from skkeras_search.cli._report import FIT_FAILED
+
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"optimizer": ["sgd"], "learning_rate": [1e30, 0.01],
+                                 "hidden_units": [8]}))
+    out = tmp_path / "o"
+    assert main(["--space", str(space), "--n-iter", "2", "--cv", "2", "--epochs", "2", "-q",
+                 "--no-cache", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [r["reason"] for r in report["failed_candidates"]] == [FIT_FAILED]
+    assert report["failures"] == []  # no cache, no record
+    assert any("Training diverged in epoch" in w for w in report["fit_failed_warnings"])
+    assert "fit failed, reason not recorded" in capsys.readouterr().out
 
 
 def test_another_value_error_is_not_every_fit_failing(tmp_path, capsys, monkeypatch):
@@ -44,9 +63,10 @@ def test_another_value_error_is_not_every_fit_failing(tmp_path, capsys, monkeypa
 
     monkeypatch.setattr(RandomizedSearchCV, "fit", bad)
     assert main([*FAST, "--out", str(tmp_path)]) == 1
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "every fit failed, and no reason was recorded" in last  # no fit was scored
-    assert "the first reason" not in last  # and the cache recorded none
+    err = capsys.readouterr().err
+    assert "every fit failed, and the fit cache recorded no reason" in err  # no fit was scored
+    assert "the first reason" not in err  # and the cache recorded none
+    assert err.strip().endswith("All the 4 fits failed.")  # scikit-learn's words, as they are
 
 
 def test_failed_candidates_take_their_reason_from_the_records(tmp_path, capsys):
@@ -62,3 +82,15 @@ def test_failed_candidates_take_their_reason_from_the_records(tmp_path, capsys):
         assert reason.startswith("Training diverged in epoch ")
         assert f"with learning_rate={rate!r}." in reason
     assert set(report["failures"]) >= set(reasons.values())
+
+
+@pytest.mark.parametrize("name, flag", [("random_state", "--random-state"),
+                                        ("cache_dir", "--cache-dir")])
+def test_a_parameter_the_command_sets_is_refused_as_such_in_the_space(tmp_path, capsys, name,
+                                                                      flag):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({name: [1, 2]}))
+    assert main(["--space", str(space), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"'{name}' is set by the command for every fit, not searched: {flag}" in err
+    assert not (tmp_path / "o").exists()

@@ -23,16 +23,26 @@ import joblib
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 
+from skkeras_search._core import backend as _backend
 from skkeras_search._core.fit_cache import clear, failures
 from skkeras_search.cli._inputs import UsageError
 from skkeras_search.cli._progress import ProgressMonitor, read_progress
 from skkeras_search.exceptions import SearchWarning
 
-__all__ = ["Outcome", "SchedulerError", "execute", "execution"]
+__all__ = ["EveryFitFailed", "Outcome", "SchedulerError", "execute", "execution"]
 
 
 class SchedulerError(RuntimeError):
     """The Dask scheduler could not be used; the message says how to fix it."""
+
+
+class EveryFitFailed(RuntimeError):
+    """No fit of the search could be scored. ``details`` is scikit-learn's own report of
+    the failures (its error's text, shown as it is) when the fit cache recorded no reason."""
+
+    def __init__(self, message, details=None):
+        super().__init__(message)
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,10 @@ class Outcome:
         ``progress.jsonl``'s records, one per scored fold.
     failures : tuple of FitFailure
         The failed fits the fit cache recorded (empty without a cache).
+    fit_failed_warnings : tuple of str
+        scikit-learn's ``FitFailedWarning`` texts, kept as they are (the
+        reasons of failures the cache has no record of: errors other than a
+        divergence, or any error under ``--no-cache``).
     search_warnings : tuple of str
         The search's own warnings (rows it could not keep, a best below the full budget).
     """
@@ -56,6 +70,7 @@ class Outcome:
     search: object = None
     fits: tuple = ()
     failures: tuple = ()
+    fit_failed_warnings: tuple = ()
     search_warnings: tuple = ()
 
 
@@ -78,6 +93,7 @@ def execute(inputs, plan, stderr):
     if args.resume:
         _check_resumed_folds(args.out, plan.cv_digest, stderr)
     search = plan.search
+    _backend.keras()  # TensorFlow's import before the clock starts: fit times are training
     monitor = None
     if not args.quiet:
         monitor = ProgressMonitor(plan.progress_path, plan.total_fits, args.cv, stderr)
@@ -99,13 +115,16 @@ def execute(inputs, plan, stderr):
     except ValueError as exc:
         if read_progress(plan.progress_path):  # not "every fit failed": some fit was scored
             raise
-        raise _every_fit_failed(inputs.cache_dir) from exc
+        raise _every_fit_failed(inputs.cache_dir, exc) from exc
     finally:
         if monitor and monitor.is_alive():
             monitor.stop()
     records = tuple(failures(inputs.cache_dir)) if inputs.cache_dir else ()
+    fit_failed = tuple(dict.fromkeys(str(w.message).strip() for w in caught
+                                     if issubclass(w.category, FitFailedWarning)))
     return Outcome("finished", search=search, fits=tuple(read_progress(plan.progress_path)),
-                   failures=records, search_warnings=_search_warnings(caught, stderr))
+                   failures=records, fit_failed_warnings=fit_failed,
+                   search_warnings=_search_warnings(caught, stderr))
 
 
 def _prepare_out(inputs, plan):
@@ -155,14 +174,18 @@ def _worker_died(plan, cache_dir):
     )
 
 
-def _every_fit_failed(cache_dir):
-    """The error for a search that scored no fit: scikit-learn's ``ValueError`` when every
-    fit failed. The reason is the first failure the fit cache recorded, if any."""
+def _every_fit_failed(cache_dir, error):
+    """The error for a search that scored no fit (scikit-learn's ``ValueError`` ``error``).
+
+    The reason is the first failure the fit cache recorded; without one,
+    scikit-learn's own report of the failures is passed on as it is.
+    """
     records = failures(cache_dir) if cache_dir else []
     if records:
-        return RuntimeError(f"every fit failed; the first reason: {records[0].message}")
-    return RuntimeError("every fit failed, and no reason was recorded (the fit cache records "
-                        "diverged fits). Run with --debug for scikit-learn's report of each fit.")
+        return EveryFitFailed(f"every fit failed; the first reason: {records[0].message}")
+    return EveryFitFailed("every fit failed, and the fit cache recorded no reason (it records "
+                          "diverged fits); scikit-learn's report of the failures follows.",
+                          details=str(error).strip())
 
 
 def _search_warnings(caught, stderr):

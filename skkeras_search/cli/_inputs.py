@@ -45,6 +45,10 @@ class UsageError(Exception):
 
 #: Parameters the command sets itself, so ``--space`` may not search them.
 _FIXED = {"random_state", "verbose", "cache_dir", "warm_start"}
+_FIXED_BY = {"random_state": "--random-state seeds the search and every fit.",
+             "verbose": "-v/-q set what is printed.",
+             "cache_dir": "--cache-dir (or --no-cache) sets the fit cache.",
+             "warm_start": "each fit starts afresh (the fit cache continues shorter runs)."}
 
 
 @dataclass(frozen=True)
@@ -346,6 +350,9 @@ def _check_names(spec, estimator, task):
     for name in spec:
         if name in names:
             continue
+        if name in _FIXED:
+            raise ValueError(f"{name!r} is set by the command for every fit, not searched: "
+                             f"{_FIXED_BY[name]} Remove it from the space.")
         other_task = "classification" if task == "regression" else "regression"
         other = network_class(other_task)
         if name in set(other().get_params()) - _FIXED:

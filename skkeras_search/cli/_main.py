@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from skkeras_search.cli._args import build_parser, in_flags
-from skkeras_search.cli._execute import SchedulerError, execute
+from skkeras_search.cli._execute import EveryFitFailed, SchedulerError, execute
 from skkeras_search.cli._inputs import UsageError, read_inputs
 from skkeras_search.cli._outputs import (
     interrupted_text,
@@ -73,6 +73,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         return 130
+    except EveryFitFailed as exc:  # one line, then scikit-learn's report when no record
+        sys.stderr.write(f"skkeras-search: error: {exc}\n")
+        if exc.details:
+            sys.stderr.write(exc.details + "\n")
+        return 1
     except Exception as exc:  # one line, no traceback
         if args.debug:
             traceback.print_exc()

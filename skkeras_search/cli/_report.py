@@ -25,7 +25,9 @@ __all__ = ["finished_report", "interrupted_report", "failed_rows", "top_rows",
            "reason"]
 
 #: The reason of a failed row that no record explains.
-FIT_FAILED = "fit failed"
+FIT_FAILED = ("fit failed, reason not recorded. The fit cache records diverged fits; "
+              "scikit-learn's FitFailedWarning, in report.json's fit_failed_warnings, has "
+              "every error as it was raised.")
 
 
 def _header(inputs, plan):
@@ -64,6 +66,7 @@ def finished_report(inputs, plan, outcome, scored):
     return {
         **_header(inputs, plan),
         "failures": sorted({f.message for f in failures}),
+        "fit_failed_warnings": list(outcome.fit_failed_warnings),
         "search_warnings": list(outcome.search_warnings),
         "status": "finished",
         "preprocessing": scored.preprocessing,
@@ -141,7 +144,7 @@ def _as_recorded(params, default):
 
 
 def reason(params, failures=()):
-    """The message of the first recorded failure of the candidate ``params``, else "fit failed".
+    """The message of the first recorded failure of the candidate ``params``, else ``FIT_FAILED``.
 
     Parameters
     ----------
