@@ -5,6 +5,7 @@ it never import each other (``mlp``, ``wrappers``, ``search``, ``datasets``);
 they stand on ``_core`` and ``exceptions``; ``cli`` sits on top.
 """
 
+from skkeras_search import _flat_layout  # noqa: F401 - 0.2's module paths, for its pickles
 from skkeras_search._version import __version__
 from skkeras_search.exceptions import TrainingDivergedError
 from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor

@@ -71,3 +71,23 @@ def test_format2_folders_name_the_flat_module_paths(name):
 
     types = sio.get_untrusted_types(file=os.path.join(_fixture(name), "pipeline.skops"))
     assert any(t.startswith("skkeras_search._") and t.count(".") == 2 for t in types), types
+
+
+def test_mlp_and_pipeline_pickles_made_by_the_flat_layout_keep_loading():
+    """0.2's pickles name skkeras_search._classifier, ._regressor, ._training, ._preprocessing."""
+    import pickletools
+
+    path = _fixture("mlp.pkl")
+    with open(path, "rb") as fh:
+        blob = fh.read()
+    names = {arg for op, arg, _ in pickletools.genops(blob) if isinstance(arg, str)}
+    assert {"skkeras_search._classifier", "skkeras_search._training"} <= names  # old paths
+    saved = pickle.loads(blob)  # noqa: S301 - our own committed fixture
+    assert np.array_equal(saved["classifier"].predict_proba(saved["X"]), saved["proba"])
+    assert np.array_equal(saved["regressor"].predict(saved["Xr"]), saved["pred"])
+    assert np.array_equal(saved["pipeline"].predict_proba(saved["frame"]), saved["pipe_proba"])
+    # and they are today's classes, which keep training
+    from skkeras_search import KerasMLPClassifier
+
+    assert type(saved["classifier"]) is KerasMLPClassifier
+    assert saved["classifier"].set_params(epochs=1).fit(saved["X"], np.arange(60) % 3).n_iter_ == 1

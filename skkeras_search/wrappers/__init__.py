@@ -9,15 +9,10 @@ a fit-cache entry and back, and ``_checks`` refuses models the fit cache or
 the predictions could not trust.
 """
 
-import sys
-
-from skkeras_search.wrappers import _keras_fit
 from skkeras_search.wrappers._estimators import KerasClassifier, KerasRegressor
 from skkeras_search.wrappers._factory import _instance_of  # noqa: F401 - see below
 
 __all__ = ["KerasClassifier", "KerasRegressor"]
 
-# Pickles made by release 0.2 (the flat layout) name these paths; pickle finds
-# them by those names: ``skkeras_search.wrappers._instance_of`` (imported above)
-# and ``skkeras_search._keras_fit.Spec``.
-sys.modules.setdefault("skkeras_search._keras_fit", _keras_fit)
+# Pickles made by release 0.2 name ``skkeras_search.wrappers._instance_of`` (imported
+# above); its other old paths are in ``skkeras_search._flat_layout``.
