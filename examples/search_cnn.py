@@ -23,12 +23,13 @@ import os
 import sys
 import time
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up log
+
 import numpy as np
 from scipy.stats import loguniform
 from sklearn.model_selection import train_test_split
 
 from skkeras_search import HyperbandSearchCV, KerasClassifier, TPESearchCV
-from skkeras_search._core import backend as _backend
 
 MNIST = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                      "shared", "datasets", "mnist-test"))
@@ -36,7 +37,7 @@ MNIST = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 def build_cnn(input_shape, n_classes, filters=8, dense_units=32, learning_rate=3e-3):
     """Conv -> pool -> dense -> softmax, compiled with Adam."""
-    keras = _backend.keras()
+    import keras  # imported by the first fit, after skkeras_search has set TensorFlow's threads
     model = keras.Sequential([
         keras.Input(input_shape),
         keras.layers.Conv2D(filters, 3, activation="relu", padding="same"),

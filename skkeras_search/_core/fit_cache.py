@@ -27,7 +27,7 @@ the seed and the versions of this package, TensorFlow, Keras and NumPy. So:
   once instead of being retrained.
 
 Entries are ``.npz`` files read with ``allow_pickle=False`` (the JSON in a
-string array named ``meta``), written atomically (:func:`~._core.files.atomic_path`),
+string array named ``meta``), written atomically (:func:`~skkeras_search._core.files.atomic_path`),
 and carry a SHA-256 of their arrays: a truncated or corrupt entry is
 detected, deleted and refit, never loaded. Entries written under other
 versions, or in another entry format, never match. A failed write (disk
@@ -191,7 +191,7 @@ def _checksum(arrays):
 
 
 def _key_versions():
-    """What decides the arithmetic (:func:`~._core.files.versions`), TensorFlow's as imported.
+    """What decides the arithmetic (:func:`~skkeras_search._core.files.versions`), TensorFlow's as imported.
 
     An entry trained under other versions may hold other bits (a changed
     kernel, initialiser or random stream), so it never matches: after an

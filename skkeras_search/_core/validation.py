@@ -129,7 +129,7 @@ def holdout_split(X, y, sample_weight=None, *, fraction, seed, stratify=False, m
     """Split off the early-stopping hold-out: the one rule of the MLP and the wrappers.
 
     ``ceil(fraction * n_samples)`` samples are held out, drawn from the fit's
-    ``(seed, 'split')`` stream (:func:`~._core.seeding.stream`), so the split
+    ``(seed, 'split')`` stream (:func:`~skkeras_search._core.seeding.stream`), so the split
     is a function of the seed alone. With ``stratify`` the split is
     stratified by ``y`` when every class can be on both sides (each class
     has two samples, each side room for one of every class), else it is a
