@@ -179,8 +179,14 @@ def test_scheduler_local_cli(tmp_path, capsys):
     assert os.getpid() not in pids  # the fits ran in the cluster's worker processes
 
 
-def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys):
+def test_unreachable_scheduler_is_a_usage_error_that_changes_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "fit-cache" / "ab").mkdir(parents=True)
+    kept = {out / "progress.jsonl": "{}\n", out / "fit-cache" / "ab" / "entry.npz": "x"}
+    for path, text in kept.items():
+        path.write_text(text)
     code = main(["--scheduler", "tcp://127.0.0.1:9", "--n-iter", "1", "--cv", "2",
-                 "--epochs", "1", "-q", "--out", str(tmp_path)])
+                 "--epochs", "1", "-q", "--out", str(out)])
     assert code == 2
     assert "cannot connect" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert all(path.read_text() == text for path, text in kept.items())  # refused: untouched

@@ -84,6 +84,13 @@ def execute(inputs, plan, stderr):
     SchedulerError
         The Dask scheduler cannot be used.
     """
+    # Connect first: a scheduler that cannot be used leaves --out as it was.
+    with execution(inputs.args.scheduler):
+        return _run(inputs, plan, stderr)
+
+
+def _run(inputs, plan, stderr):
+    """:func:`execute`'s work, on the backend already chosen."""
     args = inputs.args
     _prepare_out(inputs, plan)
     for message in plan.warnings:
@@ -104,8 +111,7 @@ def execute(inputs, plan, stderr):
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("always", FitFailedWarning)
             warnings.simplefilter("always", SearchWarning)  # even under python -W ignore
-            with execution(args.scheduler):
-                search.fit(inputs.X_tr, inputs.y_tr)
+            search.fit(inputs.X_tr, inputs.y_tr)
     except KeyboardInterrupt:
         if monitor:
             monitor.stop()
