@@ -9,12 +9,20 @@ message speaks two vocabularies: ``str(exc)`` writes them as keyword
 arguments (``data='x.csv'``), as a library user calls
 :func:`skkeras_search.datasets.load`, and the command renders the same
 message in its flags (``--data x.csv``) with :meth:`DataError.render`.
+
+A field may also give its value itself, as a Python literal: ``{decimal='.'}``
+names the parameter with that value, so one message can offer two values of
+one parameter (``Use {decimal='.'} or {decimal=','}``). Text that is not the
+message's own (a path, a column name, a cell) enters a template through
+:func:`literal`, so that it is written as it is, never read as a field.
 """
 
+import ast
 import re
 
 __all__ = [
     "keyword",
+    "literal",
     "DataError",
     "DataUsageError",
     "DataWarning",
@@ -23,12 +31,30 @@ __all__ = [
 ]
 
 
-_FIELD = re.compile(r"\{([a-z_]+)\}")
+# ``{{`` (an escaped brace), ``{name}`` or ``{name=literal}``
+_FIELD = re.compile(r"\{\{|\{([a-z_]+)(?:=([^{}]*))?\}")
 
 
 def keyword(name, value):
     """How a library message names a parameter: ``name=value!r``."""
     return f"{name}={value!r}"
+
+
+def literal(text):
+    """``text`` as template text that is written as it is: its ``{`` escaped as ``{{``.
+
+    Parameters
+    ----------
+    text : object
+        A path, a column name, a cell, an exception's message; ``str(text)``
+        is used.
+
+    Returns
+    -------
+    template : str
+        Renders as ``str(text)`` in every vocabulary, whatever braces it holds.
+    """
+    return str(text).replace("{", "{{")
 
 
 class _NamedParameters:
@@ -45,15 +71,26 @@ class _NamedParameters:
         ----------
         name : callable, default=keyword
             ``(parameter name, value) -> str``; the default writes keyword
-            arguments. Only fields given as parameters are replaced, so other
-            braces (a path, a set) stay as they are.
+            arguments. Only fields given as parameters or with their value
+            (``{name=literal}``) are replaced, so other braces (a set) stay as
+            they are; ``{{`` is one ``{`` (see :func:`literal`).
 
         Returns
         -------
         message : str
         """
-        return _FIELD.sub(lambda m: name(m[1], self.parameters[m[1]])
-                          if m[1] in self.parameters else m[0], self.template)
+        return _FIELD.sub(lambda m: self._field(m, name), self.template)
+
+    def _field(self, match, name):
+        whole, field, value = match[0], match[1], match[2]
+        if whole == "{{":
+            return "{"
+        if value is not None:
+            try:
+                return name(field, ast.literal_eval(value))
+            except (ValueError, SyntaxError):
+                return whole
+        return name(field, self.parameters[field]) if field in self.parameters else whole
 
     def __reduce__(self):  # across processes with the template, not the rendered text
         return _rebuild, (type(self), self.template, self.parameters)

@@ -341,8 +341,8 @@ def test_ambiguous_comma_outside_a_comma_file_asks_for_decimal(tmp_path):
     path.write_text("n;label\n3,417;a\n766;b\n")
     with pytest.raises(DataUsageError, match=re.escape(
             "column 'n' has '3,417' (line 2), which is 3417 with ',' as thousands separator and "
-            "3.417 with a decimal comma. Pass decimal=',' if the comma is a decimal mark, or '.' if "
-            "it separates thousands.")):
+            "3.417 with a decimal comma. Pass decimal=',' if the comma is a decimal mark, or "
+            "decimal='.' if it separates thousands.")):
         load(data=str(path), target="label")
     assert load(data=str(path), target="label", decimal=",").X["n"].tolist() == [3.417, 766]
     assert load(data=str(path), target="label", decimal=".").X["n"].tolist() == [3417, 766]

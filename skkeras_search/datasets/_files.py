@@ -13,7 +13,7 @@ import lzma
 import os
 import zipfile
 
-from skkeras_search.exceptions import DataError, DataUsageError
+from skkeras_search.exceptions import DataError, DataUsageError, literal
 
 __all__ = ["PARQUET_SUFFIXES", "check_encoding", "decoded_sample", "encoding_error", "is_table",
            "open_binary", "split_suffix"]
@@ -53,8 +53,8 @@ def open_binary(path, compression):
         names = [n for n in archive.namelist()
                  if not n.endswith("/") and not n.startswith("__MACOSX/")]
         if len(names) != 1:
-            raise DataError(f"{path}: the zip archive holds {len(names)} files ({names[:5]}); "
-                            "put exactly one table in it.")
+            raise DataError(literal(f"{path}: the zip archive holds {len(names)} files "
+                                    f"({names[:5]}); put exactly one table in it."))
         return archive.open(names[0])
     if compression == "zstd":
         import zstandard  # pandas needs it too
@@ -69,11 +69,12 @@ def _sample(path, compression):
         with open_binary(path, compression) as fh:
             data = fh.read(_SAMPLE_BYTES + 1)
     except ImportError as exc:
-        raise DataError(f"{path}: reading {compression} files needs {exc.name}. Install it "
-                        f"(pip install {exc.name}) or decompress the file.") from None
+        raise DataError(literal(f"{path}: reading {compression} files needs {exc.name}. Install "
+                                f"it (pip install {exc.name}) or decompress the file.")) from None
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
-        raise DataError(f"{path}: cannot read the {compression or 'file'} "
-                        f"({type(exc).__name__}: {exc}). Check the file is complete.") from None
+        raise DataError(literal(f"{path}: cannot read the {compression or 'file'} "
+                                f"({type(exc).__name__}: {exc}). Check the file is complete.")) \
+            from None
     return data[:_SAMPLE_BYTES], len(data) <= _SAMPLE_BYTES
 
 
@@ -116,7 +117,7 @@ def decoded_sample(path, compression, encoding):
     """
     sample, whole = _sample(path, compression)
     if not sample.strip():
-        raise DataError(f"{path}: the file is empty. Pass a table with a header row.")
+        raise DataError(literal(path) + ": the file is empty. Pass a table with a header row.")
     notes = []
     if encoding is None:
         # UTF-8 with or without BOM; a UTF-16 BOM is Excel's "Unicode text" export
@@ -165,5 +166,5 @@ def encoding_error(path, compression, encoding):
         f"(line {found[2]}, byte 0x{found[1].hex()})")
     name = "UTF-8" if encoding.lower().replace("-", "").startswith("utf8") else encoding
     return DataUsageError(
-        f"{path}: not valid {name}{where}. Pass the file's encoding, e.g. {{encoding}} "
-        "(or cp1252, utf-16).", encoding="latin-1")
+        literal(f"{path}: not valid {name}{where}.") + " Pass the file's encoding, e.g. "
+        "{encoding} (or cp1252, utf-16).", encoding="latin-1")

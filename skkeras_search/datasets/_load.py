@@ -14,6 +14,7 @@ import os
 import sys
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ from skkeras_search._core import backend as _backend
 from skkeras_search.datasets._files import is_table
 from skkeras_search.datasets._tables import read_table
 from skkeras_search.datasets._targets import numeric_target, table_labels
-from skkeras_search.exceptions import DataError, DataUsageError
+from skkeras_search.exceptions import DataError, DataUsageError, literal
 
 __all__ = ["DataError", "DataUsageError", "Dataset", "load", "read_idx", "write_idx",
            "load_idx_dir"]
@@ -94,25 +95,25 @@ def read_idx(path):
         with _open(path) as fh:
             data = fh.read()
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: cannot read IDX file ({exc}). Check the file is complete.") \
-            from None
+        raise DataError(literal(f"{path}: cannot read IDX file ({exc}).")
+                        + " Check the file is complete.") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
         raise DataError(
-            f"{path}: not an IDX file (bad magic number {data[:4].hex() or 'empty'}). "
-            "Pass MNIST-format files such as t10k-images-idx3-ubyte.gz."
+            literal(f"{path}: not an IDX file (bad magic number {data[:4].hex() or 'empty'}). ")
+            + "Pass MNIST-format files such as t10k-images-idx3-ubyte.gz."
         )
     ndim = data[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(data) < header:
-        raise DataError(f"{path}: IDX header is truncated. Re-download the file.")
+        raise DataError(literal(path) + ": IDX header is truncated. Re-download the file.")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_TYPES[data[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:
-        raise DataError(
+        raise DataError(literal(
             f"{path}: IDX header declares shape {shape} ({expected} bytes) but the file "
             f"holds {len(data) - header} bytes of data. Re-download the file."
-        )
+        ))
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
 
 
@@ -136,21 +137,21 @@ def load_idx_dir(path):
     images = [n for n in names if "images" in n and "idx3" in n]
     labels = [n for n in names if "labels" in n and "idx1" in n]
     if len(images) != 1 or len(labels) != 1:
-        raise DataUsageError(
+        raise DataUsageError(literal(
             f"{path}: expected one '*images-idx3*' and one '*labels-idx1*' file, found "
             f"{images + labels or 'none'}. Put exactly one pair in the folder."
-        )
+        ))
     X = read_idx(os.path.join(path, images[0]))
     y = read_idx(os.path.join(path, labels[0]))
     if y.ndim != 1 or X.ndim < 2:
-        raise DataError(
+        raise DataError(literal(
             f"{path}: labels have shape {y.shape} and images {X.shape}; expected 1-D labels "
             "and images of 2 or more dimensions. Check the file pair."
-        )
+        ))
     if len(X) != len(y):
-        raise DataError(
+        raise DataError(literal(
             f"{path}: {len(X)} images but {len(y)} labels. Use matching files."
-        )
+        ))
     return _images(X, y, name=f"idx:{os.path.basename(os.path.normpath(path))}")
 
 
@@ -178,8 +179,8 @@ def _mnist():
     except Exception as exc:  # keras raises URL, HTTP and OS errors alike
         reason = " ".join(str(exc).split())
         raise DataError(
-            f"could not download MNIST ({type(exc).__name__}: {reason}). Go online, or pass "
-            "{data}, a folder of MNIST IDX files, or use {dataset}.", data="mnist/",
+            literal(f"could not download MNIST ({type(exc).__name__}: {reason}).")
+            + " Go online, or pass {data}, a folder of MNIST IDX files, or use {dataset}.", data="mnist/",
             dataset="digits") from None
     return _images(np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]), "mnist")
 
@@ -187,40 +188,41 @@ def _mnist():
 def _npz(path):
     try:
         if not zipfile.is_zipfile(path):
-            raise DataError(f"{path}: not an .npz archive (no zip structure). Save it with "
-                            "np.savez(path, X=X, y=y).")
+            raise DataError(literal(path) + ": not an .npz archive (no zip structure). Save it "
+                            "with np.savez(path, X=X, y=y).")
         with np.load(path, allow_pickle=False) as archive:
             missing = {"X", "y"} - set(archive.files)
             if missing:
-                raise DataUsageError(
+                raise DataUsageError(literal(
                     f"{path}: no array named {sorted(missing)} (found {archive.files}). "
                     "Save with np.savez(path, X=X, y=y)."
-                )
+                ))
             X, y = archive["X"], archive["y"]
     except DataError:
         raise
     except ValueError as exc:
         if "allow_pickle" in str(exc):
-            raise DataError(
-                f"{path}: holds pickled (object) arrays, which are not loaded for safety. "
-                "Save numeric X and numeric or string y without dtype=object."
+            raise DataError(literal(path) + (
+                ": holds pickled (object) arrays, which are not loaded for safety. "
+                "Save numeric X and numeric or string y without dtype=object.")
             ) from None
-        raise DataError(f"{path}: cannot read the archive ({exc}). Save it again.") from None
+        raise DataError(literal(f"{path}: cannot read the archive ({exc}). Save it again.")) \
+            from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataError(f"{path}: the archive is damaged ({type(exc).__name__}: {exc}). "
-                        "Save it again.") from None
+        raise DataError(literal(f"{path}: the archive is damaged ({type(exc).__name__}: {exc}). "
+                                "Save it again.")) from None
     if y.ndim != 1 or len(y) != len(X):
-        raise DataError(
+        raise DataError(literal(
             f"{path}: y has shape {y.shape} but X has {len(X)} rows; expected one label per "
             "row, shape (n_samples,). Save y as a 1-D array of class labels."
-        )
+        ))
     if X.ndim > 2:
         return _images(X, y, f"npz:{os.path.basename(path)}")
     if X.ndim != 2 or not np.issubdtype(X.dtype, np.number):
-        raise DataError(
+        raise DataError(literal(
             f"{path}: X has shape {X.shape} and dtype {X.dtype}; expected a numeric "
             "(n_samples, n_features) array. Save numeric features."
-        )
+        ))
     import pandas as pd
 
     columns = [f"x{i}" for i in range(X.shape[1])]
@@ -246,10 +248,31 @@ def _with_task(ds, task):
     if y.dtype.kind in "biuf":
         ds.y = numeric_target(y, task)
     elif task == "regression":
-        raise DataError(f"{ds.name}: {{task}} needs numeric targets, but y has dtype "
+        raise DataError(literal(ds.name) + f": {{task}} needs numeric targets, but y has dtype "
                         f"{y.dtype}. Leave out {{task}} to read y as class labels.", task=task)
     ds.task = "regression" if ds.y.dtype.kind == "f" else "classification"
     return ds
+
+
+_TASKS = ("classification", "regression", "auto")
+
+
+def _check_arguments(sep, na_values, task):
+    """Refuse a ``sep``, ``na_values`` or ``task`` that cannot be meant, before any reading."""
+    if task not in _TASKS:
+        raise DataUsageError("{task} is not a task. Use {task='classification'}, "
+                             "{task='regression'} or {task='auto'}.", task=task)
+    if sep is not None and not (isinstance(sep, str) and len(sep) == 1):
+        raise DataUsageError("{sep} is not one character. Use e.g. {sep=';'}, {sep='|'} or "
+                             "{sep='\\t'}.", sep=sep)
+    if isinstance(na_values, str) or not isinstance(na_values, Iterable):
+        raise DataUsageError("{na_values} is not a list of cell texts. Pass a list, e.g. "
+                             "{na_values=['-', 'n/a']}.", na_values=na_values)
+    odd = [v for v in na_values if not isinstance(v, str)]
+    if odd:
+        raise DataUsageError("{na_values} holds " + literal(f"{odd[0]!r}, which is not a cell "
+                             f"text. Pass the texts as written in the file, e.g. {str(odd[0])!r}."),
+                             na_values=na_values)
 
 
 def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, encoding=None,
@@ -280,18 +303,21 @@ def load(dataset="digits", data=None, target=None, *, sep=None, decimal=None, en
     Raises
     ------
     DataUsageError
-        No such file, an unknown file type or column, or a wrong encoding.
+        No such file, an unknown file type or column, a wrong encoding, or a
+        ``task``, ``sep`` or ``na_values`` that is not one (checked first).
     DataError
         The file is unusable (damaged, empty, missing labels, ...).
     """
+    _check_arguments(sep, na_values, task)
     if data is None:
         if dataset == "digits":
             return _with_task(_digits(), task)
         if dataset == "mnist":
             return _with_task(_mnist(), task)
         close = difflib.get_close_matches(str(dataset), _DATASETS, n=1)
-        hint = f"Did you mean {close[0]!r}?" if close else "Use 'digits' or 'mnist'."
-        raise DataUsageError(f"{{dataset}} is unknown. {hint}", dataset=dataset)
+        hint = (literal(f"Did you mean {close[0]!r}?") if close
+                else "Use {dataset='digits'} or {dataset='mnist'}.")
+        raise DataUsageError("{dataset} is unknown. " + hint, dataset=dataset)
     if not os.path.exists(data):
         raise DataUsageError("{data}: no such file or folder. Check the path.", data=data)
     if os.path.isdir(data):

@@ -13,7 +13,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 
-from skkeras_search.exceptions import DataError, DataUsageError, DataWarning
+from skkeras_search.exceptions import DataError, DataUsageError, DataWarning, literal
 
 __all__ = ["formatted_numbers", "number_like"]
 
@@ -162,10 +162,11 @@ def _left_as_text(cells, reading):
     mark = "{decimal}" if reading.given else f"the decimal mark {decimal!r} detected in the file"
     parameters = {"decimal": decimal} if reading.given else {}
     return note, DataWarning(
-        f"column {cells.column!r} is left as text (categorical): {texts[i]!r} on "
-        f"{reading.where(i)} is not a number with {mark} (then {group!r} separates thousands, "
-        f"in groups of three). Write the column's numbers with {decimal!r} as decimal mark "
-        f"(e.g. {swapped!r}) so they are read as numbers.", **parameters)
+        literal(f"column {cells.column!r} is left as text (categorical): {texts[i]!r} on "
+                f"{reading.where(i)} is not a number with ") + mark
+        + literal(f" (then {group!r} separates thousands, in groups of three). Write the "
+                  f"column's numbers with {decimal!r} as decimal mark (e.g. {swapped!r}) so "
+                  "they are read as numbers."), **parameters)
 
 
 def _first(cells, reading, test):
@@ -181,13 +182,14 @@ def _check_one_writing(cells, reading):
     if len(units) > 1:
         shown = ", ".join(_first(cells, reading, lambda k, u=u: k.unit == u)
                           for u in sorted(units)[:2])
-        raise DataError(f"{reading.path}: column {column!r} mixes currencies ({shown}), whose "
-                        "amounts are not comparable. Write the column in one currency.")
+        raise DataError(literal(f"{reading.path}: column {column!r} mixes currencies "
+                                f"({shown}), whose amounts are not comparable. Write the "
+                                "column in one currency."))
     if len({k.percent for k in kinds}) > 1:
         shown = (f"{_first(cells, reading, lambda k: k.percent)}, "
                  f"{_first(cells, reading, lambda k: not k.percent)}")
-        raise DataError(f"{reading.path}: column {column!r} writes some numbers as percentages "
-                        f"and some not ({shown}). Write them all one way.")
+        raise DataError(literal(f"{reading.path}: column {column!r} writes some numbers as "
+                                f"percentages and some not ({shown}). Write them all one way."))
     return units
 
 
@@ -249,7 +251,8 @@ def _number_mark(cells, reading):
     thousands = float(number[i].replace(",", ""))
     comma = float(number[i].replace(".", "").replace(",", "."))
     raise DataUsageError(
-        f"{reading.path}: column {cells.column!r} has {cells.texts[i]!r} ({reading.where(i)}), "
-        f"which is {thousands:.15g} with ',' as thousands separator and {comma:.15g} with a "
-        "decimal comma. Pass {decimal} if the comma is a decimal mark, or '.' if it separates "
-        "thousands.", decimal=",")
+        literal(f"{reading.path}: column {cells.column!r} has {cells.texts[i]!r} "
+                f"({reading.where(i)}), which is {thousands:.15g} with ',' as thousands "
+                f"separator and {comma:.15g} with a decimal comma.")
+        + " Pass {decimal=','} if the comma is a decimal mark, or {decimal='.'} if it "
+        "separates thousands.")

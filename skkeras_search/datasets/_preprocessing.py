@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from skkeras_search._core.validation import fitted_network
 from skkeras_search.datasets._cells import MISSING_MARKERS
 from skkeras_search.datasets._numbers import number_like
-from skkeras_search.exceptions import DataError, DataUsageError, DataWarning
+from skkeras_search.exceptions import DataError, DataUsageError, DataWarning, literal
 
 __all__ = ["DataWarning", "TableSchema", "ImageScaler", "select_features", "build_pipeline",
            "describe"]
@@ -159,8 +159,9 @@ class TableSchema(TransformerMixin, BaseEstimator):
                 )
             extra = [c for c in names if c not in set(columns)]
             if extra:
-                warnings.warn(DataWarning(f"X has column(s) {extra[:10]!r} that the model was not "
-                                          "trained on; they are ignored."), stacklevel=3)
+                warnings.warn(DataWarning(literal(f"X has column(s) {extra[:10]!r} that the model "
+                                                  "was not trained on; they are ignored.")),
+                              stacklevel=3)
             X = X.set_axis(names, axis=1)[columns]
         else:
             array = np.asarray(X, dtype=object) if not hasattr(X, "dtype") else np.asarray(X)
@@ -274,7 +275,8 @@ def _check_names(parameter, names, target, columns):
             close = difflib.get_close_matches(name, columns, n=1)
             hint = (f"Did you mean {close[0]!r}?" if close
                     else f"Columns: {', '.join(map(str, columns[:30]))}.")
-            raise DataUsageError(f"{{{parameter}}} names {name!r}, which is not a column. {hint}",
+            raise DataUsageError(f"{{{parameter}}} names "
+                                 + literal(f"{name!r}, which is not a column. {hint}"),
                                  **{parameter: names})
 
 
@@ -338,14 +340,15 @@ def select_features(frame, target, *, drop=(), categorical=(), lines=None, name=
         mixed = not numeric and column not in categorical and _warn_mixed(column, values, lines)
         if not mixed and _looks_like_identifier(column, values, numeric):
             warnings.warn(DataWarning(
-                f"column {column!r} has a different value in every row and looks like an "
-                "identifier; as a feature it can only memorise rows. Leave it out with {drop}.",
+                literal(f"column {column!r} has a different value in every row and looks like "
+                        "an identifier;") + " as a feature it can only memorise rows. Leave it "
+                "out with {drop}.",
                 drop=[*drop, column]), stacklevel=2)
         columns.append(column)
         kinds.append(numeric)
     if not columns:
-        raise DataError(f"{name}: no feature column is left besides {{target}}. Keep at least one "
-                        "column.", target=target)
+        raise DataError(literal(name) + ": no feature column is left besides {target}. Keep at "
+                        "least one column.", target=target)
     return columns, [c for c, numeric in zip(columns, kinds) if not numeric], dropped
 
 
@@ -354,8 +357,9 @@ def _check_finite(column, values, lines, name):
     if values.dtype.kind in "f" and np.isinf(values.to_numpy()).any():
         row = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
         where = f"line {int(lines[row])}" if lines is not None else f"row {row}"
-        raise DataError(f"{name}, {where}: column {column!r} is infinite. Replace it with a "
-                        "number, or leave the cell empty (missing values are imputed).")
+        raise DataError(literal(f"{name}, {where}: column {column!r} is infinite. Replace it "
+                                "with a number, or leave the cell empty (missing values are "
+                                "imputed)."))
 
 
 def _warn_mixed(column, values, lines):
@@ -371,9 +375,9 @@ def _warn_mixed(column, values, lines):
         where = f" on line {int(lines[index])}" if lines is not None else ""
         shown.append(f"{text!r}{where}")
     warnings.warn(DataWarning(
-        f"column {column!r} is mostly numbers but has text ({', '.join(shown)}); it is treated as "
-        "categorical. If that text marks missing values, pass {na_values}; otherwise fix those "
-        "cells.", na_values=[texts.iloc[0]]), stacklevel=3)
+        literal(f"column {column!r} is mostly numbers but has text ({', '.join(shown)});")
+        + " it is treated as categorical. If that text marks missing values, pass {na_values}; "
+        "otherwise fix those cells.", na_values=[texts.iloc[0]]), stacklevel=3)
     return True
 
 

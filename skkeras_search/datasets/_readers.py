@@ -19,7 +19,7 @@ from skkeras_search.datasets._files import (
     open_binary,
 )
 from skkeras_search.datasets._numbers import formatted_numbers
-from skkeras_search.exceptions import DataError, DataUsageError
+from skkeras_search.exceptions import DataError, DataUsageError, literal
 
 __all__ = ["read_parquet", "read_text"]
 
@@ -34,8 +34,9 @@ def read_parquet(path):
         raise DataUsageError("{data}: reading Parquet needs pyarrow. Install it with "
                              "pip install 'skkeras-search[parquet]'.", data=path) from None
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read the Parquet file ({type(exc).__name__}: "
-                        f"{' '.join(str(exc).split())[:200]}). Check the file.") from None
+        raise DataError(literal(f"{path}: cannot read the Parquet file ({type(exc).__name__}: "
+                                f"{' '.join(str(exc).split())[:200]}). Check the file.")) \
+            from None
     return strip_text(frame)
 
 
@@ -81,11 +82,12 @@ def _read_csv(path, compression, found, mark, encoding, na_values):
     except UnicodeError:
         raise encoding_error(path, compression, encoding) from None
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty. Pass a table with a header row.") from None
+        raise DataError(literal(path) + ": the file is empty. Pass a table with a header row.") \
+            from None
     except pd.errors.ParserError as exc:
         reason = " ".join(str(exc).split()).replace("Error tokenizing data. C error: ", "")
-        raise DataError(f"{path}: {reason}. Fix that row, or pass the file's delimiter (it was "
-                        "read with {sep}).", sep=found.sep) from None
+        raise DataError(literal(f"{path}: {reason}.") + " Fix that row, or pass the file's "
+                        "delimiter (it was read with {sep}).", sep=found.sep) from None
     finally:
         if source is not path:
             source.close()

@@ -15,7 +15,7 @@ from skkeras_search.datasets._dialect import detect_separator
 from skkeras_search.datasets._files import PARQUET_SUFFIXES, split_suffix
 from skkeras_search.datasets._numbers import formatted_numbers
 from skkeras_search.datasets._readers import read_parquet, read_text
-from skkeras_search.exceptions import DataError, DataUsageError
+from skkeras_search.exceptions import DataError, DataUsageError, literal
 
 __all__ = ["read_table"]
 
@@ -70,8 +70,9 @@ def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values
         raise DataUsageError("{data} is a table, so it needs a label column: pass its name, e.g. "
                              "{target}.", data=path, target="label")
     if decimal not in (None, ".", ","):
-        raise DataUsageError("{decimal} is not a decimal mark this reader knows. Use '.' or ',' "
-                             "(the other is the thousands separator).", decimal=decimal)
+        raise DataUsageError("{decimal} is not a decimal mark this reader knows. Use "
+                             "{decimal='.'} or {decimal=','} (the other is the thousands "
+                             "separator).", decimal=decimal)
     ext, compression = split_suffix(path)
     if ext in PARQUET_SUFFIXES:
         frame, lines = read_parquet(path), None
@@ -82,7 +83,7 @@ def read_table(path, target, *, sep=None, decimal=None, encoding=None, na_values
     _strip_names(frame, path)
     _check_target(frame, path, target, sep)
     if frame.empty:
-        raise DataError(f"{path}: the header is there but no data rows follow. Add rows.")
+        raise DataError(literal(path) + ": the header is there but no data rows follow. Add rows.")
     return frame, lines, notes
 
 
@@ -93,8 +94,9 @@ def _strip_names(frame, path):
     seen = {}
     for raw, name in zip(raw_names, frame.columns):
         if name in seen:
-            raise DataError(f"{path}: columns {seen[name]!r} and {raw!r} have the same name once "
-                            "surrounding spaces are stripped. Rename one of them.")
+            raise DataError(literal(f"{path}: columns {seen[name]!r} and {raw!r} have the same "
+                                    "name once surrounding spaces are stripped. Rename one of "
+                                    "them."))
         seen[name] = raw
 
 
@@ -109,10 +111,11 @@ def _check_target(frame, path, target, sep):
         header = columns[0]
         guess = detect_separator(f"{header}\n")
         parameters["sep"] = guess if guess != "," or sep not in (None, ",") else ";"
-        hint = (f"The header was read as one column ({header[:60]!r}): pass the file's "
-                "delimiter with {sep}.")
+        hint = (literal(f"The header was read as one column ({header[:60]!r}): pass the "
+                        "file's delimiter with") + " {sep}.")
     elif close:
-        hint = f"Did you mean {close[0]!r}?"
+        hint = literal(f"Did you mean {close[0]!r}?")
     else:
-        hint = f"Columns: {', '.join(columns[:30])}{', ...' if len(columns) > 30 else ''}."
-    raise DataUsageError(f"{{target}} is not a column of {path}. {hint}", **parameters)
+        hint = literal(f"Columns: {', '.join(columns[:30])}{', ...' if len(columns) > 30 else ''}.")
+    raise DataUsageError("{target} is not a column of " + literal(path) + ". " + hint,
+                         **parameters)

@@ -8,7 +8,7 @@ label is refused (naming its line) unless asked to be left out.
 import numpy as np
 
 from skkeras_search.datasets._cells import MISSING_MARKERS
-from skkeras_search.exceptions import DataError
+from skkeras_search.exceptions import DataError, literal
 
 __all__ = ["AUTO_REGRESSION_DISTINCT", "numeric_target", "table_labels"]
 
@@ -60,10 +60,10 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False,
                  else np.flatnonzero(missing) + 1)
         shown = ", ".join(str(int(n)) for n in where[:5]) + (", ..." if len(where) > 5 else "")
         unit = "line" if lines is not None else "row"
-        raise DataError(
+        raise DataError(literal(
             f"{name}: {int(missing.sum())} row(s) have no label in column {values.name!r} "
-            f"({unit}{'s' if len(where) > 1 else ''} {shown}). Fill them in, or pass "
-            "{drop_missing_target} to leave those rows out.", drop_missing_target=True)
+            f"({unit}{'s' if len(where) > 1 else ''} {shown}). Fill them in, or pass ")
+            + "{drop_missing_target} to leave those rows out.", drop_missing_target=True)
     keep = ~missing
     kept = text[keep]
     if values.dtype.kind == "b" and task != "regression":  # True/false/TRUE columns
@@ -82,9 +82,10 @@ def table_labels(values, name, lines, *, decimal=".", drop_missing=False,
     if task == "regression":
         bad = int(np.flatnonzero(~np.isfinite(numbers))[0])
         where = f"line {int(np.asarray(lines)[keep][bad])}" if lines is not None else f"row {bad}"
-        raise DataError(f"{name}: {{task}} needs a number in every row of column "
-                        f"{values.name!r}, but {where} has {kept.iloc[bad]!r}. Fix the value, or "
-                        "leave out {task} to read the column as class labels.", task=task)
+        raise DataError(literal(name) + ": {task} needs a number in every row of column "
+                        + literal(f"{values.name!r}, but {where} has {kept.iloc[bad]!r}.")
+                        + " Fix the value, or leave out {task} to read the column as class "
+                        "labels.", task=task)
     return text[keep].to_numpy(dtype=str), keep
 
 
