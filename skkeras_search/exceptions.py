@@ -21,8 +21,6 @@ import ast
 import re
 
 __all__ = [
-    "keyword",
-    "literal",
     "DataError",
     "DataUsageError",
     "DataWarning",

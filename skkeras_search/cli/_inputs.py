@@ -32,7 +32,7 @@ from skkeras_search import datasets
 from skkeras_search.cli._args import MULTI_FIDELITY, in_flags
 from skkeras_search.cli._tensorboard import available as tensorboard_available
 from skkeras_search.datasets import Dataset
-from skkeras_search.exceptions import DataError, DataWarning
+from skkeras_search.exceptions import DataError, DataWarning, literal
 from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor
 from skkeras_search.space import space_from_dict
 
@@ -242,11 +242,13 @@ def _split(ds, X, args):
         return _split_regression(ds, X, args)
     classes, counts = np.unique(ds.y, return_counts=True)
     if len(classes) < 2:
-        raise DataError(f"{ds.name}: every sample has label {classes[0].item()!r}; a classifier "
+        raise DataError(f"{literal(ds.name)}: every sample has label "
+                        f"{literal(repr(classes[0].item()))}; a classifier "
                         "needs at least two classes. Check the target column.")
     if counts.min() < 2:
         rare = classes[np.argmin(counts)].item()
-        raise DataError(f"{ds.name}: class {rare!r} has a single sample, too few for a "
+        raise DataError(f"{literal(ds.name)}: class {literal(repr(rare))} has a single sample, "
+                        "too few for a "
                         "stratified test split. Drop that class or add samples.")
     n_test = int(np.ceil(args.test_size * len(ds.y)))
     if n_test < len(classes) or len(ds.y) - n_test < len(classes):
