@@ -94,3 +94,17 @@ def test_a_parameter_the_command_sets_is_refused_as_such_in_the_space(tmp_path, 
     err = capsys.readouterr().err
     assert f"'{name}' is set by the command for every fit, not searched: {flag}" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_class_weight_keys_in_the_space_are_read_as_the_labels_they_spell(tmp_path, capsys):
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"class_weight": [{"0": 3.0}, "balanced"], "hidden_units": [8]}))
+    out = tmp_path / "o"
+    assert main(["--space", str(space), "--n-iter", "2", "--cv", "2", "--epochs", "2", "-q",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["n_failed_candidates"] == 0  # {"0": 3.0} weighed digit 0, not a missing "0"
+    space.write_text(json.dumps({"class_weight": [{"10": 2.0}]}))
+    assert main(["--space", str(space), "--out", str(tmp_path / "p")]) == 2
+    assert "class_weight has key '10', which is not a class of the target" in \
+        capsys.readouterr().err

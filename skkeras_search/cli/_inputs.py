@@ -115,7 +115,8 @@ def read_inputs(args, argv, stderr):
     scoring = args.scoring or ("r2" if regression else "accuracy")
     X_tr, X_te, y_tr, y_te, idx_te = _split(ds, X, args)
     _check_scoring(scoring, y_tr, ds.task)
-    space = read_space(args.space, ds.task, args.strategy) if args.space else None
+    classes = None if ds.task == "regression" else np.unique(ds.y)
+    space = read_space(args.space, ds.task, args.strategy, classes) if args.space else None
     return Inputs(args=args, argv=tuple(argv), started=started, sep=sep, batch_size=batch_size,
                   cache_dir=cache_dir, dataset=ds, X=X, n_features=int(np.shape(X)[1]),
                   columns=columns, categorical=categorical, dropped=dropped,
@@ -314,8 +315,11 @@ def network_class(task):
     return KerasMLPRegressor if task == "regression" else KerasMLPClassifier
 
 
-def read_space(path, task, strategy):
+def read_space(path, task, strategy, classes=None):
     """``--space``'s file as a search space, every name and value legal for the task's estimator.
+
+    JSON writes every key as text, so a ``class_weight`` dict's keys are
+    read as the target's ``classes`` they spell (``"0"`` as the label 0).
 
     Raises
     ------
@@ -344,7 +348,22 @@ def read_space(path, task, strategy):
     except (TypeError, ValueError) as exc:
         raise UsageError(f"--space {path}: {' '.join(str(exc).split())}") from None
     _check_strategy(space, strategy)
+    if isinstance(space.get("class_weight"), list) and classes is not None:
+        space["class_weight"] = [_weights_by_label(w, classes, path) for w in space["class_weight"]]
     return space
+
+
+def _weights_by_label(weights, classes, path):
+    """A JSON ``class_weight`` dict with each key read as the class it spells."""
+    if not isinstance(weights, dict):
+        return weights
+    by_text = {str(c): c for c in classes.tolist()}
+    unknown = [k for k in weights if k not in by_text]
+    if unknown:
+        raise UsageError(f"--space {path}: class_weight has key {unknown[0]!r}, which is not a "
+                         f"class of the target ({sorted(by_text)[:10]}). Use the labels as keys, "
+                         f'e.g. {{"{sorted(by_text)[0]}": 2.0}}.')
+    return {by_text[k]: v for k, v in weights.items()}
 
 
 def _check_names(spec, estimator, task):
