@@ -179,7 +179,11 @@ def test_scheduler_local_cli(tmp_path, capsys):
     assert os.getpid() not in pids  # the fits ran in the cluster's worker processes
 
 
-def test_unreachable_scheduler_is_a_usage_error_that_changes_nothing(tmp_path, capsys):
+def test_unreachable_scheduler_is_a_usage_error_that_changes_nothing(tmp_path, capsys,
+                                                                     monkeypatch):
+    from skkeras_search.cli import _execute
+
+    monkeypatch.setattr(_execute, "CONNECT_TIMEOUT", "2s")  # a real, refused address; less waiting
     out = tmp_path / "out"
     (out / "fit-cache" / "ab").mkdir(parents=True)
     kept = {out / "progress.jsonl": "{}\n", out / "fit-cache" / "ab" / "entry.npz": "x"}

@@ -32,6 +32,10 @@ from skkeras_search.exceptions import SearchWarning
 __all__ = ["EveryFitFailed", "Outcome", "SchedulerError", "execute", "execution"]
 
 
+#: How long to try to reach a ``--scheduler`` address before refusing it.
+CONNECT_TIMEOUT = "15s"
+
+
 class SchedulerError(RuntimeError):
     """The Dask scheduler could not be used; the message says how to fix it."""
 
@@ -239,7 +243,7 @@ def execution(scheduler, n_workers=None):
 
 def _connect(client_class, scheduler):
     try:
-        return client_class(scheduler, timeout="15s")
+        return client_class(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         raise SchedulerError(
             f"--scheduler {scheduler}: cannot connect ({type(exc).__name__}: "
