@@ -24,9 +24,12 @@ run: build (under the fit's seed), check, train a pooled compiled model
 """
 
 import functools
+import inspect
 import os
 import secrets
+import sys
 import warnings
+from collections import namedtuple
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,6 +42,7 @@ from skkeras_search._core.validation import Interval, StrOptions, holdout_split,
 from skkeras_search.exceptions import TrainingDivergedError
 from skkeras_search.wrappers import _cached_fit, _keras_fit
 from skkeras_search.wrappers import _checks as _wrapper_checks
+from skkeras_search.wrappers._callbacks import fresh_callbacks
 from skkeras_search.wrappers._factory import _class_for, _instance_of, _WrapperMeta
 
 __all__ = ["_KerasWrapper"]
@@ -56,6 +60,7 @@ _FIT_PARAMS = {
     "warm_start": False,
     "random_state": None,
     "verbose": 0,
+    "callbacks": None,
     "cache_dir": None,
 }
 # A build function may declare these itself (it then compiles with them).
@@ -74,6 +79,7 @@ _CONSTRAINTS = {
     "warm_start": ["boolean"],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+    "callbacks": [list, tuple, None],
     "cache_dir": [str, os.PathLike, None],
 }
 # Rows of X that tell a classifier's outputs apart (probabilities or logits) when its
@@ -81,6 +87,32 @@ _CONSTRAINTS = {
 _SAMPLE_ROWS = 64
 # Set by validate_data at the start of fit; put back when the fit fails.
 _INPUT_ATTRS = ("n_features_in_", "feature_names_in_")
+
+# What one call trains (``_KerasWrapper._run``): the targets' task ('classification',
+# 'multilabel', 'regression'), whether the hold-out is stratified, whether it is
+# partial_fit, whether it continues the fitted model, the epochs to train (in all, or
+# one more for partial_fit), early stopping, and this call's fresh copies of callbacks.
+_Run = namedtuple("_Run", "task stratify partial continuing epochs early_stopping callbacks")
+
+
+def model_instance_error(cls, model):
+    """The TypeError for ``model=`` a ``keras.Model`` instance, or None when it is not one.
+
+    Keras is imported by then if ``model`` is a Keras model, so nothing is
+    imported here.
+    """
+    keras = sys.modules.get("keras")
+    if keras is None or not isinstance(model, getattr(keras, "Model", ())):
+        return None
+    data = ", ".join(cls._data_args)
+    return TypeError(
+        f"model={type(model).__name__} instance ({getattr(model, 'name', '?')!r}) given, "
+        f"but {cls.__name__} takes a function that builds and returns a keras.Model, so "
+        "that every fit (every cross-validation fold) starts from fresh weights. Either "
+        f"pass the build function: def build({data}): return keras.Sequential([...]); "
+        f"{cls.__name__}(build); or use skkeras_search.scikeras.wrappers.{cls.__name__}"
+        "(model=<the instance>), which accepts prebuilt models."
+    )
 
 
 def _unchanged_if_failed(fit):
@@ -117,6 +149,9 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         if "_build_fn" in cls.__dict__ and not args and "model" not in kwargs:
             return object.__new__(cls)  # e.g. type(est)() with the default model
         model = args[0] if args else kwargs.get("model")
+        error = model_instance_error(cls, model)
+        if error is not None:
+            raise error
         if "_build_fn" in cls.__dict__ and not callable(model):
             return object.__new__(cls)  # like any estimator: fit's validation reports it
         if model is None or not callable(model):
@@ -137,6 +172,13 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         state = super().__getstate__()
         state.pop("_model", None)  # the lazily built copy behind model_; rebuilt on demand
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # A pickle made before a parameter existed (callbacks=) gets its default.
+        for p in list(inspect.signature(type(self).__init__).parameters.values())[1:]:
+            if p.default is not p.empty:
+                self.__dict__.setdefault(p.name, p.default)
 
     # ------------------------------------------------------------------ fit
     def _validate_X(self, X, reset):
@@ -160,34 +202,42 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         kwargs.update({k: data[k] for k in self._data_names})
         return kwargs
 
-    def _fit_keras(self, X, y, sw, n_outputs, classes, stratify):
-        """Train on encoded targets ``y``; set the fitted state shared by both wrappers."""
+    def _run(self, partial, task, stratify):
+        """The :data:`_Run` of a call to ``fit`` or (``partial``) ``partial_fit``.
+
+        Raises
+        ------
+        TypeError
+            ``callbacks`` holds something that is not a Keras callback.
+        """
+        continuing = hasattr(self, "_variables") and (partial or self.warm_start)
+        return _Run(task, stratify, partial, continuing, 1 if partial else self.epochs,
+                    self.early_stopping and not partial, fresh_callbacks(self.callbacks))
+
+    def _fit_keras(self, X, y, sw, n_outputs, classes, run):
+        """Train on encoded targets ``y`` as ``run`` says; set the shared fitted state."""
         self._check_model()
         spec = _keras_fit.Spec(self.model, self._build_kwargs(X.shape[1:], n_outputs),
-                               X.shape[1:], X.dtype, n_outputs, self._task, self.optimizer,
+                               X.shape[1:], X.dtype, n_outputs, run.task, self.optimizer,
                                self.learning_rate)
-        warm = self.warm_start and hasattr(self, "_variables")
+        warm = run.continuing
         seed = self._seed if warm else resolve_seed(self.random_state)
         # Every fit calls the build function: what it builds (not its name) keys the
         # pooled model, and under the fit's seed it makes the fit's initial weights.
         fresh = spec.build(seed)
         arch, initial = _wrapper_checks.architecture(fresh), [v.numpy() for v in fresh.variables]
         if warm and (self._spec.key, self._arch) != (spec.key, arch):
-            raise ValueError(
-                "warm_start=True, but the parameters, input shape, number of outputs or the "
-                "network the build function builds differ from the fitted model's. Set "
-                "warm_start=False to train the new model from scratch."
-            )
+            raise ValueError(_changed_message(run.partial))
         data = [X, y] + ([] if sw is None else [sw]) + list(classes)
-        cache = self._cache(data, seed, warm, arch)
-        entry = _usable_entry(cache, self.epochs, self.early_stopping)
+        cache = self._cache(data, seed, warm or run.partial, arch)
+        entry = _usable_entry(cache, run.epochs, run.early_stopping)
         with _keras_fit.acquire(spec, arch, seed, fresh, X[:_SAMPLE_ROWS]) as slot:
             del fresh  # pooled now, or a throwaway
             self._check_slot(slot, spec, n_outputs)
-            state, end = self._start(warm, entry, initial, slot.optimizer_start)
-            fit, token = self._train_slot(slot, state, end, X, y, sw, seed, stratify, cache)
-        if cache is not None and (entry is None or entry.epochs != self.epochs):
-            cache.store(self.epochs, *_cached_fit.to_entry(fit))
+            state, end = self._start(warm, entry, initial, slot.optimizer_start, run.epochs)
+            fit, token = self._train_slot(slot, state, end, X, y, sw, seed, run, cache)
+        if cache is not None and (entry is None or entry.epochs != run.epochs):
+            cache.store(run.epochs, *_cached_fit.to_entry(fit))
         # Commit: nothing above changed the estimator.
         self._spec, self._arch, self._head, self._seed, self._token = (
             spec, arch, slot.head, seed, token)
@@ -200,6 +250,9 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         return self
 
     def _check_model(self):
+        error = model_instance_error(type(self), self.model)
+        if error is not None:
+            raise error
         if self.model is not type(self)._build_fn:
             raise ValueError(
                 f"model={self.model!r} differs from the build function this estimator was made "
@@ -210,25 +263,30 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
 
     def _check_slot(self, slot, spec, n_outputs):
         """Refuse a model with the wrong number of outputs; pass on its head's warning."""
-        if slot.out_units not in self._allowed_units(n_outputs):
-            raise ValueError(self._output_message(slot.out_units, n_outputs))
+        if slot.out_units not in self._allowed_units(n_outputs, spec.task):
+            raise ValueError(self._output_message(slot.out_units, n_outputs, spec.task))
         if slot.head_warning is not None:
             warnings.warn(f"model={spec.name} {slot.head_warning}", UserWarning, stacklevel=6)
 
-    def _start(self, warm, entry, initial, optimizer_start):
-        """``(state, end)``: the :class:`~._cached_fit.KerasFit` to start from, epochs to reach."""
+    def _start(self, warm, entry, initial, optimizer_start, epochs):
+        """``(state, end)``: the :class:`~._cached_fit.KerasFit` to start from, epochs to reach.
+
+        Continuing (``warm_start`` or ``partial_fit``) trains ``epochs`` more,
+        numbered on from the fitted model's ``n_iter_``: epoch ``k`` is shuffled
+        as in a fit of more than ``k`` epochs.
+        """
         if warm:
             start = _cached_fit.KerasFit(self._variables, self._optimizer_variables,
                                          self.n_iter_, {k: list(v) for k, v in
                                                         self.history_.items()})
-            return start, start.n_iter + self.epochs
+            return start, start.n_iter + epochs
         if entry is not None:
             start = _cached_fit.from_entry(entry)
             # the cached fit is this fit (nothing to train), or a shorter one to continue
-            return start, start.n_iter if entry.epochs == self.epochs else self.epochs
-        return _cached_fit.KerasFit(initial, optimizer_start), self.epochs
+            return start, start.n_iter if entry.epochs == epochs else epochs
+        return _cached_fit.KerasFit(initial, optimizer_start), epochs
 
-    def _train_slot(self, slot, state, end, X, y, sw, seed, stratify, cache):
+    def _train_slot(self, slot, state, end, X, y, sw, seed, run, cache):
         """Load ``state`` into the slot, train on to epoch ``end``; return ``(fit, token)``.
 
         ``token`` marks the slot as holding the fit's variables (prediction
@@ -236,7 +294,7 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         """
         _keras_fit.load(slot, state.variables, state.optimizer_variables)
         first = state.n_iter
-        new = self._train(slot, X, y, sw, seed, first, end, stratify) if end > first else {}
+        new = self._train(slot, X, y, sw, seed, first, end, run) if end > first else {}
         variables, optimizer_variables = _keras_fit.snapshot(slot)
         if new:
             self._check_diverged(new, first, variables, slot, y, cache)
@@ -248,18 +306,19 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         return _cached_fit.KerasFit(variables, optimizer_variables, first + trained, history,
                                     trained), token
 
-    def _train(self, slot, X, y, sw, seed, start, end, stratify):
+    def _train(self, slot, X, y, sw, seed, start, end, run):
         """Train the loaded slot for epochs [start, end); return Keras's history of them."""
         validation, X_train, y_train, sw_train = None, X, y, sw
-        if self.early_stopping:
+        if run.early_stopping:
             (X_train, y_train, sw_train), (X_val, y_val, _) = holdout_split(
-                X, y, sw, fraction=self.validation_fraction, seed=seed, stratify=stratify)
+                X, y, sw, fraction=self.validation_fraction, seed=seed, stratify=run.stratify)
             validation = (X_val, y_val)
         batch_size = min(self.batch_size, X_train.shape[0])  # as Keras: the whole data
         return _keras_fit.train(
             slot, X_train, y_train, sw_train, batch_size=batch_size, seed=seed,
             first_epoch=start, epochs=end, validation=validation,
-            patience=self.n_iter_no_change, min_delta=self.tol, verbose=self.verbose)
+            patience=self.n_iter_no_change, min_delta=self.tol, verbose=self.verbose,
+            callbacks=run.callbacks)
 
     def _check_diverged(self, new, start, variables, slot, y, cache):
         """Raise TrainingDivergedError (recorded in the fit cache) if training diverged."""
@@ -278,12 +337,24 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
             cache.store_failure(epoch, message)
         raise TrainingDivergedError(message, epoch=epoch)
 
-    def _cache(self, data, seed, warm, arch):
-        """The fit cache of this fit, or None when it is not cached (``cache_blocker``)."""
-        blocker = cache_blocker(self.get_params(), continuing=warm)
+    def _cache(self, data, seed, continuing, arch):
+        """The fit cache of this fit, or None when it is not cached.
+
+        ``cache_blocker`` decides, and then a fit with ``callbacks`` is not
+        cached either, with a warning (see :mod:`._callbacks` for why).
+        """
+        blocker = cache_blocker(self.get_params(), continuing=continuing)
+        # the caller of fit: _cache, _fit_keras, fit, checked_fit, _fit_context, caller
         if blocker == "random_state":
-            # the caller of fit: _cache, _fit_keras, fit, checked_fit, _fit_context, caller
             warnings.warn(unseeded_message(self.cache_dir), UserWarning, stacklevel=6)
+        if blocker is None and self.callbacks:
+            warnings.warn(
+                f"cache_dir={self.cache_dir!r} is not used because callbacks= is set: callbacks "
+                "can change what a fit trains (stop it, change the learning rate, restore "
+                "weights) and have effects a cached fit would skip. Drop callbacks=... to "
+                "cache fits (early_stopping=True stops early and is cached).",
+                UserWarning, stacklevel=6)
+            return None
         if blocker is not None:
             return None
         return _cached_fit.fit_cache(self, data, seed, arch)
@@ -298,14 +369,26 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
 
     @property
     def model_(self):
-        """The fitted network, as a ``keras.Model`` of its own (built on first access)."""
+        """The fitted network: a compiled ``keras.Model`` of its own (built on first access).
+
+        It holds the trained weights and the trained optimizer state
+        (``model_.optimizer.iterations`` counts the steps trained), compiled
+        with the loss and optimizer the fits trained with.
+        """
         check_is_fitted(self)
         if "_model" not in self.__dict__:
-            model = _keras_fit.rebuild(self._spec, self._arch, self._seed, unique_names=True)
-            for v, value in zip(model.variables, self._variables):
-                v.assign(value)
-            self.__dict__["_model"] = model
+            self.__dict__["_model"] = _keras_fit.own_model(
+                self._spec, self._arch, self._seed, self.__dict__.get("_head"),
+                self._variables, self.__dict__.get("_optimizer_variables"))
         return self.__dict__["_model"]
+
+
+def _changed_message(partial):
+    what = ("partial_fit continues the fitted model" if partial else "warm_start=True")
+    fix = ("Call fit to train the new model from scratch." if partial else
+           "Set warm_start=False to train the new model from scratch.")
+    return (f"{what}, but the parameters, input shape, number of outputs or the network the "
+            f"build function builds differ from the fitted model's. {fix}")
 
 
 def _usable_entry(cache, epochs, early_stopping):
@@ -316,85 +399,3 @@ def _usable_entry(cache, epochs, early_stopping):
     if entry is not None and entry.epochs != epochs and early_stopping:
         return None  # continuation needs early_stopping=False
     return entry
-
-
-_COMMON_DOC = """
-    model : callable
-        Function that builds and returns a ``keras.Model``. Its keyword
-        arguments with defaults become parameters of this estimator (searchable
-        by name); arguments named ``input_shape`` (the shape of one sample, a
-        tuple) and ``{data}`` are filled in from the training data. If the
-        model it returns is compiled, it is trained with its own optimizer,
-        loss and metrics (what Keras users expect); if not, it is compiled
-        with ``optimizer``, ``learning_rate`` and {loss}.
-    optimizer : str, default='adam'
-        Keras optimizer name, used only when ``model`` returns an uncompiled
-        model (a build function may declare ``optimizer`` itself).
-    learning_rate : float, default=1e-3
-        Step size of that optimizer. Ignored when ``model`` compiles, unless
-        the build function declares ``learning_rate`` itself, in which case it
-        is the build function's parameter.
-    epochs : int, default=10
-        Passes over the training data (Keras's ``epochs``). Hyperband searches
-        set it per budget.
-    batch_size : int, default=32
-        Minibatch size (Keras's); a batch larger than the training data is the
-        whole training data.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data{strat} and stop
-        when the validation loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, keeping the best weights (Keras's
-        ``EarlyStopping(restore_best_weights=True)``).
-    validation_fraction : float, default=0.1
-        Fraction held out for early stopping. Ignored unless
-        ``early_stopping=True``.
-    n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs. Ignored unless
-        ``early_stopping=True``.
-    tol : float, default=1e-4
-        Smallest decrease of the validation loss that counts as an
-        improvement. Ignored unless ``early_stopping=True``.{extra}
-    warm_start : bool, default=False
-        When True and the estimator is fitted with the same parameters and
-        input shape, ``fit`` trains ``epochs`` more epochs from the current
-        weights and optimizer state.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the build (weight initialisation and dropout seeds, through
-        ``keras.utils.set_random_seed``), the validation split and the
-        per-epoch shuffle. The caller's Python and NumPy global RNG states are
-        left unchanged. An int gives identical predictions on CPU, in any
-        process.
-    verbose : int, default=0
-        Keras's one line per epoch (``verbose=2``) when positive.
-    cache_dir : str or None, default=None
-        Folder of a fit cache shared by the fits of a search (used only with
-        an int ``random_state`` and ``warm_start=False``). A fit whose
-        parameters, data and seed match a cached one loads it; one asking for
-        more ``epochs`` continues it from its weights, optimizer state and
-        dropout seed state, training only the extra epochs, bit-identical to
-        training from scratch on CPU (needs ``early_stopping=False``). The
-        build function is keyed by its module, name, code, defaults, the
-        values its closure captured and the network it builds (layers, their
-        configs and shapes, the compiled optimizer and loss); the code of
-        functions and layer classes it uses is not looked into, so clear the
-        cache after editing those. Entries are ``.npz`` files, read without
-        pickle.
-"""
-
-_ATTRS_DOC = """
-    n_features_in_ : int
-        ``X.shape[1]`` at fit (for images, their height).
-    input_shape_ : tuple of int
-        Shape of one training sample, ``X.shape[1:]``.
-    history_ : dict of list of float
-        Keras's ``History.history``: per-epoch loss (and ``val_loss`` with
-        early stopping, and compiled metrics).
-    n_iter_ : int
-        Epochs trained in all (including continued ones).
-    n_epochs_trained_ : int
-        Epochs trained by the last call to ``fit``: 0 when the fit cache
-        supplied the weights, the extra epochs when a cached shorter fit was
-        continued, fewer than ``epochs`` when early stopping ended it.
-    model_ : keras.Model
-        The fitted network (a model of its own, built on first access).
-"""

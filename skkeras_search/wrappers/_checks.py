@@ -197,21 +197,22 @@ def _last_activation(model):
     return getattr(activation, "__name__", None) if activation is not None else None
 
 
-def _look_like_probabilities(out):
+def _look_like_probabilities(out, multilabel):
     out = np.asarray(out, dtype=np.float64).reshape(out.shape[0], -1)
     if not np.all((out >= 0) & (out <= 1)):
         return False
-    return out.shape[1] == 1 or bool(np.allclose(out.sum(axis=1), 1, atol=1e-3))
+    return multilabel or out.shape[1] == 1 or bool(np.allclose(out.sum(axis=1), 1, atol=1e-3))
 
 
-def output_head(model, sample, compiled_loss):
+def output_head(model, sample, compiled_loss, multilabel=False):
     """(kind, warning): whether a classifier outputs probabilities or logits.
 
     Read from the last layer's activation (softmax, sigmoid and the like:
     probabilities; linear: logits), else from a loss compiled with
     ``from_logits=True`` (logits), else from the outputs on ``sample``, rows
     of the training data (probabilities lie in [0, 1], and rows of several
-    units sum to 1). An activation known by neither name (a lambda, relu,
+    units sum to 1, unless ``multilabel``: one probability per label). An
+    activation known by neither name (a lambda, relu,
     ``tf.nn.softmax`` under another name) is told by the outputs. ``warning``
     is set when the model outputs logits but was compiled with a loss that
     expects probabilities.
@@ -223,7 +224,8 @@ def output_head(model, sample, compiled_loss):
     if from_logits or activation == "linear":
         kind = LOGITS
     else:
-        kind = PROBABILITIES if _look_like_probabilities(model(sample, training=False)) else LOGITS
+        outputs = model(sample, training=False)
+        kind = PROBABILITIES if _look_like_probabilities(outputs, multilabel) else LOGITS
     warning = None
     if kind == LOGITS and from_logits is False:
         warning = (
@@ -236,12 +238,16 @@ def output_head(model, sample, compiled_loss):
     return kind, warning
 
 
-def probabilities(outputs, kind):
-    """Class probabilities, float64, of shape (n_samples, n_units) from a classifier's outputs."""
+def probabilities(outputs, kind, multilabel=False):
+    """Class probabilities, float64, of shape (n_samples, n_units) from a classifier's outputs.
+
+    Logits become probabilities by softmax over the units, or by a sigmoid
+    per unit for one unit or a ``multilabel`` model (one label per unit).
+    """
     out = np.asarray(outputs, dtype=np.float64).reshape(outputs.shape[0], -1)
     if kind != LOGITS:
         return out
-    return expit(out) if out.shape[1] == 1 else softmax(out, axis=1)
+    return expit(out) if multilabel or out.shape[1] == 1 else softmax(out, axis=1)
 
 
 # ------------------------------------------------------------- divergence

@@ -14,16 +14,12 @@ from skkeras_search._core.validation import (
     _check_sample_weight,
     _fit_context,
     check_two_classes,
-    class_weights,
     validate_data,
 )
 from skkeras_search.wrappers import _checks as _wrapper_checks
-from skkeras_search.wrappers._base import (
-    _ATTRS_DOC,
-    _COMMON_DOC,
-    _KerasWrapper,
-    _unchanged_if_failed,
-)
+from skkeras_search.wrappers import _targets
+from skkeras_search.wrappers._base import _KerasWrapper, _unchanged_if_failed
+from skkeras_search.wrappers._docs import ATTRS_DOC, COMMON_DOC
 from skkeras_search.wrappers._factory import register
 
 __all__ = ["KerasClassifier", "KerasRegressor"]
@@ -46,6 +42,14 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
     or not compiled), to which ``predict_proba`` applies softmax (sigmoid).
     Targets are passed to the loss as class indices ``0..n_classes-1``
     (one-hot if the model was compiled with ``categorical_crossentropy``).
+    A multilabel indicator ``y`` of 0 and 1, shape (n_samples, n_labels),
+    trains a model with ``n_classes=n_labels`` sigmoid outputs (binary
+    cross-entropy when the build function does not compile); ``predict``
+    then returns 0/1 of that shape and ``predict_proba`` one probability per
+    label. Other 2-D targets (several multiclass outputs) raise ValueError:
+    ``skkeras_search.scikeras.wrappers.KerasClassifier`` with a target
+    encoder takes them. Passing a ``keras.Model`` instance as ``model``
+    raises TypeError (pass the function that builds it).
     Inputs may have any shape the model accepts (e.g. images
     ``(n, 28, 28, 1)``). Fits reuse a compiled model per architecture (what
     the build function builds, checked at every fit), so the fixed cost of a
@@ -53,7 +57,7 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
 
     Parameters
     ----------"""
-        + _COMMON_DOC.format(
+        + COMMON_DOC.format(
             data="n_classes", loss="sparse categorical (or, for one output unit, binary) "
             "cross-entropy", strat=" (stratified by class)",
             extra="""
@@ -64,8 +68,8 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels, sorted."""
-        + _ATTRS_DOC
+        Class labels, sorted (``arange(n_labels)`` for multilabel ``y``)."""
+        + ATTRS_DOC
         + """
     See Also
     --------
@@ -99,8 +103,9 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
         ----------
         X : array-like of shape (n_samples, ...)
             Training inputs, any per-sample shape the model accepts.
-        y : array-like of shape (n_samples,)
-            Class labels (ints, strings, any sortable labels).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (ints, strings, any sortable labels), or a
+            multilabel indicator matrix of 0 and 1.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, passed to Keras's loss.
 
@@ -116,38 +121,96 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
             failed; with ``cache_dir`` a repeated fit fails at once).
         ValueError
             The build function returned layers an earlier call returned
-            (made outside it), or a model with the wrong number of outputs.
+            (made outside it), a model with the wrong number of outputs, or
+            ``y`` is 2-D but not a multilabel indicator matrix.
+        TypeError
+            ``callbacks`` holds something that is not a Keras callback.
         """
-        X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32)
-        check_classification_targets(y)
-        warm = self.warm_start and hasattr(self, "_variables")
-        classes = np.unique(y)
-        if warm and not np.array_equal(np.union1d(classes, self.classes_), self.classes_):
-            raise ValueError(
-                f"y has labels {np.setdiff1d(classes, self.classes_).tolist()} not seen in the "
-                f"previous fit (classes_={self.classes_.tolist()}). Set warm_start=False."
-            )
-        classes = self.classes_ if warm else classes
-        check_two_classes(classes)
-        codes = np.searchsorted(classes, y).astype(np.int32)
-        sw = None
-        if sample_weight is not None or self.class_weight is not None:
-            sw = _check_sample_weight(sample_weight, X, dtype=np.float32,
-                                      ensure_non_negative=True)
-            if self.class_weight is not None:
-                sw = sw * class_weights(self.class_weight, classes, y, partial=False)[
-                    codes].astype(np.float32)
-            check_two_classes(classes, np.unique(y[sw > 0]))
-        self._fit_keras(X, codes, sw, len(classes), [classes], stratify=True)
-        self.classes_ = classes
+        X, codes, sw, classes, run, y_dtype = self._prepare(X, y, sample_weight, None, False)
+        self._fit_keras(X, codes, sw, len(classes), [classes], run)
+        self._set_targets(classes, run, y_dtype)
         return self
 
-    @staticmethod
-    def _allowed_units(n_classes):
-        return (n_classes, 1) if n_classes == 2 else (n_classes,)
+    @_fit_context(prefer_skip_nested_validation=True)
+    @_unchanged_if_failed
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one more epoch on ``X``, ``y`` from the current state (the first call starts).
 
-    def _output_message(self, units, n_classes):
-        return (f"model={type(self)._build_fn.__qualname__} returns {units} outputs per sample, "
+        The first call (on an unfitted estimator) builds the model and
+        trains one epoch: it equals ``fit`` with ``epochs=1``. Each later call
+        (or a call after ``fit``) trains one more epoch from the fitted
+        weights and optimizer state, numbered on: ``fit`` with ``epochs=1``
+        then two ``partial_fit`` calls give the same bits as ``fit`` with
+        ``epochs=3``, for the same ``random_state`` and data.
+        ``early_stopping`` is ignored (no hold-out) and the fit cache is not
+        used; ``callbacks`` run in each call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training inputs, of the fitted per-sample shape after the first call.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix of 0 and 1.
+        classes : array-like of shape (n_classes,), default=None
+            Every label ``y`` may have, required on the first call (as
+            scikit-learn's ``partial_fit``), optional but equal later. Not
+            needed for multilabel ``y``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, passed to Keras's loss.
+
+        Returns
+        -------
+        self : KerasClassifier
+
+        Raises
+        ------
+        ValueError
+            ``classes=None`` on the first call, labels outside ``classes``, or
+            parameters or input shape other than the fitted model's.
+        TrainingDivergedError
+            The training loss diverged in the epoch.
+        """
+        X, codes, sw, classes, run, y_dtype = self._prepare(X, y, sample_weight, classes, True)
+        self._fit_keras(X, codes, sw, len(classes), [classes], run)
+        self._set_targets(classes, run, y_dtype)
+        return self
+
+    def _prepare(self, X, y, sample_weight, classes, partial):
+        """``(X, targets, sample weights, classes, run, y dtype)`` of a fit or partial_fit."""
+        run = self._run(partial, "classification", stratify=True)
+        reset = not (partial and run.continuing)
+        fitted = self.classes_ if run.continuing else None
+        if _targets.is_multilabel(y):
+            X, y = validate_data(self, X, y, reset=reset, allow_nd=True, dtype=np.float32,
+                                 multi_output=True)
+            codes, classes = _targets.multilabel_targets(y, classes)
+            run = run._replace(task="multilabel", stratify=False)
+        else:
+            X, y = validate_data(self, X, y, reset=reset, allow_nd=True, dtype=np.float32)
+            check_classification_targets(y)
+            classes = _targets.class_labels(y, classes, fitted, partial)
+            check_two_classes(classes)
+            codes = np.searchsorted(classes, y).astype(np.int32)
+        self._check_input_shape(X, reset)
+        sw = _targets.sample_weights(sample_weight, X, self.class_weight, classes, y, codes, run)
+        return X, codes, sw, classes, run, y.dtype
+
+    def _set_targets(self, classes, run, y_dtype):
+        self.classes_ = classes
+        self._multilabel, self._y_dtype = run.task == "multilabel", y_dtype
+
+    @staticmethod
+    def _allowed_units(n_classes, task):
+        return (n_classes, 1) if n_classes == 2 and task != "multilabel" else (n_classes,)
+
+    def _output_message(self, units, n_classes, task):
+        name = type(self)._build_fn.__qualname__
+        if task == "multilabel":
+            return (f"model={name} returns {units} outputs per sample, but y is a multilabel "
+                    f"indicator matrix with {n_classes} columns. End the model with "
+                    "Dense(n_classes, activation='sigmoid') (declare n_classes in the build "
+                    "function: it is the number of labels).")
+        return (f"model={name} returns {units} outputs per sample, "
                 f"but y has {n_classes} classes. End the model with "
                 "Dense(n_classes, activation='softmax') (declare n_classes in the build "
                 "function), or Dense(1, activation='sigmoid') for two classes.")
@@ -163,12 +226,14 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in ``classes_`` order (two columns for binary). A model
+            Probabilities in ``classes_`` order (two columns for binary; for
+            multilabel ``y``, one probability per label, not summing to 1). A model
             ending in logits (a linear last layer, or a loss compiled with
             ``from_logits=True``) has softmax (sigmoid for one unit) applied.
         """
-        out = _wrapper_checks.probabilities(self._outputs(X), self._head)
-        if out.shape[1] == 1:  # one sigmoid unit: P(classes_[1])
+        multilabel = self.__dict__.get("_multilabel", False)
+        out = _wrapper_checks.probabilities(self._outputs(X), self._head, multilabel)
+        if out.shape[1] == 1 and not multilabel:  # one sigmoid unit: P(classes_[1])
             out = np.hstack([1.0 - out, out])
         return out
 
@@ -182,11 +247,19 @@ class KerasClassifier(ClassifierMixin, _KerasWrapper):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels from ``classes_``; for multilabel ``y``, 0/1 (probability
+            above 0.5) per label, of ``y``'s dtype at fit.
         """
         proba = self.predict_proba(X)
+        if self.__dict__.get("_multilabel", False):
+            return (proba > 0.5).astype(self._y_dtype)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 @register
@@ -204,14 +277,14 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
 
     Parameters
     ----------"""
-        + _COMMON_DOC.format(data="n_outputs", loss="mean squared error", strat="",
+        + COMMON_DOC.format(data="n_outputs", loss="mean squared error", strat="",
                              extra="")
         + """
     Attributes
     ----------
     n_outputs_ : int
         Number of target columns."""
-        + _ATTRS_DOC
+        + ATTRS_DOC
         + """
     See Also
     --------
@@ -227,7 +300,7 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
     ...                              keras.layers.Dense(n_outputs)])
     >>> reg = KerasRegressor(build, units=8, random_state=0)
     >>> sorted(reg.get_params())[:3]
-    ['batch_size', 'cache_dir', 'early_stopping']
+    ['batch_size', 'cache_dir', 'callbacks']
     """
     )
 
@@ -260,24 +333,70 @@ class KerasRegressor(RegressorMixin, _KerasWrapper):
             The build function returned layers an earlier call returned
             (made outside it), or a model with the wrong number of outputs.
         """
-        X, y = validate_data(self, X, y, allow_nd=True, dtype=np.float32, multi_output=True,
-                             y_numeric=True)
+        run = self._run(False, "regression", stratify=False)
+        X, y2, sw, y_1d = self._prepare(X, y, sample_weight, reset=True)
+        self._fit_keras(X, y2, sw, y2.shape[1], [], run)
+        self.n_outputs_, self._y_1d = y2.shape[1], y_1d
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @_unchanged_if_failed
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one more epoch on ``X``, ``y`` from the current state (the first call starts).
+
+        The first call (on an unfitted estimator) builds the model and
+        trains one epoch: it equals ``fit`` with ``epochs=1``. Each later call
+        (or a call after ``fit``) trains one more epoch from the fitted
+        weights and optimizer state, numbered on: ``fit`` with ``epochs=1``
+        then two ``partial_fit`` calls give the same bits as ``fit`` with
+        ``epochs=3``, for the same ``random_state`` and data.
+        ``early_stopping`` is ignored (no hold-out) and the fit cache is not
+        used; ``callbacks`` run in each call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training inputs, of the fitted per-sample shape after the first call.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, with as many columns as in the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, passed to Keras's loss.
+
+        Returns
+        -------
+        self : KerasRegressor
+
+        Raises
+        ------
+        ValueError
+            Parameters, input shape or number of target columns other than
+            the fitted model's.
+        TrainingDivergedError
+            The training loss diverged in the epoch.
+        """
+        run = self._run(True, "regression", stratify=False)
+        X, y2, sw, y_1d = self._prepare(X, y, sample_weight, reset=not run.continuing)
+        self._fit_keras(X, y2, sw, y2.shape[1], [], run)
+        self.n_outputs_, self._y_1d = y2.shape[1], y_1d
+        return self
+
+    def _prepare(self, X, y, sample_weight, reset):
+        """``(X, targets of shape (n_samples, n_outputs), sample weights, y was 1-D)``."""
+        X, y = validate_data(self, X, y, reset=reset, allow_nd=True, dtype=np.float32,
+                             multi_output=True, y_numeric=True)
+        self._check_input_shape(X, reset)
         y = np.asarray(y, dtype=np.float32)
-        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
         sw = None
         if sample_weight is not None:
             sw = _check_sample_weight(sample_weight, X, dtype=np.float32,
                                       ensure_non_negative=True)
-        self._fit_keras(X, y2, sw, y2.shape[1], [], stratify=False)
-        self.n_outputs_ = y2.shape[1]
-        self._y_1d = y.ndim == 1
-        return self
+        return X, (y.reshape(-1, 1) if y.ndim == 1 else y), sw, y.ndim == 1
 
     @staticmethod
-    def _allowed_units(n_outputs):
+    def _allowed_units(n_outputs, task):
         return (n_outputs,)
 
-    def _output_message(self, units, n_outputs):
+    def _output_message(self, units, n_outputs, task):
         return (f"model={type(self)._build_fn.__qualname__} returns {units} outputs per sample, "
                 f"but y has {n_outputs} columns. End the model with Dense(n_outputs) (declare "
                 "n_outputs in the build function).")

@@ -38,10 +38,9 @@ permutes the outputs exactly.
 """
 
 import gc
-import random
 import threading
-from collections import OrderedDict, defaultdict
-from contextlib import contextmanager, nullcontext
+from collections import OrderedDict
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -49,8 +48,9 @@ from skkeras_search._core import backend as _backend
 from skkeras_search._core.divergence import has_diverged
 from skkeras_search._core.seeding import preserve_global_rng, stream
 from skkeras_search.wrappers import _checks as _wrapper_checks
+from skkeras_search.wrappers import _keras_names
 
-__all__ = ["Spec", "acquire", "rebuild", "train", "predict", "snapshot", "load",
+__all__ = ["Spec", "acquire", "rebuild", "own_model", "train", "predict", "snapshot", "load",
            "optimizer_learning_rate", "clear_pool", "POOL_SIZE"]
 
 POOL_SIZE = 8  # pooled models (each with its traced functions) kept per process
@@ -85,9 +85,9 @@ class Spec:
         (``model_``) as Keras would, so that two can go in one functional model.
         """
         keras = _backend.keras()
-        names = nullcontext() if unique_names else _names_as_first_built(self.key)
+        names = nullcontext() if unique_names else _keras_names.names_as_first_built(self.key)
         with preserve_global_rng(), names:
-            _seed_keras(int(seed))
+            _keras_names.seed_keras(int(seed))
             model = self.build_fn(**self.kwargs)
             if not isinstance(model, keras.Model):
                 raise TypeError(
@@ -98,80 +98,6 @@ class Spec:
                 model.build((None, *self.input_shape))
         _wrapper_checks.check_fresh_layers(model, self.name)
         return model
-
-
-_NAME_STATES = 256  # build functions whose first naming state is kept
-_first_names = OrderedDict()  # Spec.key -> Keras's name counters before its first build
-_first_names_lock = threading.Lock()
-
-
-@contextmanager
-def _names_as_first_built(key):
-    """Let every build of ``key`` name its layers and variables as the first one did.
-
-    Keras names each new layer with a global counter (``dense_7``), and
-    TensorFlow keeps a little memory for each variable name it has seen
-    (about 30 kB: 0.2 MB per fit of a small model, never freed). A fit builds
-    the model once, so a search of thousands of fits would grow by hundreds of
-    MB. Here the counters start, for each build, where they stood before the
-    first build of the same ``key``, so the names repeat; afterwards every
-    counter is put back to the larger of its values, so names given outside
-    stay unique. Without Keras's internal counters (another Keras), nothing
-    is changed.
-    """
-    try:
-        from keras.src.backend.common import global_state
-    except ImportError:
-        yield
-        return
-    counters = global_state.get_global_attribute(
-        "object_name_uids", default=defaultdict(int), set_to_default=True)
-    if not isinstance(counters, dict):
-        yield
-        return
-    with _first_names_lock:
-        start = _first_names.setdefault(key, dict(counters))
-        _first_names.move_to_end(key)
-        if len(_first_names) > _NAME_STATES:
-            _first_names.popitem(last=False)
-    global_state.set_global_attribute("object_name_uids", defaultdict(int, start))
-    try:
-        yield
-    finally:
-        used = global_state.get_global_attribute("object_name_uids") or {}
-        merged = defaultdict(int, counters)
-        for name, count in used.items():
-            merged[name] = max(merged[name], count)
-        global_state.set_global_attribute("object_name_uids", merged)
-
-
-def _seed_keras(seed):
-    """``keras.utils.set_random_seed`` without ``tf.random.set_seed``.
-
-    Keras's initialisers and dropout seed generators draw their seeds from
-    Python's ``random`` and Keras's global seed; ``tf.random.set_seed`` adds
-    nothing for them but clears TensorFlow's kernel and function caches, after
-    which every pooled model instantiates its graphs again (about 0.1 s per
-    fit). On other backends, or if Keras's internals move, the public function
-    is used. A build function drawing from unseeded ``tf.random`` ops itself
-    is therefore not made deterministic on TensorFlow.
-    """
-    keras = _backend.keras()
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.random import seed_generator
-        from keras.src.utils import rng_utils
-
-        names = (rng_utils.GLOBAL_RANDOM_SEED, seed_generator.GLOBAL_SEED_GENERATOR)
-    except (ImportError, AttributeError):
-        names = None
-    if names is None or keras.backend.backend() != "tensorflow":
-        keras.utils.set_random_seed(seed)
-        return
-    global_state.set_global_attribute(names[0], seed)
-    global_state.set_global_attribute(names[1], None)
-    random.seed(seed)
-    np.random.seed(seed)
 
 
 class _Slot:
@@ -186,19 +112,44 @@ class _Slot:
     def __init__(self, spec, model, sample):
         compiled = getattr(model, "compiled", False)
         self.head, self.head_warning, self.compiled_by_user = None, None, compiled
-        if spec.task == "classification":
+        if spec.task != "regression":
             self.head, self.head_warning = _wrapper_checks.output_head(
-                model, sample, model.loss if compiled else None)
-        if not compiled:
-            keras = _backend.keras()
-            optimizer = keras.optimizers.get(spec.optimizer)
-            optimizer.learning_rate = spec.learning_rate
-            model.compile(optimizer=optimizer, loss=_default_loss(spec, model, self.head))
-        model.optimizer.build(model.trainable_variables)
+                model, sample, model.loss if compiled else None,
+                multilabel=spec.task == "multilabel")
+        _compile(spec, model, self.head)
         self.model, self.lock, self.loaded, self.feed = model, threading.Lock(), None, None
         self.out_units = _output_units(spec, model)
         self.one_hot = _wants_one_hot(model.loss)
         self.optimizer_start = [v.numpy() for v in model.optimizer.variables]
+
+
+def _compile(spec, model, head):
+    """Compile an uncompiled model with the estimator's optimizer and loss; build the optimizer."""
+    if not getattr(model, "compiled", False):
+        keras = _backend.keras()
+        optimizer = keras.optimizers.get(spec.optimizer)
+        optimizer.learning_rate = spec.learning_rate
+        model.compile(optimizer=optimizer, loss=_default_loss(spec, model, head))
+    model.optimizer.build(model.trainable_variables)
+
+
+def own_model(spec, arch, seed, head, variables, optimizer_variables):
+    """A compiled model of its own holding a fit's weights and optimizer state (``model_``).
+
+    Built and compiled as the fit's pooled model was (the build function
+    under the fit's seed, then the estimator's optimizer and loss if it did
+    not compile), so that ``evaluate``, ``predict`` and further ``fit`` calls
+    work on it; no pooled model is shared with it.
+    """
+    model = rebuild(spec, arch, seed, unique_names=True)
+    _compile(spec, model, head)
+    for v, value in zip(model.variables, variables):
+        v.assign(value)
+    if optimizer_variables is not None and len(optimizer_variables) == len(
+            model.optimizer.variables):
+        for v, value in zip(model.optimizer.variables, optimizer_variables):
+            v.assign(value)
+    return model
 
 
 def _output_units(spec, model):
@@ -213,7 +164,7 @@ def _output_units(spec, model):
 def _default_loss(spec, model, head):
     if spec.task == "regression":
         return "mean_squared_error"
-    binary = _output_units(spec, model) == 1
+    binary = spec.task == "multilabel" or _output_units(spec, model) == 1
     if head != _wrapper_checks.LOGITS:
         return "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
     keras = _backend.keras()
@@ -397,10 +348,13 @@ class _Feed:
 
 
 def train(slot, X, y, sw, *, batch_size, seed, first_epoch, epochs, validation, patience,
-          min_delta, verbose):
-    """Run ``Model.fit`` for epochs [first_epoch, epochs) on the loaded state; return history."""
+          min_delta, verbose, callbacks=()):
+    """Run ``Model.fit`` for epochs [first_epoch, epochs) on the loaded state; return history.
+
+    ``callbacks`` (the user's, fresh for this fit) run after the package's own.
+    """
     keras = _backend.keras()
-    if slot.one_hot:  # the build function compiled with a one-hot loss
+    if slot.one_hot and y.ndim == 1:  # the build function compiled with a one-hot loss
         eye = np.eye(slot.out_units, dtype=np.float32)
         y = eye[y]
         if validation is not None:
@@ -409,10 +363,10 @@ def train(slot, X, y, sw, *, batch_size, seed, first_epoch, epochs, validation, 
         slot.feed = _Feed(X.shape[1:], y.shape[1:], y.dtype)
     slot.feed.set(X, y, sw, batch_size, seed, first_epoch, epochs)
     # Stop after an epoch whose loss diverged (the caller raises TrainingDivergedError).
-    callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: _stop_if_diverged(
+    own = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: _stop_if_diverged(
         slot.model, (logs or {}).get("loss")))]
     if validation is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(
+        own.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, min_delta=min_delta,
             restore_best_weights=True))
     slot.loaded = None
@@ -424,7 +378,7 @@ def train(slot, X, y, sw, *, batch_size, seed, first_epoch, epochs, validation, 
         history = slot.model.fit(
             slot.feed.dataset, epochs=epochs, initial_epoch=first_epoch,
             steps_per_epoch=-(-X.shape[0] // batch_size), validation_data=validation,
-            validation_batch_size=max(batch_size, 256), callbacks=callbacks,
+            validation_batch_size=max(batch_size, 256), callbacks=own + list(callbacks),
             verbose=2 if verbose else 0, shuffle=False,
         )
     finally:
