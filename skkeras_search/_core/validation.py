@@ -12,7 +12,7 @@ from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
 from sklearn.model_selection import train_test_split
 from sklearn.model_selection._search import BaseSearchCV  # noqa: F401
-from sklearn.utils._param_validation import Interval, StrOptions  # noqa: F401
+from sklearn.utils._param_validation import Interval, Options, StrOptions  # noqa: F401
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import (  # noqa: F401
     _check_method_params,
@@ -29,6 +29,7 @@ __all__ = [
     "_fit_context",
     "_MultimetricScorer",
     "Interval",
+    "Options",
     "StrOptions",
     "validate_data",
     "_check_sample_weight",

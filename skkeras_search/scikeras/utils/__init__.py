@@ -33,13 +33,24 @@ def _camel_to_snake(name):
     return _ALL_CAP.sub(r"\1_\2", _FIRST_CAP.sub(r"\1_\2", name)).lower()
 
 
+def _function_wrapper_types():
+    """Keras's classes that wrap a loss or metric function (LossFunctionWrapper is private)."""
+    keras = backend.keras()
+    types = {getattr(keras.metrics, "MeanMetricWrapper", None)}
+    try:
+        from keras.src.losses.losses import LossFunctionWrapper
+    except ImportError:  # another Keras: such losses are named by their class
+        LossFunctionWrapper = None
+    return tuple(t for t in types | {LossFunctionWrapper} if t is not None)
+
+
 def _wrapped_function(obj):
     """The function a bare ``LossFunctionWrapper``/``MeanMetricWrapper`` instance wraps, or None.
 
     Subclasses (``CategoricalCrossentropy`` is a ``LossFunctionWrapper``) are
     named by their own class, so only the wrapper classes themselves count.
     """
-    if type(obj).__name__ in ("LossFunctionWrapper", "MeanMetricWrapper"):
+    if type(obj) in _function_wrapper_types():
         fn = getattr(obj, "_fn", None) or getattr(obj, "fn", None)
         if callable(fn) and hasattr(fn, "__name__"):
             return fn

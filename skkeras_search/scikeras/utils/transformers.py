@@ -245,7 +245,9 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_outputs_")
         y = np.asarray(y)
         if self._target_type in ("binary", "multiclass"):
-            return self._encoder.transform(y.reshape(-1, 1))
+            # A column vector stays one feature; y with more columns than fitted is refused
+            # by the encoder ("X has 2 features, but ... is expecting 1").
+            return self._encoder.transform(y.reshape(-1, 1) if y.ndim == 1 else y)
         if self._target_type == "multiclass-onehot":
             return y.astype(_floatx(), copy=False)
         return y

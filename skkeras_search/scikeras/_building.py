@@ -1,0 +1,199 @@
+"""How a scikeras wrapper builds ``model_``: the build function, its arguments, compiling.
+
+The build function is ``model`` (a callable or a ``keras.Model`` instance),
+the deprecated ``build_fn``, or a subclass's ``_keras_build_fn``. It gets the
+parameters routed to it, and ``meta``, ``compile_kwargs`` and ``params``
+where its signature names them. An uncompiled model is compiled with
+``compile_kwargs``; a model the build function compiled is checked against a
+``loss`` given to the wrapper. The built model then becomes ``model_``,
+through a free compiled twin of the same architecture when there is one
+(:mod:`skkeras_search.scikeras._pool`).
+
+Pickling keeps what a model *is* by how it was built: the weights and the
+optimizer's state as arrays, next to the wrapper's parameters; unpickling
+calls the build function again and loads them (:class:`ModelState`). A model
+compiled with custom losses or metrics that Keras cannot deserialize by name
+therefore pickles, as long as the build function can be imported. A model
+passed as ``model=`` (a ``keras.Model`` instance) is pickled by Keras.
+"""
+
+import copy
+import inspect
+import warnings
+
+import numpy as np
+
+from skkeras_search._core import backend as _backend
+from skkeras_search._core.architecture import architecture
+from skkeras_search._core.keras_state import seed_keras
+from skkeras_search._core.seeding import preserve_global_rng
+from skkeras_search.scikeras import _pool
+from skkeras_search.scikeras import _routing as routing
+from skkeras_search.scikeras.utils import loss_name
+
+__all__ = ["BuildMixin", "ModelState"]
+
+
+class ModelState:
+    """A built model's variables and optimizer variables, as arrays (for pickling)."""
+
+    def __init__(self, model):
+        self.variables = [np.asarray(v) for v in model.variables]
+        optimizer = getattr(model, "optimizer", None)
+        self.optimizer = ([np.asarray(v) for v in optimizer.variables]
+                          if optimizer is not None and optimizer.built else None)
+
+    def load_into(self, model, owner):
+        if len(model.variables) != len(self.variables):
+            raise ValueError(
+                f"Unpickling {owner}: the build function now builds a model with "
+                f"{len(model.variables)} variables, but the pickled one had "
+                f"{len(self.variables)}. What it builds depends on something that changed "
+                "(a global variable, a library version?); fit the estimator again."
+            )
+        for target, value in zip(model.variables, self.variables):
+            target.assign(value)
+        if self.optimizer is not None:
+            _pool.optimizer_start(model)  # builds the optimizer's variables
+            for target, value in zip(model.optimizer.variables, self.optimizer):
+                target.assign(value)
+
+
+class BuildMixin:
+    """The building half of ``BaseWrapper`` (see the module docstring)."""
+
+    _keras_build_fn = None
+
+    def _build_function(self):
+        """The callable that builds the model, from ``model``/``build_fn``/``_keras_build_fn``."""
+        keras = _backend.keras()
+        model = self.model
+        if model is None and self.build_fn is not None:
+            warnings.warn("``build_fn`` will be renamed to ``model`` in a future release, at "
+                          "which point use of ``build_fn`` will raise an Error instead.",
+                          UserWarning, stacklevel=4)
+            model = self.build_fn
+        own = self._keras_build_fn is not None
+        if model is None:
+            if own:
+                return self._keras_build_fn
+            raise ValueError(f"{type(self).__name__}: if not using the ``model`` param, you must "
+                             "implement ``_keras_build_fn`` in a subclass, or pass model=<a "
+                             "function that builds and returns a keras.Model>.")
+        if own:
+            raise ValueError(f"{type(self).__name__} implements ``_keras_build_fn``, so it "
+                             "cannot implement ``_keras_build_fn`` and take the ``model`` param "
+                             f"as well (got model={model!r}). Pass model=None.")
+        if isinstance(model, keras.Model):
+            return lambda **_: model
+        if not callable(model):
+            raise TypeError(f"``model`` must be a callable returning a keras.Model, a "
+                            f"keras.Model instance or None; got model={model!r}.")
+        return model
+
+    def _get_compile_kwargs(self):
+        """The objects ``Model.compile`` gets: optimizer, loss and metrics made from routing."""
+        params = self.get_params()
+        kwargs = {
+            "optimizer": routing.make_optimizer(self.optimizer, routing.routed(params, "optimizer")),
+            "loss": routing.make_loss(self.loss, routing.routed(params, "loss")),
+            "metrics": routing.make_metrics(self.metrics, routing.routed(params, "metrics")),
+            "run_eagerly": self.run_eagerly,
+        }
+        for key, value in routing.routed(params, "compile").items():
+            if key in self._compile_kwargs:
+                kwargs[key] = value
+        return kwargs
+
+    def _get_metadata(self):
+        """What ``fit`` learnt about the data so far: the ``meta`` of the build function."""
+        return {k: v for k, v in vars(self).items()
+                if k.endswith("_") and not k.startswith("_") and k != "history_"}
+
+    def _build_arguments(self, fn, compile_kwargs):
+        params = self.get_params()
+        arguments = {k: params[k] for k in self._user_params if k in params}
+        arguments.update({k: v for k, v in routing.routed(params, "model").items()})
+        try:
+            signature = inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            signature = {}
+        takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.values())
+        for name, value in (("meta", self._get_metadata), ("compile_kwargs", compile_kwargs),
+                            ("params", lambda: params)):
+            if name in signature or takes_any:
+                arguments[name] = value()
+        return arguments
+
+    def _seed(self):
+        """The int seed of this fit, or None (an unseeded fit)."""
+        state = self.random_state
+        if state is None:
+            return None
+        if isinstance(state, np.random.RandomState):  # drawn from a copy: refits repeat
+            return int(copy.deepcopy(state).randint(0, 2**31 - 1))
+        return int(state) % 2**31
+
+    def _build_keras_model(self, reuse=True):
+        """Call the build function (under the seed), compile if needed, reuse a pooled twin."""
+        fn = self._build_function()
+        prebuilt = isinstance(self.model, _backend.keras().Model)
+        made = {}
+
+        def compile_kwargs():
+            if "value" not in made:
+                made["value"] = self._get_compile_kwargs()
+                if made["value"]["optimizer"] is None:
+                    raise ValueError("You must provide an optimizer: optimizer=None cannot "
+                                     "compile a model. Pass optimizer='rmsprop' (the default) "
+                                     "or an optimizer of keras.optimizers.")
+            return made["value"]
+
+        arguments = self._build_arguments(fn, compile_kwargs)
+        seed = self._seed()
+        if seed is None:
+            model = fn(**arguments)
+        else:
+            with preserve_global_rng():
+                seed_keras(seed)
+                model = fn(**arguments)
+        if not isinstance(model, _backend.keras().Model):
+            raise TypeError(f"The build function {getattr(fn, '__name__', fn)!r} returned "
+                            f"{type(model).__name__}, not a keras.Model.")
+        if not model.compiled:
+            model.compile(**compile_kwargs())
+        else:
+            self._check_compiled_loss(model)
+        self._adopt(model, reusable=reuse and not prebuilt)
+
+    def _check_compiled_loss(self, model):
+        """A loss given to the wrapper must be the one the build function compiled with."""
+        own = inspect.signature(type(self).__init__).parameters.get("loss")
+        default = own.default if own is not None else None
+        if self.loss is None or self.loss is default or isinstance(self.loss, (list, dict)):
+            return
+        try:
+            mine, theirs = loss_name(self.loss), loss_name(model.loss)
+        except (TypeError, ValueError):
+            return
+        if mine != theirs:
+            raise ValueError(
+                f"loss={self.loss!r} but model compiled with {model.loss!r}. Data may not match "
+                "loss function! Leave loss=None when the build function compiles the model, "
+                "or let the wrapper compile it (return an uncompiled model)."
+            )
+
+    def _adopt(self, model, reusable):
+        """Make ``model`` this wrapper's ``model_``, through a pooled twin when one is free."""
+        arch = None
+        if reusable:
+            try:
+                arch = architecture(model)
+            except Exception:  # noqa: BLE001 - configs of user objects may not serialise
+                arch = None
+        start = _pool.optimizer_start(model) if arch is not None else None
+        twin = _pool.take(arch)
+        if twin is not None and len(twin[0].variables) == len(model.variables):
+            model, start = _pool.adopt(twin[0], twin[1], model), twin[1]
+        self.model_ = model
+        vars(self)["_lease"] = _pool.Lease(model, arch, start)

@@ -1,0 +1,128 @@
+"""What ``fit``, ``partial_fit``, ``initialize`` and ``predict`` do, step by step.
+
+``initialize`` checks the data (recording its shape and dtypes), fits the
+encoders, copies their metadata onto the wrapper (the ``meta`` of the build
+function) and builds ``model_``. ``fit`` does that unless warm-starting, then
+encodes the data and calls ``model_.fit`` with the arguments routed to it;
+``predict`` encodes ``X`` and calls ``model_.predict``. Keyword arguments
+given to ``fit``/``predict`` win over ``fit__``/``predict__`` parameters,
+which win over the plain ones (``batch_size``).
+"""
+
+from skkeras_search.scikeras import _data
+from skkeras_search.scikeras import _routing as routing
+
+__all__ = ["initialize", "train", "predict_raw"]
+
+
+def _encoders(est, X, y):
+    """Fit ``target_encoder_``/``feature_encoder_`` and copy their metadata onto ``est``."""
+    if y is not None:
+        est.target_encoder_ = est.target_encoder.fit(y)
+        _copy_metadata(est, est.target_encoder_)
+    est.feature_encoder_ = est.feature_encoder.fit(X)
+    _copy_metadata(est, est.feature_encoder_)
+
+
+def _copy_metadata(est, encoder):
+    get = getattr(encoder, "get_metadata", None)
+    for key, value in (get() if get is not None else {}).items():
+        setattr(est, key, value)
+
+
+def initialize(est, X, y=None):
+    """Check ``X``/``y``, fit the encoders and build ``model_`` (no training)."""
+    X = _data.check_X(est, X, reset=True)
+    if y is not None:
+        y = _data.check_y(est, y, reset=True, numeric=est._numeric_target)
+        est.target_type_ = est._type_of_target(y)
+    _encoders(est, X, y)
+    est._build_keras_model()
+    if y is not None:
+        _check_outputs(est, est.target_encoder_.transform(y))
+    vars(est)["_current_epoch"] = 0
+    return X, y
+
+
+def _check_outputs(est, y_encoded):
+    """The model has as many outputs as the target encoder makes from ``y``."""
+    model = est._own_model()
+    expected = getattr(est, "n_outputs_expected_", None)
+    try:
+        outputs = len(model.outputs)
+    except (AttributeError, TypeError, ValueError):  # a subclassed model
+        return
+    if expected is None:
+        expected = len(y_encoded) if isinstance(y_encoded, (list, tuple)) else 1
+    if outputs != expected:
+        raise ValueError(
+            f"The model has {outputs} outputs, but {type(est).__name__}'s target encoder "
+            f"made {expected} from y (an input of size {expected} for {outputs} outputs). "
+            "Build a model with one output per target, or override target_encoder to split y."
+        )
+
+
+def _fit_arguments(est, kwargs, X):
+    params = est.get_params()
+    args = {k: params[k] for k in est._fit_kwargs if k in params and k not in est._unrouted}
+    fit_routed = routing.routed(params, "fit")
+    args.update({k: v for k, v in fit_routed.items() if "__" not in k})
+    callbacks = routing.make_callbacks(est.callbacks, routing.routed(params, "callbacks"))
+    callbacks += routing.make_callbacks(args.pop("callbacks", None),
+                                        routing.routed(fit_routed, "callbacks"))
+    args.update(kwargs)
+    if "callbacks" in kwargs:
+        callbacks = routing.make_callbacks(kwargs["callbacks"], {})
+    args["callbacks"] = callbacks
+    for key in ("batch_size", "validation_batch_size"):
+        if key in args:
+            args[key] = _data.batch_size_for(args[key], X, key)
+    return args
+
+
+def train(est, X, y, sample_weight, *, warm_start, epochs, initial_epoch, kwargs):
+    """One ``fit``/``partial_fit`` call: (re)initialise unless warm, encode, ``model_.fit``."""
+    est._validate_params()
+    fresh = not (warm_start and est.initialized_)
+    if fresh:
+        X, y = initialize(est, X, y)
+    else:
+        X = _data.check_X(est, X, reset=False)
+        y = _data.check_y(est, y, reset=False, numeric=est._numeric_target)
+    sample_weight = _data.check_sample_weight(sample_weight, X, y)
+    sample_weight = est._sample_weight(y, sample_weight)
+    y_encoded = est.target_encoder_.transform(y)
+    X_encoded = est.feature_encoder_.transform(X)
+    if not fresh:
+        _check_outputs(est, y_encoded)
+    args = _fit_arguments(est, kwargs, X_encoded)
+    args.update(x=X_encoded, y=y_encoded, epochs=initial_epoch + epochs,
+                initial_epoch=initial_epoch)
+    if sample_weight is not None:
+        args["sample_weight"] = sample_weight
+    model = est._own_model()
+    with est._compile_context():
+        history = model.fit(**args)
+    est._record_history(history, reset=not warm_start)
+    vars(est)["_current_epoch"] = initial_epoch + len(history.epoch)
+    return est
+
+
+def predict_raw(est, X, kwargs):
+    """``model_.predict`` on the encoded ``X`` with the arguments routed to ``predict``."""
+    model = est._own_model()
+    X = _data.check_X(est, X, reset=False)
+    X_encoded = est.feature_encoder_.transform(X)
+    params = est.get_params()
+    args = {k: params[k] for k in est._predict_kwargs if k in params}
+    predict_routed = routing.routed(params, "predict")
+    args.update({k: v for k, v in predict_routed.items() if "__" not in k})
+    callbacks = routing.make_callbacks(est.callbacks, routing.routed(params, "callbacks"))
+    callbacks += routing.make_callbacks(args.pop("callbacks", None),
+                                        routing.routed(predict_routed, "callbacks"))
+    args.update(kwargs)
+    if callbacks and "callbacks" not in kwargs:
+        args["callbacks"] = callbacks
+    if "batch_size" in args:
+        args["batch_size"] = _data.batch_size_for(args["batch_size"], X_encoded, "batch_size")
+    return model.predict(x=X_encoded, **args)
