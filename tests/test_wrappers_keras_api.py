@@ -175,6 +175,16 @@ def test_regressor_partial_fit_continues_fit_with_two_outputs():
         stepwise.partial_fit(X, np.c_[y, y])  # four target columns
 
 
+def test_partial_fit_neither_reads_nor_writes_the_fit_cache(data, tmp_path):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor warns that random_state=None keeps it unused
+        _clf(random_state=None, cache_dir=str(tmp_path)).partial_fit(X, y, classes=[0, 1])
+        clf = _clf(cache_dir=str(tmp_path))
+        clf.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
+    assert os.listdir(tmp_path) == [] and clf.n_iter_ == 2
+
+
 # ------------------------------------------------------------- multilabel y
 def test_multilabel_indicator_targets():
     X, Y = make_multilabel_classification(n_samples=60, n_features=5, n_classes=3,

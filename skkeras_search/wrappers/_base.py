@@ -229,7 +229,7 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         if warm and (self._spec.key, self._arch) != (spec.key, arch):
             raise ValueError(_changed_message(run.partial))
         data = [X, y] + ([] if sw is None else [sw]) + list(classes)
-        cache = self._cache(data, seed, warm or run.partial, arch)
+        cache = None if run.partial else self._cache(data, seed, warm, arch)  # as the MLP's
         entry = _usable_entry(cache, run.epochs, run.early_stopping)
         with _keras_fit.acquire(spec, arch, seed, fresh, X[:_SAMPLE_ROWS]) as slot:
             del fresh  # pooled now, or a throwaway
