@@ -5,7 +5,7 @@ function's keyword arguments are real parameters), ``_base`` holds what the
 two estimators share (parameters, the fit), ``_estimators`` the two
 estimators (``_targets`` the classifier's labels and multilabel targets,
 ``_docs`` the parameters' documentation), ``_keras_fit`` trains and predicts
-with a compiled ``keras.Model`` kept warm per architecture (``_keras_names``
+with a compiled ``keras.Model`` kept warm per architecture (``_core.keras_state``
 keeps Keras's global names and seeds steady around its builds),
 ``_callbacks`` gives each fit fresh copies of the user's Keras callbacks,
 ``_cached_fit`` turns a fit into a fit-cache entry and back, and ``_checks``

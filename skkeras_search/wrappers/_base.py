@@ -36,6 +36,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from skkeras_search._core.architecture import architecture
 from skkeras_search._core.fit_cache import cache_blocker, unseeded_message
 from skkeras_search._core.seeding import resolve_seed
 from skkeras_search._core.validation import Interval, StrOptions, holdout_split, validate_data
@@ -225,7 +226,7 @@ class _KerasWrapper(BaseEstimator, metaclass=_WrapperMeta):
         # Every fit calls the build function: what it builds (not its name) keys the
         # pooled model, and under the fit's seed it makes the fit's initial weights.
         fresh = spec.build(seed)
-        arch, initial = _wrapper_checks.architecture(fresh), [v.numpy() for v in fresh.variables]
+        arch, initial = architecture(fresh), [v.numpy() for v in fresh.variables]
         if warm and (self._spec.key, self._arch) != (spec.key, arch):
             raise ValueError(_changed_message(run.partial))
         data = [X, y] + ([] if sw is None else [sw]) + list(classes)

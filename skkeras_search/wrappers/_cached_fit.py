@@ -53,7 +53,7 @@ def fit_cache(est, data, seed, arch):
     seed : int
         The fit's resolved seed.
     arch : tuple
-        What the build function built (``_checks.architecture``): globals it
+        What the build function built (``_core.architecture.architecture``): globals it
         reads are in the key too.
     """
     params = key_params(est.get_params())

@@ -12,7 +12,7 @@ recently used dropped), so memory stays flat over hundreds of fits.
 The architecture is what the build function *built*, not what it was called
 with: every fit calls the build function once (under the fit's seed, which
 also gives the fit's initial weights) and keys the pool by the built model's
-config, compile config and variable shapes (``_wrapper_checks.architecture``)
+config, compile config and variable shapes (``_core.architecture.architecture``)
 next to the build function, its keyword arguments, the input shape and dtype
 and the number of outputs. A build function reading a global that changed
 between fits therefore gets a pooled model of what it builds now. A new
@@ -45,10 +45,11 @@ from contextlib import nullcontext
 import numpy as np
 
 from skkeras_search._core import backend as _backend
+from skkeras_search._core import keras_state as _keras_state
+from skkeras_search._core.architecture import architecture
 from skkeras_search._core.divergence import has_diverged
 from skkeras_search._core.seeding import preserve_global_rng, stream
 from skkeras_search.wrappers import _checks as _wrapper_checks
-from skkeras_search.wrappers import _keras_names
 
 __all__ = ["Spec", "acquire", "rebuild", "own_model", "train", "predict", "snapshot", "load",
            "optimizer_learning_rate", "clear_pool", "POOL_SIZE"]
@@ -85,9 +86,9 @@ class Spec:
         (``model_``) as Keras would, so that two can go in one functional model.
         """
         keras = _backend.keras()
-        names = nullcontext() if unique_names else _keras_names.names_as_first_built(self.key)
+        names = nullcontext() if unique_names else _keras_state.names_as_first_built(self.key)
         with preserve_global_rng(), names:
-            _keras_names.seed_keras(int(seed))
+            _keras_state.seed_keras(int(seed))
             model = self.build_fn(**self.kwargs)
             if not isinstance(model, keras.Model):
                 raise TypeError(
@@ -183,7 +184,7 @@ class acquire:
     """Context manager: a pooled model for ``spec`` and ``arch``, locked for this thread.
 
     ``with acquire(spec, arch, seed, fresh, sample) as slot:`` takes a free
-    pooled model of the architecture ``arch`` (``_wrapper_checks.architecture``
+    pooled model of the architecture ``arch`` (``_core.architecture.architecture``
     of a model the build function made) and returns it to the pool on exit.
     If none is free, ``fresh`` (that model) becomes one, after the build
     function is called once more to catch layers made outside it; without
@@ -231,7 +232,7 @@ class acquire:
 def rebuild(spec, arch, seed, unique_names=False):
     """The build function's model under ``seed``, which must be the architecture ``arch``."""
     model = spec.build(seed, unique_names)
-    if _wrapper_checks.architecture(model) != arch:
+    if architecture(model) != arch:
         raise ValueError(
             f"model={spec.name} now builds another network than the one this estimator was "
             "fitted with, from the same parameters: what it builds depends on something that "
