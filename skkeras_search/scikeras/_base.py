@@ -32,7 +32,7 @@ from skkeras_search._core.keras_state import tf_global_seed
 from skkeras_search._core.validation import Interval, Options, StrOptions
 from skkeras_search.scikeras import _fitting
 from skkeras_search.scikeras import _routing as routing
-from skkeras_search.scikeras._building import BuildMixin, ModelState
+from skkeras_search.scikeras._building import BuildMixin, ModelState, picklable, unpickled
 from skkeras_search.scikeras._history import history_keys
 from skkeras_search.scikeras.utils.transformers import TargetReshaper
 
@@ -207,15 +207,18 @@ class BaseWrapper(BuildMixin, BaseEstimator):
         state = dict(super().__getstate__())
         for key in _PRIVATE_STATE:
             state.pop(key, None)
-        model = state.get("_model")
-        if model is not None and not isinstance(self.model, _backend.keras().Model):
-            state["_model"] = ModelState(model)  # rebuilt by the build function on load
+        model = state.pop("_model", None)
+        state = {k: picklable(v) for k, v in state.items()}
+        if model is not None:
+            prebuilt = isinstance(self.model, _backend.keras().Model)
+            # A built model is rebuilt by the build function on load; a given one Keras pickles.
+            state["_model"] = model if prebuilt else ModelState(model)
         return state
 
     def __setstate__(self, state):
         snapshot = state.get("_model")
-        if isinstance(snapshot, ModelState):
-            state = {k: v for k, v in state.items() if k != "_model"}
+        state = {k: v if k == "_model" else unpickled(v) for k, v in state.items()
+                 if not (k == "_model" and isinstance(snapshot, ModelState))}
         super().__setstate__(state)
         if isinstance(snapshot, ModelState):
             self._build_keras_model(reuse=False)

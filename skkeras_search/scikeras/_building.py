@@ -31,7 +31,50 @@ from skkeras_search.scikeras import _pool
 from skkeras_search.scikeras import _routing as routing
 from skkeras_search.scikeras.utils import loss_name
 
-__all__ = ["BuildMixin", "ModelState"]
+__all__ = ["BuildMixin", "ModelState", "picklable", "unpickled"]
+
+
+class _KerasObject:
+    """A Keras loss, metric or optimizer pickled as (its class, its config).
+
+    Keras pickles these by their *registered* name, which a user's class
+    defined in a module without ``@keras.saving.register_keras_serializable``
+    does not have; pickle finds the class itself by its module path.
+    """
+
+    def __init__(self, obj):
+        self.cls, self.config = type(obj), obj.get_config()
+
+    def restore(self):
+        return self.cls.from_config(self.config)
+
+
+def _keras_types():
+    keras = _backend.keras()
+    return (keras.losses.Loss, keras.metrics.Metric, keras.optimizers.Optimizer)
+
+
+def picklable(value):
+    """``value`` with the Keras losses, metrics and optimizers in it made picklable."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(picklable(v) for v in value)
+    if isinstance(value, dict):
+        return {k: picklable(v) for k, v in value.items()}
+    if isinstance(value, _keras_types()):
+        try:
+            return _KerasObject(value)
+        except Exception:  # noqa: BLE001 - no get_config: pickle as Keras does
+            return value
+    return value
+
+
+def unpickled(value):
+    """Undo :func:`picklable`."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(unpickled(v) for v in value)
+    if isinstance(value, dict):
+        return {k: unpickled(v) for k, v in value.items()}
+    return value.restore() if isinstance(value, _KerasObject) else value
 
 
 class ModelState:
@@ -183,12 +226,28 @@ class BuildMixin:
                 "or let the wrapper compile it (return an uncompiled model)."
             )
 
+    def _data_signature(self):
+        """What the traced functions were traced for, besides the model: the data's form.
+
+        Keras traces ``train_function`` with ``reduce_retracing``: a pooled model
+        fed data of another rank (``y`` 1-D in one fit, a column in the next)
+        would be retraced with a shape of unknown rank, which Keras's losses
+        cannot take. Twins are therefore only shared by fits of data alike in
+        everything but the number of samples.
+        """
+        shape = getattr(self, "X_shape_", None)
+        return repr((None if shape is None else tuple(shape[1:]), str(getattr(self, "X_dtype_", "")),
+                     getattr(self, "y_ndim_", None), str(getattr(self, "y_dtype_", "")),
+                     getattr(self, "target_type_", None), getattr(self, "n_outputs_", None),
+                     type(getattr(self, "target_encoder_", None)).__qualname__,
+                     type(getattr(self, "feature_encoder_", None)).__qualname__))
+
     def _adopt(self, model, reusable):
         """Make ``model`` this wrapper's ``model_``, through a pooled twin when one is free."""
         arch = None
         if reusable:
             try:
-                arch = architecture(model)
+                arch = (architecture(model), self._data_signature())
             except Exception:  # noqa: BLE001 - configs of user objects may not serialise
                 arch = None
         start = _pool.optimizer_start(model) if arch is not None else None

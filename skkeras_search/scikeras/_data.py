@@ -62,7 +62,8 @@ def check_X(est, X, *, reset):
 def check_y(est, y, *, reset, numeric):
     """``y`` as an array (dtype kept unless object), checked against the fitted ``y``."""
     y = check_array(y, ensure_2d=False, allow_nd=False, dtype=None, input_name="y")
-    y = _numeric(y, force=numeric)
+    if numeric:  # class labels stay as they are (strings, objects)
+        y = _numeric(y, force=True)
     name = type(est).__name__
     if reset:
         est.y_dtype_, est.y_ndim_ = y.dtype, y.ndim
@@ -93,7 +94,8 @@ def check_sample_weight(sample_weight, X, y):
     if sample_weight is None:
         return None
     n = len(y) if y is not None else X.shape[0]
-    if np.size(sample_weight) and not np.any(np.asarray(sample_weight, dtype=float)):
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.size and not np.any(sample_weight):
         raise ValueError(
             "No training samples had any weight; only zeros were passed in sample_weight. "
             "Pass sample_weight with at least one positive value, or leave those samples out "

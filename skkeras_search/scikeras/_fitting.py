@@ -83,6 +83,9 @@ def _fit_arguments(est, kwargs, X):
 def train(est, X, y, sample_weight, *, warm_start, epochs, initial_epoch, kwargs):
     """One ``fit``/``partial_fit`` call: (re)initialise unless warm, encode, ``model_.fit``."""
     est._validate_params()
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is "
+                         "None. Pass the targets as y (initialize(X) builds without them).")
     fresh = not (warm_start and est.initialized_)
     if fresh:
         X, y = initialize(est, X, y)

@@ -87,7 +87,7 @@ def make(value, params, kind=None):
         return _instantiate(value, params, kind)
     if isinstance(value, str) and kind is not None:
         return _from_string(value, params, kind)
-    if params and callable(value) and not hasattr(value, "get_config"):
+    if params and value is not None:  # a function or an instance: nothing to route to
         raise TypeError(
             f"{kind or 'The value'} {getattr(value, '__name__', value)!r} does not accept "
             f"parameters because it's not a class; got routed parameters {sorted(params)}. "
@@ -152,8 +152,9 @@ def make_optimizer(value, params):
 
 
 def make_loss(value, params):
-    """The loss (or list/dict of losses) for ``loss=value``."""
-    if value is None:
+    """The loss (or list/dict of losses) for ``loss=value``; only Nones mean no loss."""
+    items = value.values() if isinstance(value, dict) else value
+    if value is None or (isinstance(value, (list, tuple, dict)) and all(i is None for i in items)):
         return None
     return make(value, params, "loss")
 
