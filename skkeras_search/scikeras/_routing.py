@@ -99,8 +99,13 @@ def make(value, params, kind=None):
 
 def _for_item(params, key, container):
     """Parameters for one item of a list or dict: those for all, then those for ``key``."""
-    keys = {str(k) for k in (range(container) if isinstance(container, int) else container)}
-    shared = {k: v for k, v in params.items() if k.partition("__")[0] not in keys}
+    if isinstance(container, int):  # a list: any integer head names an item (or none)
+        def is_item(head):
+            return head.isdigit()
+    else:
+        def is_item(head):
+            return head in {str(k) for k in container}
+    shared = {k: v for k, v in params.items() if not is_item(k.partition("__")[0])}
     shared.update(routed(params, key))
     return shared
 

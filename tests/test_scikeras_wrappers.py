@@ -1,0 +1,360 @@
+"""skkeras_search.scikeras.wrappers: scikeras 0.13's API, with our determinism and model reuse.
+
+scikeras's own suite runs separately (``tools/scikeras_suite.py``); these
+tests cover each capability in a few seconds, with real Keras training, and
+what the drop-in adds: seeds that leave global generators alone, compiled
+models reused without changing results, pickles of custom objects.
+"""
+
+import gc
+import os
+import pickle
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from skkeras_search.scikeras import _pool
+from skkeras_search.scikeras import _routing as routing
+from skkeras_search.scikeras.utils.transformers import RegressorTargetEncoder
+from skkeras_search.scikeras.wrappers import KerasClassifier, KerasRegressor
+
+keras = pytest.importorskip("keras")
+
+
+def mlp(meta, compile_kwargs, hidden=8, dropout=0.0):
+    """A small MLP for the target in ``meta``, compiled with ``compile_kwargs``."""
+    inp = keras.Input((meta["n_features_in_"],))
+    h = keras.layers.Dense(hidden, activation="relu")(inp)
+    if dropout:
+        h = keras.layers.Dropout(dropout)(h)
+    if meta["target_type_"] in ("binary", "multiclass"):
+        out = keras.layers.Dense(meta["n_classes_"], activation="softmax")(h)
+        compile_kwargs["loss"] = compile_kwargs["loss"] or "sparse_categorical_crossentropy"
+    else:
+        out = keras.layers.Dense(meta["n_outputs_"])(h)
+        compile_kwargs["loss"] = compile_kwargs["loss"] or "mse"
+    model = keras.Model(inp, out)
+    model.compile(**compile_kwargs)
+    return model
+
+
+def uncompiled(meta, hidden=8):
+    inp = keras.Input((meta["n_features_in_"],))
+    out = keras.layers.Dense(1)(keras.layers.Dense(hidden, activation="relu")(inp))
+    return keras.Model(inp, out)
+
+
+@pytest.fixture
+def reg_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(48, 4)).astype("float32")
+    return X, (X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.1).astype("float32")
+
+
+@pytest.fixture
+def clf_data():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 4)).astype("float32")
+    return X, np.array(["a", "b", "c"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)]
+
+
+def weights(est):
+    return [np.asarray(v) for v in est.model_.variables]
+
+
+# ------------------------------------------------------------- callbacks
+class Recorder(keras.callbacks.Callback):
+    """Keeps each epoch's weights and logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights, self.logs = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append([np.asarray(v) for v in self.model.weights])
+        self.logs.append(dict(logs or {}))
+
+
+def test_early_stopping_restores_the_best_weights_through_routed_parameters(reg_data):
+    """mode="max" on a falling loss: epoch 0 is best, training stops and its weights come back."""
+    X, y = reg_data
+    recorder = Recorder()
+    est = KerasRegressor(
+        uncompiled, loss="mse", optimizer="adam", optimizer__learning_rate=0.05, epochs=20,
+        random_state=0, verbose=0,
+        callbacks={"es": keras.callbacks.EarlyStopping, "rec": recorder},
+        callbacks__es__monitor="loss", callbacks__es__mode="max", callbacks__es__patience=2,
+        callbacks__es__restore_best_weights=True,
+    ).fit(X, y)
+    assert est.current_epoch == 3 and len(est.history_["loss"]) == 3
+    assert est.history_["loss"][0] > est.history_["loss"][-1]  # it did train past epoch 0
+    for kept, best in zip(est.model_.weights, recorder.weights[0]):
+        np.testing.assert_array_equal(np.asarray(kept), best)
+
+
+def test_fit_and_predict_callbacks_are_dispatched_by_prefix(reg_data):
+    X, y = reg_data
+    calls = {"fit": [], "predict": []}
+
+    class Log(keras.callbacks.Callback):
+        def __init__(self, where):
+            super().__init__()
+            self.where = where
+
+        def on_train_begin(self, logs=None):
+            calls[self.where].append("train")
+
+        def on_predict_begin(self, logs=None):
+            calls[self.where].append("predict")
+
+    est = KerasRegressor(uncompiled, loss="mse", verbose=0, fit__callbacks=[Log("fit")],
+                         predict__callbacks=[Log("predict")]).fit(X, y)
+    est.predict(X)
+    assert calls == {"fit": ["train"], "predict": ["predict"]}
+
+
+# ----------------------------------------------------------- partial_fit
+def test_partial_fit_epochs_equal_one_fit_bit_for_bit(reg_data):
+    X, y = reg_data
+    params = dict(model=mlp, model__dropout=0.25, epochs=3, batch_size=16, random_state=3,
+                  verbose=0, optimizer="adam")
+    whole = KerasRegressor(**params).fit(X, y)
+    steps = KerasRegressor(**params)
+    for _ in range(3):
+        steps.partial_fit(X, y)
+    assert steps.current_epoch == 3
+    assert steps.history_["loss"] == whole.history_["loss"]
+    for a, b in zip(weights(steps), weights(whole)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(steps.predict(X), whole.predict(X))
+
+
+def test_partial_fit_keeps_the_model_and_classes(clf_data):
+    X, y = clf_data
+    est = KerasClassifier(mlp, verbose=0, random_state=0)
+    est.partial_fit(X[y != "c"], y[y != "c"], classes=["a", "b", "c"])
+    model = est.model_
+    est.partial_fit(X, y)
+    assert est.model_ is model and list(est.classes_) == ["a", "b", "c"]
+    assert est.predict_proba(X).shape == (len(X), 3)
+    with pytest.raises(TypeError, match="Invalid argument epochs"):
+        est.partial_fit(X, y, epochs=2)
+
+
+# ------------------------------------------------------------- routing
+def test_routed_parameters_reach_their_destinations(clf_data):
+    X, y = clf_data
+    seen = {}
+
+    class Model(keras.Model):
+        def fit(self, *args, **kwargs):
+            seen["fit"] = {k: kwargs[k] for k in ("batch_size", "epochs", "custom")}
+            kwargs.pop("custom")
+            return super().fit(*args, **kwargs)
+
+    def build(meta, hidden=4):
+        seen["hidden"] = hidden
+        inp = keras.Input((meta["n_features_in_"],))
+        return Model(inp, keras.layers.Dense(meta["n_classes_"], activation="softmax")(
+            keras.layers.Dense(hidden)(inp)))
+
+    est = KerasClassifier(build, model__hidden=6, loss="sparse_categorical_crossentropy",
+                          optimizer=keras.optimizers.SGD, optimizer__learning_rate=0.05,
+                          optimizer__momentum=0.5, batch_size=8, fit__batch_size=16,
+                          fit__custom="routed", verbose=0)
+    est.fit(X, y, custom="keyword", epochs=2)
+    assert seen == {"hidden": 6, "fit": {"batch_size": 16, "epochs": 2, "custom": "keyword"}}
+    optimizer = est.model_.optimizer
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert float(optimizer.learning_rate) == pytest.approx(0.05)
+    assert float(optimizer.momentum) == pytest.approx(0.5)
+    assert est.batch_size == 8 and est.fit__batch_size == 16  # fit's keywords are not stored
+
+
+class _Thing:
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.dictionaries(st.integers(0, 3), st.integers(), max_size=4),
+       st.integers())
+def test_list_items_get_shared_then_their_own_routed_parameters(n, own, shared):
+    params = {"p": shared, **{f"{i}__p": v for i, v in own.items()}, "0__1": "positional"}
+    made = routing.make([_Thing] * n, params)
+    assert [t.kwargs["p"] for t in made] == [own.get(i, shared) for i in range(n)]
+    assert made[0].args == ("positional",) and all(t.args == () for t in made[1:])
+
+
+def test_parameters_routed_to_a_function_are_refused():
+    with pytest.raises(TypeError, match="does not accept parameters because it's not a class"):
+        routing.make_loss(keras.losses.binary_crossentropy, {"from_logits": True})
+
+
+# ------------------------------------------- multi-input and multi-output
+class TwoInputs(KerasRegressor):
+    """X's first column feeds one input, the others a second; y's two columns two outputs."""
+
+    @property
+    def feature_encoder(self):
+        return FunctionTransformer(lambda X: [X[:, :1], X[:, 1:]])
+
+    @property
+    def target_encoder(self):
+        return _SplitTarget()
+
+
+class _SplitTarget(RegressorTargetEncoder):
+    def fit(self, y):
+        super().fit(y)
+        self.n_outputs_expected_ = y.shape[1]
+        return self
+
+    def transform(self, y):
+        return [y[:, i] for i in range(y.shape[1])]
+
+    def inverse_transform(self, y):
+        return np.column_stack([np.ravel(o) for o in y])
+
+
+def two_in_two_out(meta):
+    a, b = keras.Input((1,)), keras.Input((meta["n_features_in_"] - 1,))
+    h = keras.layers.Concatenate()([keras.layers.Dense(4)(a), keras.layers.Dense(4)(b)])
+    return keras.Model([a, b], [keras.layers.Dense(1, name="first")(h),
+                                keras.layers.Dense(1, name="second")(h)])
+
+
+def test_multi_input_multi_output_model(reg_data):
+    X, y = reg_data
+    Y = np.column_stack([y, -y])
+    est = TwoInputs(two_in_two_out, loss="mse", epochs=2, verbose=0, random_state=0).fit(X, Y)
+    assert est.predict(X).shape == (len(X), 2)
+    assert est.n_outputs_expected_ == 2
+    assert {"loss", "first_loss", "second_loss"} <= set(est.history_)
+
+
+def test_multioutput_regression_with_one_output_layer(reg_data):
+    X, y = reg_data
+    Y = np.column_stack([y, 2 * y])
+    est = KerasRegressor(mlp, epochs=2, verbose=0, random_state=0).fit(X, Y)
+    assert est.predict(X).shape == Y.shape and est.n_outputs_ == 2
+
+
+# --------------------------------------------------------- model_, names
+def test_model_is_the_trained_compiled_model(reg_data):
+    X, y = reg_data
+    est = KerasRegressor(uncompiled, loss="mse", metrics=["mae"], epochs=2, batch_size=16,
+                         verbose=0, random_state=0).fit(X, y)
+    model = est.model_
+    assert model.compiled and int(model.optimizer.iterations) == 2 * 3
+    loss, mae = model.evaluate(X, y, verbose=0)
+    assert np.isfinite(loss) and np.isfinite(mae)
+    assert set(est.history_) == {"loss", "mean_absolute_error"}  # "mae" under its full name
+
+
+# ------------------------------------------------------- determinism
+def test_random_state_leaves_global_generators_alone(reg_data):
+    from tensorflow.python.eager import context
+
+    X, y = reg_data
+    np.random.seed(5)
+    random.seed(5)
+    before = (np.random.get_state()[1].copy(), random.getstate(), context.context()._seed)
+    KerasRegressor(mlp, model__dropout=0.5, random_state=1, verbose=0).fit(X, y).predict(X)
+    after = (np.random.get_state()[1], random.getstate(), context.context()._seed)
+    np.testing.assert_array_equal(before[0], after[0])
+    assert before[1:] == after[1:]
+
+
+_CHILD = """
+import numpy as np, sys
+sys.path.insert(0, {tests!r})
+from test_scikeras_wrappers import mlp
+from skkeras_search.scikeras.wrappers import KerasRegressor
+rng = np.random.default_rng(0)
+X = rng.normal(size=(48, 4)).astype("float32"); y = X.sum(axis=1)
+np.random.seed({noise}); __import__("random").seed({noise})
+est = KerasRegressor(mlp, model__dropout=0.25, epochs=2, batch_size=16, random_state=7, verbose=0)
+print(est.fit(X, y).predict(X).astype(np.float32).tobytes().hex())
+"""
+
+
+@pytest.mark.slow
+def test_same_random_state_gives_the_same_bits_in_fresh_processes():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    tests = os.path.dirname(os.path.abspath(__file__))
+    outs = [subprocess.run([sys.executable, "-c", _CHILD.format(tests=tests, noise=n)],
+                           capture_output=True, text=True, env=env, check=True).stdout.split()[-1]
+            for n in (0, 1)]
+    assert outs[0] == outs[1]
+
+
+def test_a_pooled_twin_gives_the_bits_of_a_fresh_model(reg_data):
+    X, y = reg_data
+    params = dict(model=mlp, model__dropout=0.25, epochs=2, batch_size=16, random_state=11,
+                  verbose=0)
+    _pool.clear()
+    fresh = KerasRegressor(**params).fit(X, y).predict(X)  # the wrapper dies: its model is free
+    gc.collect()
+    assert sum(len(v) for v in _pool._free.values()) == 1
+    reused = KerasRegressor(**params).fit(X, y)
+    assert sum(len(v) for v in _pool._free.values()) == 0  # the twin was taken
+    np.testing.assert_array_equal(reused.predict(X), fresh)
+
+
+def test_a_model_read_by_user_code_is_never_reused(reg_data):
+    X, y = reg_data
+    _pool.clear()
+    mine = KerasRegressor(mlp, random_state=0, verbose=0).fit(X, y).model_
+    gc.collect()
+    kept = [np.asarray(v) for v in mine.variables]
+    KerasRegressor(mlp, random_state=1, verbose=0, epochs=2).fit(X, y)
+    for a, b in zip(kept, mine.variables):
+        np.testing.assert_array_equal(a, np.asarray(b))
+
+
+# ------------------------------------------------------------ pickling
+class Unregistered(keras.metrics.MeanAbsoluteError):
+    """A user's metric without @keras.saving.register_keras_serializable."""
+
+
+def test_pickle_with_an_unregistered_custom_metric_continues_training(reg_data):
+    X, y = reg_data
+    est = KerasRegressor(mlp, metrics=[Unregistered(name="mine")], optimizer="adam",
+                         random_state=2, verbose=0).fit(X, y)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.predict(X), est.predict(X))
+    est.partial_fit(X, y)
+    again.partial_fit(X, y)  # the optimizer state came along: both continue alike
+    np.testing.assert_array_equal(again.predict(X), est.predict(X))
+    assert set(again.history_) == {"loss", "mine"}
+
+
+# --------------------------------------------------- scikit-learn >= 1.6
+def test_grid_search_over_a_pipeline_on_current_scikit_learn(clf_data):
+    """scikeras 0.13 fails here on scikit-learn >= 1.6 (``__sklearn_tags__``)."""
+    X, y = clf_data
+    pipe = Pipeline([("scale", StandardScaler()),
+                     ("clf", KerasClassifier(mlp, epochs=2, verbose=0, random_state=0))])
+    search = GridSearchCV(pipe, {"clf__model__hidden": [4, 8]}, cv=2).fit(X, y)
+    assert search.best_params_["clf__model__hidden"] in (4, 8)
+    assert search.predict(X).dtype == y.dtype and set(search.predict(X)) <= set(y)
+
+
+def test_bad_input_names_the_parameter(reg_data):
+    X, y = reg_data
+    with pytest.raises(ValueError, match="validation_split"):
+        KerasRegressor(mlp, validation_split=1.5, verbose=0).fit(X, y)
+    est = KerasRegressor(mlp, verbose=0).fit(X, y)
+    with pytest.raises(ValueError, match="Got X with dtype float64.*not safe"):
+        est.partial_fit(X.astype("float64"), y)
+    with pytest.raises(ValueError, match="only zeros were passed in sample_weight"):
+        est.fit(X, y, sample_weight=np.zeros(len(y)))
