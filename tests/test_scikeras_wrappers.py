@@ -358,3 +358,49 @@ def test_bad_input_names_the_parameter(reg_data):
         est.partial_fit(X.astype("float64"), y)
     with pytest.raises(ValueError, match="only zeros were passed in sample_weight"):
         est.fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+# ------------------------------------------------------------ fit cache
+def test_cache_dir_continues_a_shorter_fit_bit_for_bit(reg_data, tmp_path):
+    X, y = reg_data
+    params = dict(model=mlp, model__dropout=0.25, batch_size=16, random_state=4, verbose=0,
+                  optimizer="adam")
+    whole = KerasRegressor(epochs=3, cache_dir=str(tmp_path / "a"), **params).fit(X, y)
+    assert whole.n_epochs_trained_ == 3
+    short = KerasRegressor(epochs=1, cache_dir=str(tmp_path / "b"), **params).fit(X, y)
+    longer = KerasRegressor(epochs=3, cache_dir=str(tmp_path / "b"), **params).fit(X, y)
+    assert longer.n_epochs_trained_ == 2 and longer.current_epoch == 3
+    assert longer.history_["loss"] == whole.history_["loss"]
+    assert longer.history_["loss"][:1] == short.history_["loss"]
+    np.testing.assert_array_equal(longer.predict(X), whole.predict(X))
+    again = KerasRegressor(epochs=3, cache_dir=str(tmp_path / "b"), **params).fit(X, y)
+    assert again.n_epochs_trained_ == 0  # loaded whole
+    np.testing.assert_array_equal(again.predict(X), whole.predict(X))
+    other = KerasRegressor(epochs=3, cache_dir=str(tmp_path / "b"),
+                           **dict(params, optimizer=keras.optimizers.Adam(0.5))).fit(X, y)
+    assert other.n_epochs_trained_ == 3  # another optimizer config is another key
+
+
+def test_cache_dir_is_not_used_without_a_seed_or_with_callbacks(reg_data, tmp_path):
+    X, y = reg_data
+    with pytest.warns(UserWarning, match="random_state=None"):
+        KerasRegressor(mlp, cache_dir=str(tmp_path), verbose=0).fit(X, y)
+    with pytest.warns(UserWarning, match="callbacks are set"):
+        KerasRegressor(mlp, cache_dir=str(tmp_path), random_state=0, verbose=0,
+                       callbacks=[keras.callbacks.TerminateOnNaN()]).fit(X, y)
+    assert not any(tmp_path.rglob("*.npz"))
+
+
+def test_hyperband_search_continues_drop_in_candidates(clf_data):
+    from skkeras_search.search import HyperbandSearchCV
+
+    X, y = clf_data
+    est = KerasClassifier(mlp, verbose=0, random_state=0, batch_size=16)
+    search = HyperbandSearchCV(est, {"model__hidden": [4, 8, 16]}, max_epochs=3, factor=3,
+                               cv=2, random_state=0).fit(X, y)
+    rows = search.cv_results_
+    promoted = [i for i, n in enumerate(rows["n_resources"]) if n == 3]
+    # a promoted candidate continues its 1-epoch fit: 2 more epochs, not 3
+    assert promoted and 2 in [rows["n_epochs_trained"][i] for i in promoted]
+    assert all(rows["n_epochs_trained"][i] < 3 for i in promoted)
+    assert search.best_estimator_.current_epoch == 3

@@ -51,6 +51,7 @@ from skkeras_search._core import backend as _backend
 from skkeras_search._core.files import atomic_path, versions
 
 __all__ = ["FitCache", "CacheEntry", "FitFailure", "cache_blocker", "unseeded_message",
+           "function_identity",
            "key_params", "NOT_IN_KEY", "data_fingerprint", "clear", "disk_usage", "failures"]
 
 #: 2 since the store holds named arrays and the estimator's own JSON (release 0.3).
@@ -126,6 +127,30 @@ def key_params(params):
             for k, v in key["class_weight"].items()
         )
     return key
+
+
+def function_identity(fn):
+    """What identifies a build function's computation for the fit cache.
+
+    Its module and name, plus a hash of its code, constants, defaults and the
+    values its closure captured: two closures made by one factory (say with
+    another activation) or an edited body give other keys. A captured value
+    without a stable ``repr`` (it shows a memory address) makes the key
+    change from process to process: a cache miss, never a wrong hit.
+    """
+    code = getattr(fn, "__code__", None)
+    parts = [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(type(fn)))]
+    if code is not None:
+        parts += [code.co_code.hex(), repr(code.co_consts), repr(code.co_names)]
+    parts.append(repr(getattr(fn, "__defaults__", None)))
+    parts.append(repr(getattr(fn, "__kwdefaults__", None)))
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            parts.append(repr(cell.cell_contents))
+        except ValueError:  # an empty cell
+            parts.append("<empty>")
+    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+    return f"{parts[0]}.{parts[1]}#{digest}"
 
 
 class CacheEntry:

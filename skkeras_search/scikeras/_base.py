@@ -18,6 +18,7 @@ What this class adds, without changing what scikeras code sees:
 
 import copy
 import inspect
+import os
 from collections import defaultdict
 from numbers import Integral, Real
 
@@ -66,6 +67,12 @@ class BaseWrapper(BuildMixin, BaseEstimator):
         -1 means all samples in one batch.
     verbose, callbacks, validation_split, shuffle, run_eagerly, epochs
         As ``Model.fit`` (and ``Model.compile`` for ``run_eagerly``) take them.
+    cache_dir : str, path or None, default None
+        Beyond scikeras: a folder where each seeded ``fit`` is stored, so
+        that a refit with the same parameters, data and ``random_state``
+        loads it and a longer one continues it (``HyperbandSearchCV``
+        promotes candidates this way). Needs an int ``random_state``; not
+        used with callbacks or ``fit`` keyword arguments.
     **kwargs
         Routed parameters (``fit__``, ``predict__``, ``model__``, ...) and
         parameters of the build function.
@@ -110,13 +117,15 @@ class BaseWrapper(BuildMixin, BaseEstimator):
                                   Options(Integral, {-1})],
         "shuffle": ["boolean", StrOptions({"batch"})],
         "run_eagerly": ["boolean"],
+        "cache_dir": [None, str, os.PathLike],
     }
 
     def __init__(self, model=None, *, build_fn=None, warm_start=False, random_state=None,
                  optimizer="rmsprop", loss=None, metrics=None, batch_size=None,
                  validation_batch_size=None, verbose=1, callbacks=None, validation_split=0.0,
-                 shuffle=True, run_eagerly=False, epochs=1, **kwargs):
+                 shuffle=True, run_eagerly=False, epochs=1, cache_dir=None, **kwargs):
         self.model, self.build_fn, self.warm_start = model, build_fn, warm_start
+        self.cache_dir = cache_dir
         self.random_state, self.optimizer, self.loss, self.metrics = (
             random_state, optimizer, loss, metrics)
         self.batch_size, self.validation_batch_size = batch_size, validation_batch_size
@@ -288,7 +297,8 @@ class BaseWrapper(BuildMixin, BaseEstimator):
         epochs = kwargs.pop("epochs", params.get("fit__epochs", self.epochs))
         initial_epoch = kwargs.pop("initial_epoch", 0)
         return _fitting.train(self, X, y, sample_weight, warm_start=self.warm_start,
-                              epochs=epochs, initial_epoch=initial_epoch, kwargs=kwargs)
+                              epochs=epochs, initial_epoch=initial_epoch, kwargs=kwargs,
+                              cacheable=True)
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
         """Train for one more epoch, keeping the model, its optimizer state and ``history_``.
@@ -349,8 +359,8 @@ class BaseWrapper(BuildMixin, BaseEstimator):
         seed = self._seed()
         return tf_global_seed(seed) if seed is not None else _NoSeed()
 
-    def _record_history(self, history, reset):
-        if reset or not hasattr(self, "history_"):
+    def _record_history(self, history):
+        if not hasattr(self, "history_"):
             self.history_ = defaultdict(list)
         for key, values in history_keys(history.history).items():
             self.history_[key].extend(float(np.asarray(v)) for v in values)

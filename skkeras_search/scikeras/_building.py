@@ -102,6 +102,9 @@ class ModelState:
                 target.assign(value)
 
 
+_NOT_META = ("history_", "n_epochs_trained_")  # what training sets, not what the data says
+
+
 class BuildMixin:
     """The building half of ``BaseWrapper`` (see the module docstring)."""
 
@@ -151,7 +154,7 @@ class BuildMixin:
     def _get_metadata(self):
         """What ``fit`` learnt about the data so far: the ``meta`` of the build function."""
         return {k: v for k, v in vars(self).items()
-                if k.endswith("_") and not k.startswith("_") and k != "history_"}
+                if k.endswith("_") and not k.startswith("_") and k not in _NOT_META}
 
     def _build_arguments(self, fn, compile_kwargs):
         params = self.get_params()
@@ -226,6 +229,17 @@ class BuildMixin:
                 "or let the wrapper compile it (return an uncompiled model)."
             )
 
+    def _prebuilt(self):
+        return isinstance(self.model, _backend.keras().Model)
+
+    def _build_function_for_key(self):
+        """The build function itself (a subclass's method by its function)."""
+        fn = self._build_function()
+        return getattr(fn, "__func__", fn)
+
+    def _architecture_key(self):
+        return vars(self).get("_arch")
+
     def _data_signature(self):
         """What the traced functions were traced for, besides the model: the data's form.
 
@@ -256,3 +270,4 @@ class BuildMixin:
             model, start = _pool.adopt(twin[0], twin[1], model), twin[1]
         self.model_ = model
         vars(self)["_lease"] = _pool.Lease(model, arch, start)
+        vars(self)["_arch"] = arch

@@ -35,13 +35,14 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
     def __init__(self, model=None, *, build_fn=None, warm_start=False, random_state=None,
                  optimizer="rmsprop", loss=None, metrics=None, batch_size=None,
                  validation_batch_size=None, verbose=1, callbacks=None, validation_split=0.0,
-                 shuffle=True, run_eagerly=False, epochs=1, class_weight=None, **kwargs):
+                 shuffle=True, run_eagerly=False, epochs=1, class_weight=None, cache_dir=None,
+                 **kwargs):
         super().__init__(model=model, build_fn=build_fn, warm_start=warm_start,
                          random_state=random_state, optimizer=optimizer, loss=loss,
                          metrics=metrics, batch_size=batch_size,
                          validation_batch_size=validation_batch_size, verbose=verbose,
                          callbacks=callbacks, validation_split=validation_split, shuffle=shuffle,
-                         run_eagerly=run_eagerly, epochs=epochs, **kwargs)
+                         run_eagerly=run_eagerly, epochs=epochs, cache_dir=cache_dir, **kwargs)
         self.class_weight = class_weight
 
     def __sklearn_tags__(self):

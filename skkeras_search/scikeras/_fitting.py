@@ -9,7 +9,9 @@ given to ``fit``/``predict`` win over ``fit__``/``predict__`` parameters,
 which win over the plain ones (``batch_size``).
 """
 
-from skkeras_search.scikeras import _data
+from collections import defaultdict
+
+from skkeras_search.scikeras import _cache, _data
 from skkeras_search.scikeras import _routing as routing
 
 __all__ = ["initialize", "train", "predict_raw"]
@@ -80,13 +82,8 @@ def _fit_arguments(est, kwargs, X):
     return args
 
 
-def train(est, X, y, sample_weight, *, warm_start, epochs, initial_epoch, kwargs):
-    """One ``fit``/``partial_fit`` call: (re)initialise unless warm, encode, ``model_.fit``."""
-    est._validate_params()
-    if y is None:
-        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is "
-                         "None. Pass the targets as y (initialize(X) builds without them).")
-    fresh = not (warm_start and est.initialized_)
+def _prepare(est, X, y, sample_weight, fresh):
+    """Check (and on a fresh start, initialise on) the data; return it encoded."""
     if fresh:
         X, y = initialize(est, X, y)
     else:
@@ -98,17 +95,56 @@ def train(est, X, y, sample_weight, *, warm_start, epochs, initial_epoch, kwargs
     X_encoded = est.feature_encoder_.transform(X)
     if not fresh:
         _check_outputs(est, y_encoded)
+    return X_encoded, y_encoded, sample_weight
+
+
+def train(est, X, y, sample_weight, *, warm_start, epochs, initial_epoch, kwargs,
+          cacheable=False):
+    """One ``fit``/``partial_fit`` call: (re)initialise unless warm, encode, ``model_.fit``.
+
+    With ``cacheable`` (``fit`` only) and a usable ``cache_dir``, a stored fit
+    of the same key is loaded instead, or the longest shorter one continued.
+    """
+    est._validate_params()
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is "
+                         "None. Pass the targets as y (initialize(X) builds without them).")
+    fresh = not (warm_start and est.initialized_)
+    X_encoded, y_encoded, sample_weight = _prepare(est, X, y, sample_weight, fresh)
     args = _fit_arguments(est, kwargs, X_encoded)
-    args.update(x=X_encoded, y=y_encoded, epochs=initial_epoch + epochs,
-                initial_epoch=initial_epoch)
+    target = initial_epoch + epochs
+    args.pop("initial_epoch", None)  # where training starts is decided here
+    args.update(x=X_encoded, y=y_encoded, epochs=target)
     if sample_weight is not None:
         args["sample_weight"] = sample_weight
-    model = est._own_model()
-    with est._compile_context():
-        history = model.fit(**args)
-    est._record_history(history, reset=not warm_start)
-    vars(est)["_current_epoch"] = initial_epoch + len(history.epoch)
+    cache = None
+    if cacheable and initial_epoch == 0:
+        cache = _cache.cache_for(est, X_encoded, y_encoded, sample_weight, kwargs, fresh)
+    _run(est, args, cache, initial_epoch, target, reset_history=not warm_start)
     return est
+
+
+def _run(est, args, cache, start, target, reset_history):
+    """Load what the cache has, ``model_.fit`` the rest, store the result."""
+    model = est._own_model()
+    stored = None
+    entry = cache.lookup(target) if cache is not None else None
+    if entry is not None and entry.failure is None:
+        start, stored = _cache.load(model, entry)
+    if reset_history or stored is not None:
+        est.history_ = defaultdict(list)
+    for key, values in (stored or {}).items():
+        est.history_[key].extend(values)
+    trained = 0
+    if start < target:
+        with est._compile_context():
+            history = model.fit(initial_epoch=start, **args)
+        est._record_history(history)
+        trained = len(history.epoch)
+    vars(est)["_current_epoch"] = start + trained
+    est.n_epochs_trained_ = trained
+    if cache is not None and trained:
+        _cache.store(cache, target, model, start + trained, dict(est.history_))
 
 
 def predict_raw(est, X, kwargs):

@@ -6,16 +6,16 @@ variables ``v{i}`` (weights and the dropout seed generators' states) and the
 optimizer's ``o{i}``; its JSON holds their counts, the epochs trained in all
 (``n_iter``) and Keras's history. The key adds to the estimator's cache-key
 parameters (:func:`~skkeras_search._core.fit_cache.key_params`) what
-identifies the build function's computation (:func:`function_identity`) and
+identifies the build function's computation
+(:func:`~skkeras_search._core.fit_cache.function_identity`) and
 the network it built.
 """
 
-import hashlib
 from dataclasses import dataclass, field
 
-from skkeras_search._core.fit_cache import FitCache, data_fingerprint, key_params
+from skkeras_search._core.fit_cache import FitCache, data_fingerprint, function_identity, key_params
 
-__all__ = ["KerasFit", "fit_cache", "to_entry", "from_entry", "function_identity"]
+__all__ = ["KerasFit", "fit_cache", "to_entry", "from_entry"]
 
 
 @dataclass
@@ -77,27 +77,3 @@ def from_entry(entry):
     return KerasFit([arrays[f"v{i}"] for i in range(m["n_variables"])],
                     [arrays[f"o{i}"] for i in range(m["n_optimizer_variables"])],
                     m["n_iter"], m["history"])
-
-
-def function_identity(fn):
-    """What identifies a build function's computation for the fit cache.
-
-    Its module and name, plus a hash of its code, constants, defaults and the
-    values its closure captured: two closures made by one factory (say with
-    another activation) or an edited body give other keys. A captured value
-    without a stable ``repr`` (it shows a memory address) makes the key
-    change from process to process: a cache miss, never a wrong hit.
-    """
-    code = getattr(fn, "__code__", None)
-    parts = [getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(type(fn)))]
-    if code is not None:
-        parts += [code.co_code.hex(), repr(code.co_consts), repr(code.co_names)]
-    parts.append(repr(getattr(fn, "__defaults__", None)))
-    parts.append(repr(getattr(fn, "__kwdefaults__", None)))
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            parts.append(repr(cell.cell_contents))
-        except ValueError:  # an empty cell
-            parts.append("<empty>")
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
-    return f"{parts[0]}.{parts[1]}#{digest}"
