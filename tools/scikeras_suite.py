@@ -88,7 +88,17 @@ def _write(obj):
 
 
 def pytest_sessionstart(session):
-    _write({"event": "sessionstart", "t": time.monotonic() - _T0})
+    from importlib import metadata
+
+    import sklearn
+
+    versions = {"scikit-learn": sklearn.__version__, "sklearn_path": sklearn.__file__}
+    for name in ("keras", "tensorflow", "numpy", "scikeras"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    _write({"event": "sessionstart", "t": time.monotonic() - _T0, "versions": versions})
 
 
 def pytest_collectreport(report):
@@ -224,6 +234,8 @@ def summarize(record_path):
                 times["collection_s"] = ev["t"]
             elif kind in ("sessionstart", "sessionfinish"):
                 times[kind + "_s"] = ev["t"]
+                if "versions" in ev:
+                    times["versions"] = ev["versions"]
                 if kind == "sessionfinish":
                     times["exitstatus"] = ev["exitstatus"]
             elif kind == "collecterror":
@@ -427,6 +439,9 @@ def _report(args, source, changes, result, rc, wall, killed):
     print(f"pass rate: {passed}/{denominator} = {rate:.1%} (goal {args.min_rate:.0%}; "
           f"denominator max(collected, --expected {args.expected}), or collected "
           "for a partial run)")
+    if "versions" in result["times"]:
+        print("versions in the test process: " + ", ".join(
+            f"{k} {v}" for k, v in result["times"]["versions"].items() if k != "sklearn_path"))
     print("per file (passed/total):")
     for f in sorted(per_file):
         c = per_file[f]
