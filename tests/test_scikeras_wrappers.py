@@ -404,3 +404,21 @@ def test_hyperband_search_continues_drop_in_candidates(clf_data):
     assert promoted and 2 in [rows["n_epochs_trained"][i] for i in promoted]
     assert all(rows["n_epochs_trained"][i] < 3 for i in promoted)
     assert search.best_estimator_.current_epoch == 3
+
+
+def test_seeded_fits_in_threads_give_the_bits_of_sequential_fits(reg_data):
+    """TensorFlow's global seed is one per process: threads must not read each other's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = reg_data
+
+    def run(seed):
+        est = KerasRegressor(mlp, model__dropout=0.25, epochs=2, batch_size=8, random_state=seed,
+                             verbose=0)
+        return est.fit(X, y).predict(X)
+
+    alone = [run(s) for s in (1, 2, 1, 2)]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(run, (1, 2, 1, 2)))
+    for a, b in zip(alone, together):
+        np.testing.assert_array_equal(a, b)

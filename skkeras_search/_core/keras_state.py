@@ -16,7 +16,7 @@ import numpy as np
 
 from skkeras_search._core import backend as _backend
 
-__all__ = ["names_as_first_built", "seed_keras", "tf_global_seed"]
+__all__ = ["names_as_first_built", "seed_keras", "seeded_keras", "tf_global_seed"]
 
 
 _NAME_STATES = 256  # build functions whose first naming state is kept
@@ -94,6 +94,41 @@ def seed_keras(seed):
 
 
 _MISSING = object()
+_global_seed_lock = threading.RLock()  # one seeded block at a time: TF has one global seed
+
+
+def _keras_seed_names():
+    try:
+        from keras.src.random import seed_generator
+        from keras.src.utils import rng_utils
+    except (ImportError, AttributeError):
+        return ()
+    return (rng_utils.GLOBAL_RANDOM_SEED, seed_generator.GLOBAL_SEED_GENERATOR)
+
+
+@contextmanager
+def seeded_keras(seed):
+    """Keras's, Python's and NumPy's global seeds are ``seed`` inside the block, then restored.
+
+    For calling a user's build function under a fit's seed (its initialisers
+    and dropout seed generators draw from these) without leaving the
+    caller's generators changed. Blocks in other threads wait (the seeds are
+    global: two builds at once would draw from each other's).
+    """
+    with _global_seed_lock:
+        from keras.src.backend.common import global_state
+
+        names = _keras_seed_names()
+        saved = [global_state.get_global_attribute(n) for n in names]
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            seed_keras(seed)
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+            for name, value in zip(names, saved):
+                global_state.set_global_attribute(name, value)
 
 
 @contextmanager
@@ -108,11 +143,18 @@ def tf_global_seed(seed):
     draws as if nothing had happened. NumPy's and Python's global generators
     are seeded too and restored. ``tf.random.set_seed`` itself would also
     clear TensorFlow's kernel and function caches (about 0.1 s of retracing
-    per fit). Not thread-safe: TensorFlow has one global seed per process.
-    Without TensorFlow's eager context internals, the public function is
-    used (and the previous seed is not restored).
+    per fit). TensorFlow has one global seed per process, so blocks in other
+    threads wait for this one to end (seeded fits in threads of one process
+    run one at a time, rather than read each other's seed). Without
+    TensorFlow's eager context internals, the public function is used (and
+    the previous seed is not restored).
     """
     tf = _backend.tensorflow()
+    with _global_seed_lock:  # what is saved is no other thread's seed
+        yield from _seeded(tf, seed)
+
+
+def _seeded(tf, seed):
     try:
         from tensorflow.python.eager import context as tf_context
 

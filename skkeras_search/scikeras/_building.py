@@ -20,13 +20,13 @@ passed as ``model=`` (a ``keras.Model`` instance) is pickled by Keras.
 import copy
 import inspect
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 
 from skkeras_search._core import backend as _backend
 from skkeras_search._core.architecture import architecture
-from skkeras_search._core.keras_state import seed_keras
-from skkeras_search._core.seeding import preserve_global_rng
+from skkeras_search._core.keras_state import names_as_first_built, seeded_keras
 from skkeras_search.scikeras import _pool
 from skkeras_search.scikeras import _routing as routing
 from skkeras_search.scikeras.utils import loss_name
@@ -196,21 +196,26 @@ class BuildMixin:
             return made["value"]
 
         arguments = self._build_arguments(fn, compile_kwargs)
+        reusable = reuse and not prebuilt
+        names = names_as_first_built(self._names_key(fn, arguments)) if reusable else nullcontext()
         seed = self._seed()
-        if seed is None:
+        with names, (seeded_keras(seed) if seed is not None else nullcontext()):
             model = fn(**arguments)
-        else:
-            with preserve_global_rng():
-                seed_keras(seed)
-                model = fn(**arguments)
-        if not isinstance(model, _backend.keras().Model):
-            raise TypeError(f"The build function {getattr(fn, '__name__', fn)!r} returned "
-                            f"{type(model).__name__}, not a keras.Model.")
-        if not model.compiled:
-            model.compile(**compile_kwargs())
-        else:
-            self._check_compiled_loss(model)
-        self._adopt(model, reusable=reuse and not prebuilt)
+            if not isinstance(model, _backend.keras().Model):
+                raise TypeError(f"The build function {getattr(fn, '__name__', fn)!r} returned "
+                                f"{type(model).__name__}, not a keras.Model.")
+            if not model.compiled:
+                model.compile(**compile_kwargs())
+            else:
+                self._check_compiled_loss(model)
+        self._adopt(model, reusable=reusable)
+
+    def _names_key(self, fn, arguments):
+        """Builds under one key name their layers as the first did (flat memory, see
+        :func:`~skkeras_search._core.keras_state.names_as_first_built`)."""
+        plain = sorted((k, repr(v)) for k, v in arguments.items()
+                       if k not in ("meta", "compile_kwargs", "params"))
+        return ("scikeras", getattr(fn, "__func__", fn), repr(plain), self._data_signature())
 
     def _check_compiled_loss(self, model):
         """A loss given to the wrapper must be the one the build function compiled with."""
@@ -264,10 +269,11 @@ class BuildMixin:
                 arch = (architecture(model), self._data_signature())
             except Exception:  # noqa: BLE001 - configs of user objects may not serialise
                 arch = None
-        start = _pool.optimizer_start(model) if arch is not None else None
         twin = _pool.take(arch)
         if twin is not None and len(twin[0].variables) == len(model.variables):
             model, start = _pool.adopt(twin[0], twin[1], model), twin[1]
+        else:
+            start = _pool.optimizer_start(model) if arch is not None else None
         self.model_ = model
         vars(self)["_lease"] = _pool.Lease(model, arch, start)
         vars(self)["_arch"] = arch

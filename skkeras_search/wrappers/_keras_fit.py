@@ -48,7 +48,7 @@ from skkeras_search._core import backend as _backend
 from skkeras_search._core import keras_state as _keras_state
 from skkeras_search._core.architecture import architecture
 from skkeras_search._core.divergence import has_diverged
-from skkeras_search._core.seeding import preserve_global_rng, stream
+from skkeras_search._core.seeding import stream
 from skkeras_search.wrappers import _checks as _wrapper_checks
 
 __all__ = ["Spec", "acquire", "rebuild", "own_model", "train", "predict", "snapshot", "load",
@@ -87,8 +87,7 @@ class Spec:
         """
         keras = _backend.keras()
         names = nullcontext() if unique_names else _keras_state.names_as_first_built(self.key)
-        with preserve_global_rng(), names:
-            _keras_state.seed_keras(int(seed))
+        with _keras_state.seeded_keras(int(seed)), names:
             model = self.build_fn(**self.kwargs)
             if not isinstance(model, keras.Model):
                 raise TypeError(
