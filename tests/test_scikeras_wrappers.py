@@ -422,3 +422,102 @@ def test_seeded_fits_in_threads_give_the_bits_of_sequential_fits(reg_data):
         together = list(pool.map(run, (1, 2, 1, 2)))
     for a, b in zip(alone, together):
         np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------- found by a new user's review
+def test_score_uses_the_wrappers_scorer_and_score_parameters(reg_data):
+    from sklearn.metrics import mean_absolute_error
+
+    class MAERegressor(KerasRegressor):
+        @staticmethod
+        def scorer(y_true, y_pred, **kwargs):
+            return -mean_absolute_error(y_true, y_pred, **kwargs)
+
+    X, y = reg_data
+    est = MAERegressor(mlp, epochs=2, verbose=0, random_state=0).fit(X, y)
+    assert est.score(X, y) == pytest.approx(-mean_absolute_error(y, est.predict(X)))
+    clf = KerasClassifier(mlp, verbose=0, random_state=0, score__normalize=False)
+    X2, y2 = X, (y > 0).astype(int)
+    assert clf.fit(X2, y2).score(X2, y2) == (clf.predict(X2) == y2).sum()  # a count, not a share
+
+
+def test_a_callback_holding_the_model_keeps_it(reg_data):
+    X, y = reg_data
+    _pool.clear()
+    holder = Recorder()
+    KerasRegressor(mlp, random_state=0, verbose=0, callbacks=[holder]).fit(X, y)
+    gc.collect()
+    kept = [np.asarray(v) for v in holder.model.variables]
+    KerasRegressor(mlp, random_state=1, epochs=2, verbose=0).fit(X, y)
+    for a, b in zip(kept, holder.model.variables):
+        np.testing.assert_array_equal(a, np.asarray(b))
+
+
+class EncoderOnTheSide(KerasRegressor):
+    """Keeps a sub-model sharing the model's layers, as scikeras's autoencoder tutorial does."""
+
+    def _keras_build_fn(self, meta):
+        inp = keras.Input((meta["n_features_in_"],))
+        encoder = keras.Model(inp, keras.layers.Dense(3)(inp))
+        self.encoder_ = encoder
+        model = keras.Model(inp, keras.layers.Dense(1)(encoder(inp)))
+        model.compile(loss="mse", optimizer="adam")
+        return model
+
+    def _initialize(self, X, y=None):
+        X, y = super()._initialize(X, y)
+        self.initialized_with_ = len(X)
+        return X, y
+
+
+def test_a_build_that_keeps_sub_models_trains_the_model_they_share(reg_data):
+    X, y = reg_data
+    _pool.clear()
+    EncoderOnTheSide(verbose=0, random_state=0).fit(X, y)  # leaves a twin when it dies
+    gc.collect()
+    est = EncoderOnTheSide(verbose=0, random_state=0, epochs=2).fit(X, y)
+    assert est.initialized_with_ == len(X)  # the _initialize hook ran
+    shared = est.encoder_.layers[-1].kernel
+    assert any(v is shared for v in est.model_.variables)  # the trained model is its model
+
+
+def test_subclass_naming_a_routed_parameter_it_does_not_store(reg_data):
+    class Sub(KerasRegressor):
+        def __init__(self, model=mlp, optimizer__learning_rate=0.01, **kwargs):
+            super().__init__(model=model, **kwargs)
+
+    X, y = reg_data
+    assert "optimizer__learning_rate" not in Sub(verbose=0).get_params()
+    Sub(verbose=0).fit(X, y)
+
+
+def test_sparse_X(reg_data):
+    from scipy import sparse
+
+    X, y = reg_data
+    Xs = sparse.csr_matrix(np.where(np.abs(X) > 1, X, 0))
+    est = KerasRegressor(mlp, epochs=2, verbose=0, random_state=0).fit(Xs, y)
+    np.testing.assert_allclose(est.predict(Xs), est.predict(Xs.toarray()), rtol=1e-5, atol=1e-6)
+
+
+def test_warm_start_fit_starts_history_and_epochs_anew(reg_data):
+    X, y = reg_data
+    est = KerasRegressor(mlp, epochs=2, warm_start=True, verbose=0, random_state=0)
+    est.fit(X, y)
+    first = est.model_
+    est.fit(X, y)
+    assert est.model_ is first and est.current_epoch == 2 and len(est.history_["loss"]) == 2
+
+
+def test_clear_errors_for_text_lengths_unseen_classes_and_unknown_arguments(reg_data, clf_data):
+    X, y = reg_data
+    with pytest.raises(ValueError, match="X holds text"):
+        KerasRegressor(mlp, verbose=0).fit(np.array([["a"] * 4] * 5), np.arange(5.0))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        KerasRegressor(mlp, verbose=0).fit(X, y[:-1])
+    Xc, yc = clf_data
+    est = KerasClassifier(mlp, verbose=0).partial_fit(Xc[yc != "c"], yc[yc != "c"])
+    with pytest.raises(ValueError, match="Found unknown categories.*classes="):
+        est.partial_fit(Xc, yc)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'widht'.*model__widht"):
+        KerasRegressor(mlp, model__widht=3, verbose=0).fit(X, y)

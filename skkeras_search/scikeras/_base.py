@@ -146,8 +146,8 @@ class BaseWrapper(BuildMixin, BaseEstimator):
             signature = inspect.signature(type(self).__init__).parameters.values()
         except (TypeError, ValueError):
             signature = ()
-        names = {p.name for p in signature
-                 if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        names = {p.name for p in signature if p.name != "self" and hasattr(self, p.name)
+                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
         names.update(k for k in vars(self) if not k.endswith("_") and not k.startswith("_"))
         return sorted(names)
 
@@ -185,9 +185,7 @@ class BaseWrapper(BuildMixin, BaseEstimator):
         """The trained, compiled ``keras.Model`` (reading it hands it to your code)."""
         if "_model" not in vars(self):
             raise AttributeError(f"{type(self).__name__} has no model_ before fit or initialize")
-        lease = vars(self).get("_lease")
-        if lease is not None:
-            lease.hand_out()
+        self._hand_out()
         return vars(self)["_model"]
 
     @model_.setter
@@ -275,8 +273,24 @@ class BaseWrapper(BuildMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        _fitting.initialize(self, X, y)
+        self._initialize(X, y)
         return self
+
+    def _initialize(self, X, y=None):
+        """Check the data, fit the encoders and build ``model_``; return ``(X, y)`` checked.
+
+        scikeras's hook: a subclass may override it (and call ``super()._initialize``)
+        to set up more when the model is built.
+        """
+        return _fitting.initialize(self, X, y)
+
+    def _check_labels(self, y):
+        """Refuse targets a continued fit cannot take (classifiers: unseen classes)."""
+
+    def _hand_out(self):
+        lease = vars(self).get("_lease")
+        if lease is not None:
+            lease.hand_out()
 
     def fit(self, X, y, sample_weight=None, **kwargs):
         """Build a new model (unless ``warm_start``) and train it for ``epochs``.
@@ -314,7 +328,7 @@ class BaseWrapper(BuildMixin, BaseEstimator):
                                 "always trains one epoch from current_epoch. Call fit for "
                                 "several epochs.")
         return _fitting.train(self, X, y, sample_weight, warm_start=True, epochs=1,
-                              initial_epoch=self.current_epoch, kwargs=kwargs)
+                              initial_epoch=self.current_epoch, kwargs=kwargs, keep_history=True)
 
     def _predict_raw(self, X, **kwargs):
         """The model's outputs for ``X`` (probabilities for a classifier)."""

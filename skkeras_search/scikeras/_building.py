@@ -102,6 +102,19 @@ class ModelState:
                 target.assign(value)
 
 
+def _check_known(fn, signature, arguments, user_params):
+    """Every argument routed to the build function is one of its parameters."""
+    for key in arguments:
+        if key not in signature:
+            origin = key if key in user_params else f"model__{key}"
+            raise TypeError(
+                f"{getattr(fn, '__qualname__', fn)}() got an unexpected keyword argument "
+                f"{key!r}: the wrapper routes {origin}=... to the build function, whose "
+                f"parameters are {sorted(p for p in signature if p != 'self')}. Rename it, "
+                "add it to the build function, or drop it."
+            )
+
+
 _NOT_META = ("history_", "n_epochs_trained_")  # what training sets, not what the data says
 
 
@@ -165,6 +178,8 @@ class BuildMixin:
         except (TypeError, ValueError):
             signature = {}
         takes_any = any(p.kind == p.VAR_KEYWORD for p in signature.values())
+        if signature and not takes_any:
+            _check_known(fn, signature, arguments, self._user_params)
         for name, value in (("meta", self._get_metadata), ("compile_kwargs", compile_kwargs),
                             ("params", lambda: params)):
             if name in signature or takes_any:
@@ -199,6 +214,7 @@ class BuildMixin:
         reusable = reuse and not prebuilt
         names = names_as_first_built(self._names_key(fn, arguments)) if reusable else nullcontext()
         seed = self._seed()
+        before = {k: id(v) for k, v in vars(self).items()}
         with names, (seeded_keras(seed) if seed is not None else nullcontext()):
             model = fn(**arguments)
             if not isinstance(model, _backend.keras().Model):
@@ -208,7 +224,10 @@ class BuildMixin:
                 model.compile(**compile_kwargs())
             else:
                 self._check_compiled_loss(model)
-        self._adopt(model, reusable=reusable)
+        # A build that stored something on the wrapper (sub-models sharing the model's
+        # layers, as scikeras's autoencoder tutorial does) keeps its own model: never a twin.
+        entangled = any(before.get(k) != id(v) for k, v in vars(self).items())
+        self._adopt(model, reusable=reusable and not entangled)
 
     def _names_key(self, fn, arguments):
         """Builds under one key name their layers as the first did (flat memory, see

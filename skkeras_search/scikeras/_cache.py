@@ -27,6 +27,7 @@ import inspect
 import warnings
 
 import numpy as np
+from scipy.sparse import issparse
 
 from skkeras_search._core.fit_cache import (
     FitCache,
@@ -92,7 +93,8 @@ def cache_for(est, X, y, sample_weight, kwargs, fresh):
     if reason is not None:
         warnings.warn(reason, UserWarning, stacklevel=5)
         return None
-    if blocker is not None or est._prebuilt() or est._architecture_key() is None:
+    if blocker is not None or est._prebuilt() or est._architecture_key() is None \
+            or any(issparse(a) for a in (X, y)):
         return None
     key = {k: _key_value(v) for k, v in key_params(params).items()
            if not k.startswith(_NOT_TRAINING)}

@@ -33,9 +33,15 @@ def _numeric(arr, force):
 def check_X(est, X, *, reset):
     """``X`` as an array (dtype kept unless object), checked against the fitted ``X``."""
     X = validate_data(est, X=X, reset=reset, dtype=None, allow_nd=True, ensure_min_samples=1,
-                      skip_check_array=False)
-    X = _numeric(X, force=False)
+                      accept_sparse=True)
     name = type(est).__name__
+    if X.dtype.kind in "USV":
+        raise ValueError(
+            f"X holds text (dtype {X.dtype}), but a Keras model takes numbers. Encode the text "
+            "columns first, e.g. make_pipeline(ColumnTransformer([('text', OneHotEncoder(), "
+            f"columns)], remainder='passthrough'), {name}(...)), or override feature_encoder."
+        )
+    X = _numeric(X, force=False)
     if reset:
         est.X_dtype_, est.X_shape_ = X.dtype, X.shape
         return X

@@ -45,6 +45,10 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
                          run_eagerly=run_eagerly, epochs=epochs, cache_dir=cache_dir, **kwargs)
         self.class_weight = class_weight
 
+    # The mixin comes first for scikit-learn's tags (is_classifier), but scoring is the
+    # wrapper's: ``scorer`` and ``score__`` parameters, as scikeras scores.
+    score = BaseWrapper.score
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
@@ -68,6 +72,18 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         if classes is not None and np.ndim(y) == 1:
             return "binary" if len(classes) <= 2 else "multiclass"
         return super()._type_of_target(y)
+
+    def _check_labels(self, y):
+        classes = getattr(self, "classes_", None)
+        if classes is None or np.ndim(y) != 1 or getattr(classes, "ndim", 0) != 1:
+            return
+        unseen = np.setdiff1d(np.unique(y), classes)
+        if unseen.size:
+            raise ValueError(
+                f"Found unknown categories {unseen.tolist()[:10]} in y: this "
+                f"{type(self).__name__} was fitted on classes {classes.tolist()[:10]}. Pass every "
+                "class to the first partial_fit as classes=[...], or fit again."
+            )
 
     def _sample_weight(self, y, sample_weight):
         if self.class_weight is None or np.ndim(y) != 1:
@@ -101,6 +117,7 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
         "any Keras model (scikeras 0.13)", "Keras regressors (scikeras 0.13)")
 
     _numeric_target = True
+    score = BaseWrapper.score  # see KerasClassifier.score
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -12,6 +12,7 @@ which win over the plain ones (``batch_size``).
 from collections import defaultdict
 
 import numpy as np
+from sklearn.utils.validation import check_consistent_length
 
 from skkeras_search.scikeras import _cache, _data
 from skkeras_search.scikeras import _routing as routing
@@ -35,9 +36,14 @@ def _copy_metadata(est, encoder):
 
 
 def initialize(est, X, y=None):
-    """Check ``X``/``y``, fit the encoders and build ``model_`` (no training)."""
+    """Check ``X``/``y``, fit the encoders and build ``model_`` (no training).
+
+    This is what ``BaseWrapper._initialize`` does; subclasses may override that
+    hook (scikeras's tutorials do) and call ``super()._initialize``.
+    """
     X = _data.check_X(est, X, reset=True)
     if y is not None:
+        check_consistent_length(X, y)
         y = _data.check_y(est, y, reset=True, numeric=est._numeric_target)
         est.target_type_ = est._type_of_target(y)
     _encoders(est, X, y)
@@ -78,6 +84,8 @@ def _fit_arguments(est, kwargs, X):
     if "callbacks" in kwargs:
         callbacks = routing.make_callbacks(kwargs["callbacks"], {})
     args["callbacks"] = callbacks
+    vars(est)["_user_callbacks"] = routing.instances_in(
+        [est.callbacks, fit_routed.get("callbacks"), kwargs.get("callbacks")])
     for key in ("batch_size", "validation_batch_size"):
         if key in args:
             args[key] = _data.batch_size_for(args[key], X, key)
@@ -87,10 +95,12 @@ def _fit_arguments(est, kwargs, X):
 def _prepare(est, X, y, sample_weight, fresh):
     """Check (and on a fresh start, initialise on) the data; return it encoded."""
     if fresh:
-        X, y = initialize(est, X, y)
+        X, y = est._initialize(X, y)
     else:
         X = _data.check_X(est, X, reset=False)
         y = _data.check_y(est, y, reset=False, numeric=est._numeric_target)
+        check_consistent_length(X, y)
+        est._check_labels(y)
     sample_weight = _data.check_sample_weight(sample_weight, X, y)
     sample_weight = est._sample_weight(y, sample_weight)
     y_encoded = est.target_encoder_.transform(y)
@@ -101,7 +111,7 @@ def _prepare(est, X, y, sample_weight, fresh):
 
 
 def train(est, X, y, sample_weight, *, warm_start, epochs, initial_epoch, kwargs,
-          cacheable=False):
+          cacheable=False, keep_history=False):
     """One ``fit``/``partial_fit`` call: (re)initialise unless warm, encode, ``model_.fit``.
 
     With ``cacheable`` (``fit`` only) and a usable ``cache_dir``, a stored fit
@@ -122,8 +132,16 @@ def train(est, X, y, sample_weight, *, warm_start, epochs, initial_epoch, kwargs
     cache = None
     if cacheable and initial_epoch == 0:
         cache = _cache.cache_for(est, X_encoded, y_encoded, sample_weight, kwargs, fresh)
-    _run(est, args, cache, initial_epoch, target, reset_history=not warm_start)
+    _run(est, args, cache, initial_epoch, target, reset_history=not keep_history)
+    if _user_callbacks(est, args["callbacks"]):
+        est._hand_out()  # the user's callback objects hold the model now (callback.model)
     return est
+
+
+def _user_callbacks(est, callbacks):
+    """Whether some callback is an object the user made (so it may keep the model)."""
+    theirs = vars(est).get("_user_callbacks", set())
+    return any(id(cb) in theirs for cb in callbacks)
 
 
 def _run(est, args, cache, start, target, reset_history):
@@ -164,6 +182,10 @@ def predict_raw(est, X, kwargs):
     args.update(kwargs)
     if callbacks and "callbacks" not in kwargs:
         args["callbacks"] = callbacks
+    vars(est)["_user_callbacks"] = routing.instances_in(
+        [est.callbacks, predict_routed.get("callbacks"), kwargs.get("callbacks")])
+    if args.get("callbacks") and _user_callbacks(est, args["callbacks"]):
+        est._hand_out()
     if "batch_size" in args:
         args["batch_size"] = _data.batch_size_for(args["batch_size"], X_encoded, "batch_size")
     if _quiet_plain_predict(model, args, X_encoded):

@@ -18,7 +18,7 @@ import inspect
 from skkeras_search._core import backend as _backend
 
 __all__ = ["PREFIXES", "routed", "make", "make_optimizer", "make_loss", "make_metrics",
-           "make_callbacks"]
+           "make_callbacks", "instances_in"]
 
 PREFIXES = ("model", "fit", "compile", "predict", "optimizer", "loss", "metrics", "callbacks",
             "score")
@@ -182,6 +182,21 @@ def make_metrics(value, params):
         return item
 
     return fresh(make(value, params, "metric"))
+
+
+def instances_in(values):
+    """``id`` of every object (not a class, container or None) inside ``values``."""
+    found = set()
+    todo = list(values)
+    while todo:
+        value = todo.pop()
+        if isinstance(value, (list, tuple)):
+            todo.extend(value)
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+        elif value is not None and not inspect.isclass(value):
+            found.add(id(value))
+    return found
 
 
 def make_callbacks(value, params):
