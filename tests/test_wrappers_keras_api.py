@@ -253,3 +253,15 @@ def test_a_model_instance_is_refused_with_both_fixes(cls, data):
     est = KerasClassifier(build_clf) if cls is KerasClassifier else KerasRegressor(build_reg)
     with pytest.raises(TypeError, match=re.escape("model=Sequential instance")):
         est.set_params(model=model).fit(*data)
+
+
+def test_a_model_with_several_outputs_is_refused_with_the_fix():
+    keras = _backend.keras()
+
+    def two_heads(input_shape, n_outputs):
+        inp = keras.Input(input_shape)
+        return keras.Model(inp, [keras.layers.Dense(1)(inp), keras.layers.Dense(1)(inp)])
+
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype("float32")
+    with pytest.raises(ValueError, match="2 outputs.*skkeras_search.scikeras"):
+        KerasRegressor(two_heads, epochs=1, random_state=0).fit(X, X[:, 0])

@@ -96,8 +96,25 @@ class Spec:
                 )
             if not model.built:
                 model.build((None, *self.input_shape))
+        _check_one_output(model, self.name)
         _wrapper_checks.check_fresh_layers(model, self.name)
         return model
+
+
+def _check_one_output(model, name):
+    """These wrappers train one output (of any width); several need the scikeras drop-in."""
+    try:
+        outputs = len(model.outputs)
+    except (AttributeError, TypeError, ValueError):  # a subclassed model: its call decides
+        return
+    if outputs > 1:
+        raise ValueError(
+            f"model={name} built a model with {outputs} outputs; KerasClassifier and "
+            "KerasRegressor train one (of any width: one unit per class, label or target). "
+            "Concatenate the outputs into one layer, or use "
+            "skkeras_search.scikeras.wrappers.KerasClassifier/KerasRegressor with a "
+            "target_encoder that splits y into one array per output."
+        )
 
 
 class _Slot:
