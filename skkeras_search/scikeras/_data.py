@@ -56,13 +56,17 @@ def check_X(est, X, *, reset):
             f"X has shape {X.shape}, but this {name} was fitted on X of shape "
             f"{est.X_shape_}: every dimension but the first must match."
         )
-    if not np.can_cast(X.dtype, est.X_dtype_):
-        raise ValueError(
-            f"Got X with dtype {X.dtype}, but this {name} was fitted with dtype "
-            f"{est.X_dtype_}, and casting from {X.dtype} to {est.X_dtype_} is not safe. "
-            f"Pass X.astype({str(est.X_dtype_)!r}) if that is what you mean."
-        )
+    _check_cast("X", X.dtype, est.X_dtype_, name)
     return X
+
+
+def _check_cast(what, dtype, fitted, name):
+    if not np.can_cast(dtype, fitted):
+        raise ValueError(
+            f"Got {what} with dtype {dtype}, but this {name} was fitted with dtype {fitted}, "
+            f"and casting from {dtype} to {fitted} is not safe. Pass "
+            f"{what}.astype({str(fitted)!r}) if that is what you mean."
+        )
 
 
 def check_y(est, y, *, reset, numeric):
@@ -79,12 +83,7 @@ def check_y(est, y, *, reset, numeric):
             f"y has {y.ndim} dimensions, but this {name} was fitted on y with "
             f"{est.y_ndim_} dimensions. Pass y of the shape it was fitted on."
         )
-    if not np.can_cast(y.dtype, est.y_dtype_):
-        raise ValueError(
-            f"Got y with dtype {y.dtype}, but this {name} was fitted with dtype "
-            f"{est.y_dtype_}, and casting from {y.dtype} to {est.y_dtype_} is not safe. "
-            f"Pass y.astype({str(est.y_dtype_)!r}) if that is what you mean."
-        )
+    _check_cast("y", y.dtype, est.y_dtype_, name)
     return y
 
 

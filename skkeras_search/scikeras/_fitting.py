@@ -72,20 +72,30 @@ def _check_outputs(est, y_encoded):
         )
 
 
-def _fit_arguments(est, kwargs, X):
+def _routed_arguments(est, destination, names, kwargs):
+    """Arguments of ``Model.fit``/``Model.predict``: plain, then routed, then keyword ones.
+
+    Callbacks are those of ``callbacks`` plus ``<destination>__callbacks`` (made
+    from classes with their routed parameters), or the keyword's alone.
+    """
     params = est.get_params()
-    args = {k: params[k] for k in est._fit_kwargs if k in params and k not in est._unrouted}
-    fit_routed = routing.routed(params, "fit")
-    args.update({k: v for k, v in fit_routed.items() if "__" not in k})
+    args = {k: params[k] for k in names if k in params and k not in est._unrouted}
+    here = routing.routed(params, destination)
+    args.update({k: v for k, v in here.items() if "__" not in k})
     callbacks = routing.make_callbacks(est.callbacks, routing.routed(params, "callbacks"))
     callbacks += routing.make_callbacks(args.pop("callbacks", None),
-                                        routing.routed(fit_routed, "callbacks"))
+                                        routing.routed(here, "callbacks"))
     args.update(kwargs)
     if "callbacks" in kwargs:
         callbacks = routing.make_callbacks(kwargs["callbacks"], {})
-    args["callbacks"] = callbacks
     vars(est)["_user_callbacks"] = routing.instances_in(
-        [est.callbacks, fit_routed.get("callbacks"), kwargs.get("callbacks")])
+        [est.callbacks, here.get("callbacks"), kwargs.get("callbacks")])
+    return args, callbacks
+
+
+def _fit_arguments(est, kwargs, X):
+    args, callbacks = _routed_arguments(est, "fit", est._fit_kwargs, kwargs)
+    args["callbacks"] = callbacks
     for key in ("batch_size", "validation_batch_size"):
         if key in args:
             args[key] = _data.batch_size_for(args[key], X, key)
@@ -172,18 +182,9 @@ def predict_raw(est, X, kwargs):
     model = est._own_model()
     X = _data.check_X(est, X, reset=False)
     X_encoded = est.feature_encoder_.transform(X)
-    params = est.get_params()
-    args = {k: params[k] for k in est._predict_kwargs if k in params}
-    predict_routed = routing.routed(params, "predict")
-    args.update({k: v for k, v in predict_routed.items() if "__" not in k})
-    callbacks = routing.make_callbacks(est.callbacks, routing.routed(params, "callbacks"))
-    callbacks += routing.make_callbacks(args.pop("callbacks", None),
-                                        routing.routed(predict_routed, "callbacks"))
-    args.update(kwargs)
-    if callbacks and "callbacks" not in kwargs:
+    args, callbacks = _routed_arguments(est, "predict", est._predict_kwargs, kwargs)
+    if callbacks:
         args["callbacks"] = callbacks
-    vars(est)["_user_callbacks"] = routing.instances_in(
-        [est.callbacks, predict_routed.get("callbacks"), kwargs.get("callbacks")])
     if args.get("callbacks") and _user_callbacks(est, args["callbacks"]):
         est._hand_out()
     if "batch_size" in args:
