@@ -25,26 +25,24 @@ a new seed for every fit) and with one ``random_state`` (a search's folds of
 a candidate). Every fit's accuracy is kept in the raw rows (with one seed,
 all fits must agree).
 
-Sample output (2 shared cores with a test suite running beside it, load
-average 1.4 to 3.9; TensorFlow threads as configured; some columns left out;
-``drop-in`` is ``skkeras_search.scikeras``)::
+Sample output (2 cores, load average 1.0 to 1.7, one run; TensorFlow threads as
+configured; some columns left out; ``drop-in`` is ``skkeras_search.scikeras``)::
 
     estimator                                   median_ms  p10_ms  p90_ms  cold_ms  vs_scikeras  growth_mb
     ------------------------------------------  ---------  ------  ------  -------  -----------  ---------
-    KerasClassifier (new seed per fit)              62.34   47.78   68.05     7231      0.04795      3.094
-    KerasClassifier (same seed)                     62.84   41.81   71.76     7717      0.04833      2.762
-    drop-in KerasClassifier (same seed)               257   185.7   333.4     7356       0.1976      99.82
-    drop-in KerasClassifier (new seed per fit)      346.3   259.9   544.2     9611       0.2664      102.7
-    keras SKLearnClassifier                         994.6     774    1334     7280        0.765       1151
-    raw Keras                                        1228   858.5    1351     9041       0.9448      967.7
-    scikeras 0.13                                    1300   893.6    1940     6005            1       1128
+    KerasClassifier (new seed per fit)               61.4   47.61   70.83     7042      0.05604      3.309
+    KerasClassifier (same seed)                     64.62   50.38   68.85     8274      0.05898      3.191
+    drop-in KerasClassifier (new seed per fit)      104.6   95.59   157.7     8199      0.09544      6.629
+    drop-in KerasClassifier (same seed)             159.9   129.6   186.4     6393        0.146      6.121
+    raw Keras                                       887.1   772.7    1218     6402       0.8097      967.9
+    keras SKLearnClassifier                          1046   773.3    1267     6552       0.9543       1154
+    scikeras 0.13                                    1096   913.9    1478     6638            1       1127
 
-(``growth_mb`` over 200 fits; the drop-in's ~0.5 MB a fit is what Keras 3.15
-keeps of every model built and dropped, even after ``gc.collect()``: the
-drop-in calls the build function for every fit, as scikeras does, and builds
-that model's optimizer before assigning the new weights into a pooled twin;
-building a Sequential, compiling it and building its optimizer in a bare loop
-grows by about 0.14 + 0.07 + 0.28 MB an iteration.)
+(``growth_mb`` over 200 fits. The drop-in calls the build function for every
+fit, as scikeras does, and assigns the new weights into a pooled compiled twin;
+its builds are named as the first one was, since TensorFlow keeps memory for
+every new variable name, and a twin's optimizer is reset rather than built
+again. A short test run overlapped the "same seed" worker of this run.)
 """
 
 import argparse
