@@ -1,8 +1,10 @@
 """Hyperparameter search for Keras neural networks, inside scikit-learn.
 
 The package face: every public name, nothing defined here. The wings behind
-it never import each other (``mlp``, ``wrappers``, ``search``, ``datasets``);
-they stand on ``_core`` and ``exceptions``; ``cli`` sits on top.
+it never import each other (``mlp``, ``wrappers``, ``scikeras``, ``search``,
+``datasets``); they stand on ``_core`` and ``exceptions``; ``cli`` sits on top.
+``skkeras_search.scikeras`` (scikeras 0.13's API) is imported by its own path,
+as scikeras was: ``from skkeras_search.scikeras.wrappers import KerasClassifier``.
 """
 
 from skkeras_search import _flat_layout  # noqa: F401 - 0.2's module paths, for its pickles
