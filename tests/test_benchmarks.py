@@ -1,4 +1,9 @@
-"""Each benchmark script runs end to end at a tiny size and writes its results."""
+"""Each benchmark script runs end to end at a tiny size and writes its results.
+
+About 2.5 minutes on 2 cores (every contender is a fresh process that imports
+TensorFlow), so these run with ``python -m pytest -m extended``, not in the
+default run: they check the benchmark scripts, not the package.
+"""
 
 import json
 import os
@@ -21,10 +26,14 @@ SMALL = {
     "bench_defaults.py": ["--repeats", "1", "--folds", "2", "--estimators", "KerasMLPClassifier"],
     "bench_halving.py": ["--n-samples", "400", "--cv", "2", "--epochs", "3"],
     "bench_strategies.py": ["--quick", "--repeats", "1"],
+    "bench_wrapper_overhead.py": ["--repeats", "2", "--warmup", "1", "--memory-fits", "8",
+                                  "--estimators", "skkeras_search.scikeras KerasClassifier (same seed)",
+                                  "KerasClassifier (same seed)"],
 }
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 @pytest.mark.parametrize("script", sorted(SMALL))
 def test_benchmark_smoke(script, tmp_path):
     result = subprocess.run([sys.executable, os.path.join(BENCH, script), *SMALL[script],
