@@ -42,6 +42,7 @@ MINIBATCH = ("Keras's loss is a mean over each minibatch: a sample weight of k i
              "repeated rows")
 EXPECTED = {
     "check_sample_weight_equivalence_on_dense_data": MINIBATCH,
+    "check_sample_weight_equivalence_on_sparse_data": MINIBATCH,
 }
 REGRESSOR_EXPECTED = {
     **EXPECTED,

@@ -176,6 +176,7 @@ class BaseWrapper(BuildMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True  # SciPy sparse X goes to Keras as CSR
         tags.non_deterministic = self.random_state is None
         return tags
 

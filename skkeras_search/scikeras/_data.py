@@ -33,7 +33,7 @@ def _numeric(arr, force):
 def check_X(est, X, *, reset):
     """``X`` as an array (dtype kept unless object), checked against the fitted ``X``."""
     X = validate_data(est, X=X, reset=reset, dtype=None, allow_nd=True, ensure_min_samples=1,
-                      accept_sparse=True)
+                      accept_sparse="csr")  # Keras takes SciPy CSR (other formats converted)
     name = type(est).__name__
     if X.dtype.kind in "USV":
         raise ValueError(
