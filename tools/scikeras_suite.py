@@ -92,7 +92,7 @@ def pytest_sessionstart(session):
 
     import sklearn
 
-    versions = {"scikit-learn": sklearn.__version__, "sklearn_path": sklearn.__file__}
+    versions = {"scikit-learn": sklearn.__version__}
     for name in ("keras", "tensorflow", "numpy", "scikeras"):
         try:
             versions[name] = metadata.version(name)
@@ -264,12 +264,18 @@ def summarize(record_path):
             "times": times}
 
 
+def _portable(text):
+    """``text`` without this machine's paths: the environment as <env>, this checkout as <repo>."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return text.replace(sys.prefix + os.sep, "<env>/").replace(repo + os.sep, "<repo>/")
+
+
 def _first_line(longrepr):
     lines = [ln for ln in (longrepr or "").splitlines() if ln.strip()]
     for ln in reversed(lines):
         if ln.lstrip().startswith("E "):
-            return ln.strip()[:200]
-    return lines[-1].strip()[:200] if lines else ""
+            return _portable(ln.strip())[:200]
+    return _portable(lines[-1].strip())[:200] if lines else ""
 
 
 def main(argv=None):
@@ -441,7 +447,7 @@ def _report(args, source, changes, result, rc, wall, killed):
           "for a partial run)")
     if "versions" in result["times"]:
         print("versions in the test process: " + ", ".join(
-            f"{k} {v}" for k, v in result["times"]["versions"].items() if k != "sklearn_path"))
+            f"{k} {v}" for k, v in result["times"]["versions"].items()))
     print("per file (passed/total):")
     for f in sorted(per_file):
         c = per_file[f]
