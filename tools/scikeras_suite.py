@@ -267,7 +267,8 @@ def summarize(record_path):
 def _portable(text):
     """``text`` without this machine's paths: the environment as <env>, this checkout as <repo>."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return text.replace(sys.prefix + os.sep, "<env>/").replace(repo + os.sep, "<repo>/")
+    text = text.replace(sys.prefix + os.sep, "<env>/").replace(repo + os.sep, "<repo>/")
+    return re.sub(r"\S*scikeras_suite_\w+/", "<suite>/", text)  # the temporary copy of tests/
 
 
 def _first_line(longrepr):
