@@ -20,6 +20,7 @@ import copy
 import inspect
 import os
 from collections import defaultdict
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,7 +40,8 @@ from skkeras_search.scikeras.utils.transformers import TargetReshaper
 
 __all__ = ["BaseWrapper"]
 
-_PRIVATE_STATE = ("_lease",)  # not pickled: a hold on the model pool
+# Not pickled: a hold on the model pool, and ids of this process's callback objects.
+_PRIVATE_STATE = ("_lease", "_user_callbacks")
 
 
 class BaseWrapper(BuildMixin, BaseEstimator):
@@ -370,20 +372,13 @@ class BaseWrapper(BuildMixin, BaseEstimator):
                                  "Call 'fit' or 'initialize' with appropriate arguments first.")
         return vars(self)["_model"]
 
-    def _compile_context(self):
+    def _fit_seed_context(self):
+        """TensorFlow's global seed for ``Model.fit`` (Keras's shuffle), or nothing unseeded."""
         seed = self._seed()
-        return tf_global_seed(seed) if seed is not None else _NoSeed()
+        return tf_global_seed(seed) if seed is not None else nullcontext()
 
     def _record_history(self, history):
         if not hasattr(self, "history_"):
             self.history_ = defaultdict(list)
         for key, values in history_keys(history.history).items():
             self.history_[key].extend(float(np.asarray(v)) for v in values)
-
-
-class _NoSeed:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

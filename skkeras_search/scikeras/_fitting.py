@@ -167,7 +167,7 @@ def _run(est, args, cache, start, target, reset_history):
         est.history_[key].extend(values)
     trained = 0
     if start < target:
-        with est._compile_context():
+        with est._fit_seed_context():
             history = model.fit(initial_epoch=start, **args)
         est._record_history(history)
         trained = len(history.epoch)
