@@ -127,6 +127,7 @@ def _import_tensorflow_without_keras():
 
 
 _configured = False
+_import_lock = threading.RLock()  # two threads' first fits must not import TensorFlow twice
 
 
 def tensorflow():
@@ -136,8 +137,15 @@ def tensorflow():
     when something else imported TensorFlow first, as long as no TensorFlow
     operation has run yet.
     """
-    global _configured
     if _configured:
+        return sys.modules["tensorflow"]
+    with _import_lock:
+        return _tensorflow_once()
+
+
+def _tensorflow_once():
+    global _configured
+    if _configured:  # another thread configured it while this one waited
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with stderr_silenced():
@@ -159,7 +167,7 @@ def tensorflow():
             "in their last bits from the same fits in worker processes (n_jobs > 1) or under "
             "another thread cap. For reproducible results, run no TensorFlow operation before "
             "the first fit, or call tf.config.threading.set_intra_op_parallelism_threads(1) "
-            "first.", RuntimeWarning, stacklevel=3)
+            "first.", RuntimeWarning, stacklevel=4)
     return tf
 
 

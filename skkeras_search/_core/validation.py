@@ -12,6 +12,11 @@ from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.metrics._scorer import _MultimetricScorer  # noqa: F401
 from sklearn.model_selection import train_test_split
 from sklearn.model_selection._search import BaseSearchCV  # noqa: F401
+from sklearn.model_selection._validation import (  # noqa: F401
+    _fit_and_score,
+    _insert_error_scores,
+    _warn_or_raise_about_fit_failures,
+)
 from sklearn.utils._param_validation import Interval, Options, StrOptions  # noqa: F401
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import (  # noqa: F401
@@ -26,6 +31,9 @@ from skkeras_search._core.seeding import stream
 
 __all__ = [
     "BaseSearchCV",
+    "_fit_and_score",
+    "_insert_error_scores",
+    "_warn_or_raise_about_fit_failures",
     "_fit_context",
     "_MultimetricScorer",
     "Interval",

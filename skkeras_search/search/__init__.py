@@ -13,6 +13,9 @@ scikit-learn's own. ``param_distributions`` are the same as for
   over the epoch budget (Li et al. 2017), or BOHB with ``sampler="tpe"``
   (Falkner et al. 2018). With :class:`~skkeras_search.KerasMLPClassifier`'s
   fit cache a promoted candidate trains only its extra epochs.
+* :class:`ASHASearchCV` runs asynchronous successive halving (Li et al.
+  2020): a free worker promotes a candidate or starts a new one at once, so a
+  cluster stays busy; results then depend on the order fits end (recorded).
 * :class:`TPESearchCV` asks Optuna's TPE sampler (Bergstra et al. 2011) for
   fixed-size batches of candidates, so results do not depend on ``n_jobs``.
 
@@ -24,9 +27,10 @@ named like ``"bracket 1, round 2"`` or ``"batch 3"``, and one per
 """
 
 from skkeras_search.exceptions import SearchWarning
+from skkeras_search.search._asha_search import ASHASearchCV
 from skkeras_search.search._hyperband import Bracket, hyperband_brackets, round_sizes
 from skkeras_search.search._hyperband_search import HyperbandSearchCV
 from skkeras_search.search._tpe_search import TPESearchCV
 
-__all__ = ["HyperbandSearchCV", "TPESearchCV", "SearchWarning", "Bracket", "hyperband_brackets",
+__all__ = ["ASHASearchCV", "HyperbandSearchCV", "TPESearchCV", "SearchWarning", "Bracket", "hyperband_brackets",
            "round_sizes"]

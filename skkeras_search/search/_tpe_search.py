@@ -11,6 +11,7 @@ import numpy as np
 from skkeras_search._core.seeding import resolve_seed
 from skkeras_search._core.validation import BaseSearchCV, Interval
 from skkeras_search.search import _optuna_space
+from skkeras_search.search._async_fit import AsyncFitMixin
 from skkeras_search.search._candidates import candidate_key, unseen
 from skkeras_search.search._folds import FrozenFoldsMixin
 from skkeras_search.search._rounds import Rounds, SearchWarning
@@ -18,8 +19,8 @@ from skkeras_search.search._rounds import Rounds, SearchWarning
 __all__ = ["TPESearchCV"]
 
 
-class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
-    """Model-based search with Optuna's TPE sampler, in fixed-size batches.
+class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
+    """Model-based search with Optuna's TPE sampler, in fixed-size batches or asynchronously.
 
     The first ``n_startup`` candidates are drawn at random, the others by the
     Tree-structured Parzen Estimator (Bergstra et al. 2011) fitted on all
@@ -32,6 +33,17 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
     estimator fit cache (``cache_dir``), rerunning an interrupted search loads
     the finished fits and, since the sampler sees the same scores, proposes
     the same candidates.
+
+    With ``asynchronous=True`` there are no batches: whenever a worker is
+    free, TPE is asked for one new candidate, with the candidates still
+    running told to the sampler as pending (Optuna's constant liar), and
+    each (candidate, fold) fit is submitted on its own (as in
+    :class:`ASHASearchCV`, whose notes on executors, Dask, dead workers and
+    resuming apply). The candidates then depend on the order in which fits
+    end; ``cv_results_`` records it, and with ``n_jobs=1`` the search is
+    deterministic. Use it when workers would otherwise wait for a batch's
+    slowest fit (a cluster); keep the default for results that do not
+    depend on the number of workers.
 
     Every sampler option is pinned (Optuna 5 changed several defaults):
     ``multivariate=True``, ``n_ei_candidates=24``, ``gamma`` = 10% of the
@@ -57,7 +69,7 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
         once per point, with ``RandomizedSearchCV``'s warning.
     batch_size : int, default=5
         Candidates asked, and evaluated in parallel, per round. Unrelated to
-        the estimator's ``batch_size``.
+        the estimator's ``batch_size``. Not used when ``asynchronous=True``.
     n_startup : int, default=5
         Results needed before TPE takes over (Optuna's ``n_startup_trials``);
         until then candidates are drawn at random. A batch is asked before
@@ -66,11 +78,14 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
     random_state : int, RandomState instance or None, default=None
         Seeds the sampler (not the estimator). Pass an int for reproducible
         (and resumable) searches.
+    asynchronous : bool, default=False
+        Ask one candidate per free worker instead of batches (see above).
     scoring : str, callable, list, tuple, dict or None, default=None
         As in :class:`~sklearn.model_selection.GridSearchCV`; with several
         metrics, ``refit`` must name the one that is optimised.
     n_jobs : int or None, default=None
-        Parallel fits (joblib); results do not depend on it.
+        Parallel fits (joblib); results do not depend on it unless
+        ``asynchronous=True`` (then also Dask, see :class:`ASHASearchCV`).
     refit : bool, str or callable, default=True
         Refit the best candidate on the whole data, as in ``GridSearchCV``.
         A callable sees every row and needs a single metric.
@@ -96,7 +111,10 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
     Attributes
     ----------
     cv_results_ : dict of numpy arrays
-        scikit-learn's columns plus ``batch`` (0-based round of each candidate).
+        scikit-learn's columns plus ``batch`` (0-based round of each
+        candidate); with ``asynchronous=True``, in the order candidates
+        finished, with ``finish_order`` and ``finish_time`` (seconds after
+        the search started) instead of ``batch``.
     cv_splits_digest_ : str
         SHA-256 (hex) of the folds every candidate was scored on (sample
         count, then each fold's train and test indices): equal digests mean
@@ -150,11 +168,12 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_startup": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
+        "asynchronous": ["boolean"],
     }
 
     def __init__(self, estimator, param_distributions, *, n_iter=10, batch_size=5, n_startup=5,
-                 random_state=None, scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
-                 pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False):
+                 random_state=None, asynchronous=False, scoring=None, n_jobs=None, refit=True,
+                 cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -163,6 +182,7 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
         self.batch_size = batch_size
         self.n_startup = n_startup
         self.random_state = random_state
+        self.asynchronous = asynchronous
 
     def fit(self, X, y=None, **params):
         """Run the batches on one set of folds, then refit the best candidate.
@@ -183,34 +203,39 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
         -------
         self : TPESearchCV
         """
-        return super().fit(X, y, **params)
+        with _optuna_space.quiet_optuna():
+            return super().fit(X, y, **params)
+
+    def _runs_asynchronously(self):
+        return bool(self.asynchronous)
+
+    def _sampler_and_asker(self, dims):
+        seed = resolve_seed(self.random_state)
+        sampler = _optuna_space.tpe_sampler(seed, n_startup_trials=self.n_startup,
+                                            gamma=_optuna_space.gamma_tpe)
+        return _Asker(_optuna_space.new_study(sampler), dims, self.param_distributions, seed)
+
+    def _policy(self):
+        """Asynchronous TPE: one candidate per free worker, pending ones told as running."""
+        dims = _optuna_space.to_optuna(self.param_distributions, "TPESearchCV")
+        return _AsyncTPE(self._sampler_and_asker(dims), self._n_candidates(dims), self.n_iter)
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
 
         dims = _optuna_space.to_optuna(self.param_distributions, "TPESearchCV")
         n_iter = self._n_candidates(dims)
         rounds = Rounds(evaluate_candidates, self, callback_ctx)
-        with _optuna_space.quiet_optuna():
-            seed = resolve_seed(self.random_state)
-            sampler = _optuna_space.tpe_sampler(seed, n_startup_trials=self.n_startup,
-                                                gamma=_optuna_space.gamma_tpe)
-            study = _optuna_space.new_study(sampler)
-            asker = _Asker(study, dims, self.param_distributions, seed)
-            batch, done = 0, 0
-            while done < n_iter:
-                trials, candidates = asker.ask(min(self.batch_size, n_iter - done))
-                if not candidates:
-                    warnings.warn(
-                        f"TPESearchCV found no candidate it had not evaluated after {done} of "
-                        f"n_iter={self.n_iter}: the space seems exhausted (its lists repeat values, "
-                        "or TPE keeps proposing known points). Stopping early.",
-                        SearchWarning, stacklevel=3,
-                    )
-                    break
-                n = len(candidates)
-                scores = rounds(candidates, {"batch": [batch] * n}, f"batch {batch}")
-                asker.tell(trials, candidates, scores)
-                batch, done = batch + 1, done + n
+        asker = self._sampler_and_asker(dims)
+        batch, done = 0, 0
+        while done < n_iter:
+            trials, candidates = asker.ask(min(self.batch_size, n_iter - done))
+            if not candidates:
+                _warn_exhausted(done, self.n_iter)
+                break
+            n = len(candidates)
+            scores = rounds(candidates, {"batch": [batch] * n}, f"batch {batch}")
+            asker.tell(trials, candidates, scores)
+            batch, done = batch + 1, done + n
         rounds.finish()
 
     def _n_candidates(self, dims):
@@ -225,6 +250,40 @@ class TPESearchCV(FrozenFoldsMixin, BaseSearchCV):
             )
             return size
         return self.n_iter
+
+
+def _warn_exhausted(done, n_iter):
+    warnings.warn(
+        f"TPESearchCV found no candidate it had not evaluated after {done} of "
+        f"n_iter={n_iter}: the space seems exhausted (its lists repeat values, "
+        "or TPE keeps proposing known points). Stopping early.",
+        SearchWarning, stacklevel=4,
+    )
+
+
+class _AsyncTPE:
+    """The policy of ``TPESearchCV(asynchronous=True)`` (see
+    :mod:`~skkeras_search.search._scheduler`): ask one, tell each as it ends."""
+
+    def __init__(self, asker, n_candidates, n_iter):
+        self._asker, self._n, self._n_iter = asker, n_candidates, n_iter
+        self._trials = {}  # row index -> trial
+        self.rows_started = 0
+
+    def next_row(self):
+        if self.rows_started >= self._n:
+            return None
+        trials, candidates = self._asker.ask(1)
+        if not candidates:
+            _warn_exhausted(self.rows_started, self._n_iter)
+            self._n = self.rows_started
+            return None
+        self._trials[self.rows_started] = trials[0]
+        self.rows_started += 1
+        return candidates[0], {}
+
+    def tell(self, row):
+        self._asker.tell([self._trials.pop(row.index)], [row.params], [row.score])
 
 
 def _grid(dims, max_points=10**7):
@@ -260,6 +319,7 @@ class _Asker:
         self._grid = _grid(dims)
         self._rng = np.random.RandomState([seed, 1])  # for unseen points only
         self._known, self._twins, self._max_repeats = {}, [], max_repeats
+        self._pending = set()  # asked, not told yet (asynchronous: other workers' candidates)
 
     def _decode(self, trial):
         return {k: self._dims[k].decode(v) for k, v in trial.params.items()}
@@ -279,7 +339,8 @@ class _Asker:
             if repeats == self._max_repeats:
                 if self._grid is None:
                     break
-                point = unseen(self._grid, set(self._known) | batch_keys, self._rng)
+                point = unseen(self._grid, set(self._known) | self._pending | batch_keys,
+                               self._rng)
                 if point is None:
                     break
                 self._study.enqueue_trial({k: self._dims[k].encode(v) for k, v in point.items()})
@@ -289,7 +350,7 @@ class _Asker:
             if key in self._known:
                 self._tell(trial, self._known[key])
                 repeats += 1
-            elif key in batch_keys:
+            elif key in batch_keys or key in self._pending:
                 self._twins.append((trial, key))
                 repeats += 1
             else:
@@ -297,13 +358,20 @@ class _Asker:
                 candidates.append(candidate)
                 batch_keys.add(key)
                 repeats = 0
+        self._pending |= batch_keys
         return trials, candidates
 
     def tell(self, trials, candidates, scores):
-        """Tell a batch's scores (NaN: pruned), then its repeats their twins' scores."""
+        """Tell a batch's scores (NaN: pruned), then repeats whose twins are known their scores."""
         for trial, candidate, score in zip(trials, candidates, scores):
-            self._known[candidate_key(candidate)] = float(score)
+            key = candidate_key(candidate)
+            self._known[key] = float(score)
+            self._pending.discard(key)
             self._tell(trial, score)
+        waiting = []
         for trial, key in self._twins:
-            self._tell(trial, self._known[key])
-        self._twins = []
+            if key in self._known:
+                self._tell(trial, self._known[key])
+            else:  # its twin is still running (asynchronous)
+                waiting.append((trial, key))
+        self._twins = waiting
