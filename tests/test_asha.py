@@ -51,7 +51,7 @@ def test_promotion_mode_promotes_the_top_third_as_soon_as_it_exists():
     policy = ASHA((1, 3, 9), 3, 9, lambda a: {"x": next(names)}, "epochs")
     first = [policy.next_row() for _ in range(3)]  # three workers free: three new candidates
     assert [m["rung"] for _, m in first] == [0, 0, 0]
-    for (params, more), score in zip(first, [0.2, 0.9, 0.5]):
+    for (_params, more), score in zip(first, [0.2, 0.9, 0.5]):
         policy.tell(_Row(more, score))
     params, more = policy.next_row()  # 3 finished on rung 0: the best is promoted at once
     assert (more["candidate"], more["rung"], params) == (1, 1, {"x": 1, "epochs": 3})
