@@ -11,11 +11,19 @@ import argparse
 from skkeras_search._version import __version__
 from skkeras_search.exceptions import keyword
 
-__all__ = ["STRATEGIES", "MULTI_FIDELITY", "EXAMPLES", "FLAGS", "build_parser", "in_flags"]
+__all__ = ["STRATEGIES", "MULTI_FIDELITY", "ASYNCHRONOUS", "CAN_BE_ASYNCHRONOUS", "ORDER_NOTE",
+           "EXAMPLES", "FLAGS", "build_parser", "in_flags", "asynchronous"]
 
-STRATEGIES = ("random", "grid", "halving", "hyperband", "tpe", "bohb")
-#: Strategies that race candidates over the epoch budget (Hyperband's brackets).
-MULTI_FIDELITY = ("halving", "hyperband", "bohb")
+STRATEGIES = ("random", "grid", "halving", "hyperband", "tpe", "bohb", "asha")
+#: Strategies that race candidates over the epoch budget (Hyperband's brackets, ASHA's rungs).
+MULTI_FIDELITY = ("halving", "hyperband", "bohb", "asha")
+#: Strategies that are always asynchronous (a free worker starts the next fit at once).
+ASYNCHRONOUS = ("asha",)
+#: Strategies that ``--asynchronous`` makes asynchronous.
+CAN_BE_ASYNCHRONOUS = ("tpe", "bohb")
+#: What the command says of an asynchronous search wherever it names the strategy.
+ORDER_NOTE = ("asynchronous: results depend on the order fits end; deterministic with "
+              "--n-jobs 1")
 
 EXAMPLES = """\
 examples:
@@ -34,6 +42,9 @@ examples:
 
   # model-based: TPE (Optuna) with 40 candidates, or BOHB; TensorBoard HParams too
   skkeras-search --strategy tpe --n-iter 40 --tensorboard --out tpe
+
+  # asynchronous: ASHA starts 40 candidates on rungs up to 27 epochs, no worker waits
+  skkeras-search --strategy asha --n-iter 40 --epochs 27 --n-jobs 2 --out asha
 
   # on a Dask cluster (pip install 'skkeras-search[dask]')
   skkeras-search --scheduler tcp://scheduler-host:8786 --n-iter 100 --out big
@@ -95,7 +106,8 @@ def build_parser():
                       help="fraction held out (stratified) for the final test (default: 0.25)")
     search = parser.add_argument_group("search")
     search.add_argument("--n-iter", type=int, default=20,
-                        help="candidates sampled from the space (default: 20)")
+                        help="candidates sampled from the space; for asha (and bohb "
+                             "--asynchronous) those started on the lowest rung (default: 20)")
     search.add_argument("--cv", type=int, default=3, help="stratified folds (default: 3)")
     search.add_argument("--epochs", type=int, default=30,
                         help="training epochs per fit (default: 30)")
@@ -118,8 +130,14 @@ def build_parser():
                              "points; tpe: Optuna's TPE, --n-iter candidates in fixed batches; "
                              "halving, hyperband, bohb: Hyperband's brackets over the epoch "
                              "budget (one bracket, all brackets, TPE proposals), --epochs is the "
-                             "full budget and promoted candidates continue training "
-                             "(default: random)")
+                             "full budget and promoted candidates continue training; asha: "
+                             "asynchronous successive halving, --n-iter candidates on rungs of "
+                             "epochs up to --epochs (default: random)")
+    search.add_argument("--asynchronous", action="store_true",
+                        help="with --strategy tpe or bohb: start a fit whenever a worker is "
+                             "free instead of waiting for a batch or round (bohb becomes ASHA "
+                             "with TPE proposals); results then depend on the order fits end, "
+                             "deterministic with --n-jobs 1 (asha always runs so)")
     search.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the fits on a Dask cluster: a scheduler address such as "
                              "tcp://10.0.0.5:8786, or 'local' for a cluster on this machine "
@@ -142,6 +160,11 @@ def build_parser():
     out.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
+
+
+def asynchronous(args):
+    """Whether the search of ``args`` is asynchronous (asha, or ``--asynchronous``)."""
+    return args.strategy in ASYNCHRONOUS or bool(args.asynchronous)
 
 
 def _names(text):

@@ -13,6 +13,7 @@ first failure the fit cache recorded.
 """
 
 import contextlib
+import glob
 import json
 import os
 import warnings
@@ -107,7 +108,8 @@ def _run(inputs, plan, stderr):
     _backend.keras()  # TensorFlow's import before the clock starts: fit times are training
     monitor = None
     if not args.quiet:
-        monitor = ProgressMonitor(plan.progress_path, plan.total_fits, args.cv, stderr)
+        monitor = ProgressMonitor(plan.progress_path, plan.total_fits, args.cv, stderr,
+                                  approximate=bool(plan.rungs))
         monitor.start()
     try:
         with warnings.catch_warnings(record=True) as caught, \
@@ -148,8 +150,25 @@ def _prepare_out(inputs, plan):
         _make_dir(inputs.cache_dir, flag="--cache-dir")
         if not inputs.args.resume:
             clear(inputs.cache_dir)
+            _forget_decisions(inputs.cache_dir)
     if os.path.exists(plan.progress_path):
         os.remove(plan.progress_path)
+
+
+def _forget_decisions(cache_dir):
+    """Remove the decision logs of earlier asynchronous searches (``searches/*.jsonl``).
+
+    ``fit_cache.clear`` removes fits only. A run without ``--resume`` starts
+    afresh, so an asynchronous search must decide anew rather than replay
+    the order an earlier run's fits ended in.
+    """
+    folder = os.path.join(cache_dir, "searches")
+    for path in glob.glob(os.path.join(folder, "*.jsonl")) + \
+            glob.glob(os.path.join(folder, "*.jsonl.tmp")):
+        with contextlib.suppress(OSError):
+            os.remove(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)  # only if now empty
 
 
 def _make_dir(path, flag="--out"):

@@ -29,7 +29,7 @@ from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import train_test_split
 
 from skkeras_search import datasets
-from skkeras_search.cli._args import MULTI_FIDELITY, in_flags
+from skkeras_search.cli._args import ASYNCHRONOUS, CAN_BE_ASYNCHRONOUS, MULTI_FIDELITY, in_flags
 from skkeras_search.cli._tensorboard import available as tensorboard_available
 from skkeras_search.datasets import Dataset
 from skkeras_search.exceptions import DataError, DataWarning, literal
@@ -149,6 +149,13 @@ def _check_options(args):
         raise UsageError("--resume needs the fit cache, but --no-cache was given. Drop one.")
     if args.n_jobs == 0:
         raise UsageError("--n-jobs 0 runs nothing. Use --n-jobs 1, a larger number, or -1.")
+    if args.asynchronous and args.strategy not in CAN_BE_ASYNCHRONOUS + ASYNCHRONOUS:
+        raise UsageError(
+            f"--asynchronous does not apply to --strategy {args.strategy}: only "
+            f"{' and '.join(CAN_BE_ASYNCHRONOUS)} have an asynchronous mode "
+            f"({', '.join(ASYNCHRONOUS)} always runs so). Drop --asynchronous, or use "
+            f"--strategy {', '.join(CAN_BE_ASYNCHRONOUS)} or {', '.join(ASYNCHRONOUS)}."
+        )
 
 
 def _check_scorer_name(scoring):

@@ -114,7 +114,8 @@ def write_plots(out, results, inputs, network, predictions, test_score):
     args = inputs.args
     held_out = (inputs.y_te, predictions, test_score) if inputs.regression else None
     return _plots.write_plots(out, results, inputs.scoring, args.strategy, args.epochs, args.cv,
-                              network.loss_curve_, held_out)
+                              network.loss_curve_, held_out,
+                              asynchronous=bool(args.asynchronous))
 
 
 def write_tensorboard(out, results, inputs):

@@ -2,11 +2,15 @@
 
 :func:`make_plan` turns the checked :class:`~skkeras_search.cli._inputs.Inputs`
 into one frozen :class:`Plan`: the searched space, a factory of the search
-object (one of six strategies over the task's pipeline), the candidates, the
-total number of fits and the rounds of Hyperband's brackets, the folds'
-digest, the banner line and the warnings about a small space. Every later
-stage reads the plan; none recomputes a piece of it. Bracket arithmetic is
-the search wing's (:func:`skkeras_search.search.hyperband_brackets`).
+object (one of seven strategies over the task's pipeline), the candidates, the
+total number of fits and the rounds of Hyperband's brackets (or ASHA's rungs),
+the folds' digest, the banner line and the warnings about a small space. Every
+later stage reads the plan; none recomputes a piece of it. Bracket and rung
+arithmetic is the search wing's (:func:`skkeras_search.search.hyperband_brackets`,
+``rung_budgets``). An asynchronous search (asha, ``--asynchronous``) decides as
+fits end, so its number of fits is known only roughly in advance: the plan
+counts the rows of successive halving with every candidate succeeding, and
+says "about".
 """
 
 import math
@@ -24,16 +28,24 @@ from sklearn.model_selection import (
 )
 from sklearn.preprocessing import StandardScaler
 
-from skkeras_search.cli._args import MULTI_FIDELITY, STRATEGIES
+from skkeras_search.cli._args import MULTI_FIDELITY, ORDER_NOTE, STRATEGIES, asynchronous
 from skkeras_search.cli._progress import ProgressScorer
 from skkeras_search.datasets import build_pipeline
-from skkeras_search.search import HyperbandSearchCV, TPESearchCV, hyperband_brackets, round_sizes
+from skkeras_search.search import (
+    ASHASearchCV,
+    HyperbandSearchCV,
+    TPESearchCV,
+    hyperband_brackets,
+    round_sizes,
+)
+from skkeras_search.search._asha import rung_budgets
 from skkeras_search.search._candidates import list_space_size
 from skkeras_search.search._folds import splits_digest
 from skkeras_search.space import paper_grid, paper_space
 
 __all__ = ["Plan", "make_plan", "STRATEGIES", "MULTI_FIDELITY", "build_search", "grid_for",
-           "expected_fits", "n_candidates", "TPE_BATCH_SIZE", "TPE_N_STARTUP", "FACTOR"]
+           "expected_fits", "n_candidates", "rung_sizes", "TPE_BATCH_SIZE", "TPE_N_STARTUP",
+           "FACTOR"]
 
 #: TPE asks this many candidates at a time, whatever ``--n-jobs`` is, so results
 #: do not depend on the number of workers; the first ``TPE_N_STARTUP`` are random.
@@ -60,9 +72,19 @@ class Plan:
         The search over the task's pipeline, unfitted until the execute
         stage fits it.
     n_candidates, total_fits : int
-        Candidates sampled, and cross-validation fits (refit excluded).
+        Candidates sampled, and cross-validation fits (refit excluded); for
+        an asynchronous search with ``rungs``, the fits of successive halving
+        with every candidate succeeding (a few more run when a later result
+        reorders a rung, fewer when fits fail).
     rounds : tuple of tuple of int
-        Candidates in each round of each bracket (multi-fidelity), else ``()``.
+        Candidates in each round of each bracket (multi-fidelity), else ``()``;
+        for asha (and bohb ``--asynchronous``) one tuple, the rows of each rung
+        as counted for ``total_fits``.
+    asynchronous : bool
+        Whether the search starts a fit whenever a worker is free (asha,
+        ``--asynchronous``): its results depend on the order fits end.
+    rungs : tuple of int
+        Epochs of each of ASHA's rungs (asha, bohb ``--asynchronous``), else ``()``.
     cv_digest : str
         Digest of the folds every candidate is scored on.
     progress_path : str
@@ -85,6 +107,8 @@ class Plan:
     progress_path: str
     banner: str
     warnings: tuple
+    asynchronous: bool = False
+    rungs: tuple = ()
 
 
 def make_plan(inputs):
@@ -94,8 +118,10 @@ def make_plan(inputs):
         grid_for(args.n_iter) if args.strategy == "grid" else paper_space())
     prefix = "regressor__regressor__" if inputs.regression else "classifier__"
     size = list_space_size(space)
-    brackets = _brackets(args.strategy, args.epochs)
-    rounds = _rounds(brackets, size)
+    rungs = _rungs(args.strategy, args.asynchronous, args.epochs)
+    brackets = () if rungs else _brackets(args.strategy, args.epochs)
+    rounds = ((rung_sizes(min(args.n_iter, size or args.n_iter), len(rungs)),) if rungs
+              else _rounds(brackets, size))
     count = _n_candidates(args.strategy, args.n_iter, rounds, size)
     total = args.cv * (sum(sum(r) for r in rounds) if rounds else count)
     folds = (KFold if inputs.regression else StratifiedKFold)(args.cv, shuffle=True,
@@ -106,8 +132,9 @@ def make_plan(inputs):
                 search=_search(inputs, space, prefix, folds, progress_path),
                 n_candidates=count, total_fits=total, rounds=rounds,
                 cv_digest=_cv_digest(folds, inputs), progress_path=progress_path,
-                banner=_banner(inputs, count, total),
-                warnings=tuple(filter(None, [_small_space(args, brackets, size)])))
+                banner=_banner(inputs, count, total, rungs),
+                warnings=tuple(filter(None, [_small_space(args, brackets, size)])),
+                asynchronous=asynchronous(args), rungs=rungs)
 
 
 def _search(inputs, space, prefix, folds, progress_path):
@@ -129,6 +156,7 @@ def _search(inputs, space, prefix, folds, progress_path):
         scoring=ProgressScorer(inputs.scoring, progress_path, keys=keys),
         n_jobs=-1 if args.scheduler else args.n_jobs,  # Dask decides where fits run
         random_state=args.random_state, epochs=args.epochs, resource=f"{prefix}epochs",
+        asynchronous=args.asynchronous,
     )
 
 
@@ -144,7 +172,7 @@ def grid_for(n_iter):
 
 
 def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, random_state,
-                 epochs, resource="epochs"):
+                 epochs, resource="epochs", asynchronous=False):
     """The search object of ``strategy`` (one of :data:`STRATEGIES`).
 
     * ``random``: ``RandomizedSearchCV``, ``n_iter`` candidates at ``epochs``.
@@ -156,7 +184,17 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
       (``classifier__epochs`` in a pipeline); with the estimator's fit cache a
       promoted candidate trains only its extra epochs.
     * ``tpe``: :class:`~skkeras_search.search.TPESearchCV`, ``n_iter`` candidates
-      in batches of :data:`TPE_BATCH_SIZE`.
+      in batches of :data:`TPE_BATCH_SIZE`; with ``asynchronous``, one
+      candidate per free worker (``TPESearchCV(asynchronous=True)``).
+    * ``asha``: :class:`~skkeras_search.search.ASHASearchCV` (Li et al. 2020),
+      ``n_iter`` candidates started on rungs of epochs up to ``epochs``
+      (factor :data:`FACTOR`, at least 1 epoch); ``bohb`` with
+      ``asynchronous`` is the same with TPE proposals (``sampler='tpe'``),
+      BOHB's model on asynchronous rungs.
+
+    ``asynchronous`` with another strategy is refused by the inputs stage;
+    here it is ignored for ``asha`` (always asynchronous) and must be False
+    for ``random``, ``grid``, ``halving`` and ``hyperband``.
     """
     common = dict(cv=cv, scoring=scoring, n_jobs=n_jobs, error_score=np.nan, refit=True,
                   return_train_score=False)
@@ -167,7 +205,16 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
         return GridSearchCV(estimator, space, **common)
     if strategy == "tpe":
         return TPESearchCV(estimator, space, n_iter=n_iter, batch_size=TPE_BATCH_SIZE,
-                           n_startup=TPE_N_STARTUP, random_state=random_state, **common)
+                           n_startup=TPE_N_STARTUP, random_state=random_state,
+                           asynchronous=asynchronous, **common)
+    if strategy == "asha" or (strategy == "bohb" and asynchronous):
+        return ASHASearchCV(estimator, space, max_epochs=epochs, factor=FACTOR, min_epochs=1,
+                            n_candidates=n_iter, resource=resource,
+                            sampler="tpe" if strategy == "bohb" else "random",
+                            random_state=random_state, **common)
+    if asynchronous:
+        raise ValueError(f"strategy={strategy!r} has no asynchronous mode. Use "
+                         "strategy='tpe', 'bohb' or 'asha', or asynchronous=False.")
     return HyperbandSearchCV(
         estimator, space, max_epochs=epochs, factor=FACTOR, min_epochs=1,
         n_brackets=_n_brackets(strategy), resource=resource,
@@ -177,6 +224,32 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
 
 def _n_brackets(strategy):
     return 1 if strategy == "halving" else None
+
+
+def _rungs(strategy, asynchronous_, epochs):
+    """The epochs of ASHA's rungs (asha, bohb with ``asynchronous_``), else ()."""
+    if strategy == "asha" or (strategy == "bohb" and asynchronous_):
+        return rung_budgets(epochs, FACTOR, 1)
+    return ()
+
+
+def rung_sizes(n_candidates, n_rungs, factor=FACTOR):
+    """Rows of each of ASHA's rungs when every candidate succeeds: the plan's count.
+
+    ``n_candidates`` start on rung 0 and each rung promotes a ``1/factor``
+    of its rows (at least one, as :class:`~skkeras_search.search.ASHASearchCV`
+    promotes until a row reaches the top). Asynchronous promotion can run a
+    few more: a candidate promoted early stays promoted when later results
+    push it out of the top ``1/factor``.
+
+    Returns
+    -------
+    sizes : tuple of int of length ``n_rungs``
+    """
+    sizes = [n_candidates]
+    for _ in range(n_rungs - 1):
+        sizes.append(max(1, sizes[-1] // factor))
+    return tuple(sizes)
 
 
 def _brackets(strategy, epochs):
@@ -204,7 +277,7 @@ def _rounds(brackets, size):
 
 
 def _n_candidates(strategy, n_iter, rounds, size):
-    if strategy in MULTI_FIDELITY:
+    if strategy in MULTI_FIDELITY and rounds:
         return sum(r[0] for r in rounds)
     if strategy == "grid":
         return size
@@ -213,20 +286,30 @@ def _n_candidates(strategy, n_iter, rounds, size):
     return n_iter
 
 
-def n_candidates(strategy, n_iter, epochs, space):
-    """Candidates the search samples (Hyperband: summed over brackets)."""
+def _planned_rounds(strategy, n_iter, epochs, size, asynchronous_):
+    rungs = _rungs(strategy, asynchronous_, epochs)
+    if rungs:
+        return (rung_sizes(min(n_iter, size or n_iter), len(rungs)),)
+    return _rounds(_brackets(strategy, epochs), size)
+
+
+def n_candidates(strategy, n_iter, epochs, space, asynchronous=False):
+    """Candidates the search samples (Hyperband: summed over brackets; ASHA: ``n_iter``)."""
     size = list_space_size(space)
-    return _n_candidates(strategy, n_iter, _rounds(_brackets(strategy, epochs), size), size)
+    return _n_candidates(strategy, n_iter,
+                         _planned_rounds(strategy, n_iter, epochs, size, asynchronous), size)
 
 
-def expected_fits(strategy, n_iter, cv, epochs, space):
+def expected_fits(strategy, n_iter, cv, epochs, space, asynchronous=False):
     """Number of cross-validation fits the search will run (refit excluded).
 
     For the multi-fidelity strategies this counts every (candidate, budget)
     of Hyperband's brackets; fewer run when a round's candidates all fail.
+    For asha (and bohb with ``asynchronous``) it is :func:`rung_sizes`'s
+    count, which the search may exceed by a few rows.
     """
     size = list_space_size(space)
-    rounds = _rounds(_brackets(strategy, epochs), size)
+    rounds = _planned_rounds(strategy, n_iter, epochs, size, asynchronous)
     return cv * (sum(sum(r) for r in rounds) if rounds else _n_candidates(strategy, n_iter, (),
                                                                           size))
 
@@ -244,18 +327,19 @@ def _small_space(args, brackets, size):
     if brackets:
         asked = max(b.n_candidates[0] for b in brackets)
         why = f"with --epochs {args.epochs} its largest bracket starts {asked} candidates"
-    elif args.strategy == "random":
+    elif args.strategy == "random" or args.strategy in MULTI_FIDELITY:  # random, ASHA's rungs
         asked, why = args.n_iter, f"--n-iter {args.n_iter} asks for more"
     else:
         return None
     if size >= asked:
         return None
+    step = "rung" if args.strategy in MULTI_FIDELITY and not brackets else "round"
     return (f"--space has only {size} points; {args.strategy} search evaluates each at most "
-            f"once per round ({why}). Widen the space, or use --strategy grid to evaluate each "
+            f"once per {step} ({why}). Widen the space, or use --strategy grid to evaluate each "
             "point once.")
 
 
-def _banner(inputs, count, total):
+def _banner(inputs, count, total, rungs=()):
     args, ds = inputs.args, inputs.dataset
     if ds.kind == "table":
         columns = (f"{len(inputs.columns)} feature columns "
@@ -264,14 +348,23 @@ def _banner(inputs, count, total):
     else:
         columns = f"{ds.n_features} features"
     notes = "".join(f"; {note}" for note in ds.notes)
-    budget = (f"Hyperband brackets up to {args.epochs} epochs, candidate counts from --epochs"
-              if args.strategy in MULTI_FIDELITY else f"{args.epochs} epochs each")
-    return (
+    if rungs:
+        budget = f"rungs of {', '.join(map(str, rungs))} epochs"
+    elif args.strategy in MULTI_FIDELITY:
+        budget = f"Hyperband brackets up to {args.epochs} epochs, candidate counts from --epochs"
+    else:
+        budget = f"{args.epochs} epochs each"
+    kind = f"asynchronous {args.strategy}" if args.asynchronous and args.strategy != "asha" \
+        else args.strategy
+    line = (
         f"skkeras-search: {ds.name}, {len(ds.y)} samples x {columns}, {_target_text(inputs)}"
         f"{notes}; {len(inputs.y_tr)} for the search, {len(inputs.y_te)} held out. "
-        f"{args.strategy} search: {count} candidates ({budget}), {args.cv} folds, "
-        f"{total} fits."
+        f"{kind} search: {count} candidates ({budget}), {args.cv} folds, "
+        f"{'about ' if rungs else ''}{total} fits."
     )
+    if asynchronous(args):
+        line += f" A fit starts whenever a worker is free ({ORDER_NOTE})."
+    return line
 
 
 def _target_text(inputs):

@@ -1,9 +1,11 @@
 """PNG plots of a search (matplotlib, Agg backend, no display needed).
 
-Every plot names the strategy in its title. Multi-fidelity searches
-(halving, Hyperband, BOHB) score candidates at several epoch budgets: those
-points get one marker per budget, hollow below the full budget, so scores
-from different budgets are never read as one population.
+Every plot names the strategy in its title (and says "asynchronous" for
+``--asynchronous``). Multi-fidelity searches (halving, Hyperband, BOHB, ASHA)
+score candidates at several epoch budgets: those points get one marker per
+budget, hollow below the full budget, so scores from different budgets are
+never read as one population. An asynchronous search's rows are in the order
+they finished, which is the order the search history follows.
 """
 
 import os
@@ -11,29 +13,40 @@ import os
 import numpy as np
 
 __all__ = ["write_plots", "plot_search", "plot_history", "plot_loss_curve",
-           "plot_predicted_vs_true", "training_epochs"]
+           "plot_predicted_vs_true", "training_epochs", "title"]
 
 _TITLES = {"random": "Random search", "grid": "Grid search", "halving": "Successive halving",
-           "hyperband": "Hyperband", "tpe": "TPE search", "bohb": "BOHB"}
+           "hyperband": "Hyperband", "tpe": "TPE search", "bohb": "BOHB",
+           "asha": "ASHA"}
 _MARKERS = "o^sDvP*X"
 
 
-def write_plots(out, cv_results, scoring, strategy, epochs, n_splits, loss_curve, held_out=None):
+def title(strategy, asynchronous=False):
+    """The name of ``strategy`` in plot titles ("Asynchronous TPE search" for tpe
+    ``--asynchronous``; asha is asynchronous by name)."""
+    name = _TITLES.get(strategy, strategy)
+    return f"Asynchronous {name}" if asynchronous and strategy != "asha" else name
+
+
+def write_plots(out, cv_results, scoring, strategy, epochs, n_splits, loss_curve, held_out=None,
+                asynchronous=False):
     """Every plot of a finished search into ``out``; returns the files by name.
 
     The two score plots need the paper's parameters (``learning_rate`` and
     ``hidden_units``) in ``cv_results``; ``held_out`` is ``(y_true, y_pred,
-    score)`` of a regression's test rows, drawn as predicted against true.
+    score)`` of a regression's test rows, drawn as predicted against true;
+    ``asynchronous`` names the search so in the titles.
     """
     plots = {}
     if {"param_learning_rate", "param_hidden_units"} <= set(cv_results):
         plots.update(score_vs_learning_rate="score_vs_learning_rate.png",
                      score_vs_hidden_units="score_vs_hidden_units.png")
         plot_search(cv_results, os.path.join(out, plots["score_vs_learning_rate"]),
-                    os.path.join(out, plots["score_vs_hidden_units"]), scoring, strategy, epochs)
+                    os.path.join(out, plots["score_vs_hidden_units"]), scoring, strategy, epochs,
+                    asynchronous=asynchronous)
     plots["search_history"] = "search_history.png"
     plot_history(cv_results, os.path.join(out, plots["search_history"]), scoring, strategy,
-                 epochs, n_splits)
+                 epochs, n_splits, asynchronous=asynchronous)
     plots["best_loss_curve"] = "best_loss_curve.png"
     plot_loss_curve(loss_curve, os.path.join(out, plots["best_loss_curve"]))
     if held_out is not None:
@@ -70,7 +83,7 @@ def training_epochs(cv_results, epochs, n_splits):
 
 
 def plot_search(cv_results, lr_path, units_path, scoring="accuracy", strategy="random",
-                epochs=None):
+                epochs=None, asynchronous=False):
     """CV score against learning rate (log x, coloured by width) and against width.
 
     Parameters
@@ -84,6 +97,8 @@ def plot_search(cv_results, lr_path, units_path, scoring="accuracy", strategy="r
         Names the plot (one of the command's ``--strategy`` values).
     epochs : int, optional
         The full budget; rows with ``n_resources`` below it are drawn hollow.
+    asynchronous : bool, default=False
+        Say "Asynchronous" in the titles (tpe, bohb ``--asynchronous``).
     """
     plt = _pyplot()
     lr = np.asarray(cv_results["param_learning_rate"], dtype=float)
@@ -93,7 +108,7 @@ def plot_search(cv_results, lr_path, units_path, scoring="accuracy", strategy="r
     budgets = _budgets(cv_results, epochs)
     full = budgets.max() if len(budgets) else epochs
     ok = np.isfinite(score)
-    title = _TITLES.get(strategy, strategy)
+    name = title(strategy, asynchronous)
     several = len(np.unique(budgets)) > 1
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
@@ -116,7 +131,7 @@ def plot_search(cv_results, lr_path, units_path, scoring="accuracy", strategy="r
     ax.set_xscale("log")
     ax.set_xlabel("learning_rate")
     ax.set_ylabel(f"mean CV {scoring}")
-    ax.set_title(f"{title}: CV score against learning rate")
+    ax.set_title(f"{name}: CV score against learning rate")
     if points is not None:
         fig.colorbar(points, ax=ax, label=f"hidden_units ({full} epochs)" if several
                      else "hidden_units")
@@ -136,7 +151,7 @@ def plot_search(cv_results, lr_path, units_path, scoring="accuracy", strategy="r
         ax.legend(loc="lower right", fontsize="small")
     ax.set_xlabel("hidden_units")
     ax.set_ylabel(f"mean CV {scoring}")
-    ax.set_title(f"{title}: CV score against hidden units")
+    ax.set_title(f"{name}: CV score against hidden units")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(units_path)
@@ -144,10 +159,11 @@ def plot_search(cv_results, lr_path, units_path, scoring="accuracy", strategy="r
 
 
 def plot_history(cv_results, path, scoring="accuracy", strategy="random", epochs=None,
-                 n_splits=1):
+                 n_splits=1, asynchronous=False):
     """Best full-budget CV score so far against cumulative training epochs.
 
-    Rows are taken in evaluation order (the order of ``cv_results_``); each
+    Rows are taken in evaluation order (the order of ``cv_results_``, which
+    for an asynchronous search is the order rows finished); each
     adds the epochs it trained over all folds, and only full-budget rows can
     raise the best score. Returns the curve as (epochs, best) arrays.
     """
@@ -162,7 +178,7 @@ def plot_history(cv_results, path, scoring="accuracy", strategy="random", epochs
     ax.step(spent[shown], best[shown], where="post", marker="o", markersize=3)
     ax.set_xlabel("cumulative training epochs (all folds)")
     ax.set_ylabel(f"best mean CV {scoring} so far")
-    ax.set_title(f"{_TITLES.get(strategy, strategy)}: search history")
+    ax.set_title(f"{title(strategy, asynchronous)}: search history")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)

@@ -6,6 +6,8 @@ process just finished a fit; it appends one JSON line per scored fold to a
 file, which :class:`ProgressMonitor` (a thread in the main process) tails to
 print fits done / total, elapsed time, ETA and the best mean score so far.
 The same file is the record of finished fits when a search is interrupted.
+An asynchronous search's number of fits is known only roughly in advance:
+its total is shown as ``~N`` (and grows to the fits done if they pass it).
 """
 
 import json
@@ -29,6 +31,12 @@ class ProgressScorer:
         self.scoring = scoring
         self.path = path
         self.keys = tuple(keys)
+
+    def __repr__(self):
+        # Stable across runs (no memory address): an asynchronous search keys its
+        # decision log on its settings' text, the scorer included, and a resumed
+        # run must find the log of the run it continues.
+        return f"ProgressScorer({self.scoring!r}, keys={self.keys!r})"
 
     def __call__(self, estimator, X, y):
         score = float(get_scorer(self.scoring)(estimator, X, y))
@@ -78,9 +86,10 @@ def _fmt_time(seconds):
 class ProgressMonitor(threading.Thread):
     """Print one line to ``stream`` per finished fit until stopped."""
 
-    def __init__(self, path, total, n_folds, stream, interval=0.25):
+    def __init__(self, path, total, n_folds, stream, interval=0.25, approximate=False):
         super().__init__(daemon=True)
         self.path, self.total, self.n_folds = path, total, n_folds
+        self.approximate = approximate
         self.stream, self.interval = stream, interval
         self.start_time = time.time()
         self._stop_event = threading.Event()
@@ -104,8 +113,9 @@ class ProgressMonitor(threading.Thread):
 
     def line(self, records):
         done = len(records)
+        total = max(self.total, done)
         elapsed = records[-1]["time"] - self.start_time
-        eta = elapsed / done * (self.total - done) if done else float("nan")
+        eta = elapsed / done * (total - done) if done else float("nan")
         by_params = {}
         for r in records:
             by_params.setdefault(json.dumps(r["params"], sort_keys=True), []).append(r["score"])
@@ -113,8 +123,9 @@ class ProgressMonitor(threading.Thread):
         best = f"{max(complete):.4f}" if complete else "-"
         last = records[-1]
         params = " ".join(f"{k}={_short(v)}" for k, v in last["params"].items())
+        counter = f"{done}/{'~' if self.approximate else ''}{total}"
         return (
-            f"[{done}/{self.total}] elapsed {_fmt_time(elapsed)}  ETA {_fmt_time(eta)}  "
+            f"[{counter}] elapsed {_fmt_time(elapsed)}  ETA {_fmt_time(eta)}  "
             f"best {best}  | {params}: {last['score']:.4f}"
         )
 

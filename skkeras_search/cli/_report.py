@@ -7,6 +7,11 @@ is explained by the fit cache's structured records
 (:func:`skkeras_search._core.fit_cache.failures`): the first failure whose
 parameters equal the row's searched parameters gives the reason.
 :func:`summary` is the command's stdout, read off the report.
+
+An asynchronous search (asha, ``--asynchronous``) has its rows in the order
+they finished (``finish_order``, ``finish_time``) instead of Hyperband's
+``bracket`` and ``round`` or TPE's ``batch``; ASHA's rows carry ``rung``,
+summarised per rung by :func:`rung_rows` as the report's ``rungs``.
 """
 
 import json
@@ -18,11 +23,11 @@ import numpy as np
 from skkeras_search._core import backend as _backend
 from skkeras_search._core.files import json_value, versions
 from skkeras_search._core.fit_cache import disk_usage, key_params
-from skkeras_search.cli._args import MULTI_FIDELITY
+from skkeras_search.cli._args import MULTI_FIDELITY, ORDER_NOTE
 
 __all__ = ["finished_report", "interrupted_report", "failed_rows", "top_rows",
            "format_table", "summary", "preprocessing_text", "final_budget", "fit_counts",
-           "reason"]
+           "reason", "rung_rows"]
 
 #: The reason of a failed row that no record explains.
 FIT_FAILED = ("fit failed, reason not recorded. The fit cache records diverged fits; "
@@ -43,6 +48,8 @@ def _header(inputs, plan):
                    "cv": args.cv, "epochs": args.epochs, "batch_size": inputs.batch_size,
                    "cv_splits_digest": plan.cv_digest,
                    "n_jobs": args.n_jobs, "scoring": inputs.scoring, "strategy": args.strategy,
+                   "asynchronous": plan.asynchronous,
+                   **({"rung_epochs": list(plan.rungs)} if plan.rungs else {}),
                    "scheduler": args.scheduler, "resume": args.resume,
                    "cache_dir": inputs.cache_dir, "tensorboard": args.tensorboard},
     }
@@ -79,6 +86,7 @@ def finished_report(inputs, plan, outcome, scored):
         "failed_candidates": failed_rows(results, failures),
         "cache_bytes": disk_usage(inputs.cache_dir) if inputs.cache_dir else None,
         "top": top_rows(final_budget(results), inputs.args.top, failures),
+        **({"rungs": rung_rows(results, plan.rungs)} if "rung" in results else {}),
         "fits": fit_counts(outcome.fits, scored.network),
         "files": scored.files,
         "elapsed_s": time.time() - inputs.started,
@@ -110,6 +118,46 @@ def final_budget(cv_results):
         else:
             out[key] = [value[i] for i in rows]
     return out  # HyperbandSearchCV ranks budget first: these rows hold ranks 1, 2, ...
+
+
+def rung_rows(cv_results, budgets=()):
+    """ASHA's rungs as the report shows them: epochs, rows, failures and best score of each.
+
+    Parameters
+    ----------
+    cv_results : dict
+        ``cv_results_`` of :class:`~skkeras_search.search.ASHASearchCV`
+        (``rung``, ``n_resources``, ``mean_test_score``).
+    budgets : sequence of int, optional
+        Epochs of every rung (the plan's), so that a rung no row reached is listed too.
+
+    Returns
+    -------
+    rungs : list of dict
+        Per rung, lowest first: ``rung``, ``epochs``, ``rows`` (candidates
+        trained to it), ``failed`` and ``best_mean_test_score`` (None when no
+        row succeeded).
+    """
+    rung = np.asarray(cv_results["rung"], dtype=int)
+    spent = np.asarray(cv_results["n_resources"], dtype=int)
+    means = np.asarray(cv_results["mean_test_score"], dtype=float)
+    epochs = dict(enumerate(budgets))
+    epochs.update({int(k): int(spent[rung == k][0]) for k in np.unique(rung)})
+    rows = []
+    for k in sorted(epochs):
+        scores = means[rung == k]
+        ok = scores[np.isfinite(scores)]
+        rows.append({"rung": k, "epochs": epochs[k], "rows": int(len(scores)),
+                     "failed": int(len(scores) - len(ok)),
+                     "best_mean_test_score": float(ok.max()) if len(ok) else None})
+    return rows
+
+
+def _rungs_line(rungs):
+    parts = [f"{r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}: {r['rows']}"
+             + (f" ({r['failed']} failed)" if r["failed"] else "") for r in rungs]
+    return ("Rungs (rows trained to each budget, in finish order in cv_results.csv): "
+            + ", ".join(parts))
 
 
 def fit_counts(records, refit=None):
@@ -248,12 +296,14 @@ def summary(report, out, cache_dir, elapsed):
                     for k, v in report["best_params"].items())
     search, fits = report["search"], report["fits"]
     multi = search["strategy"] in MULTI_FIDELITY
+    note = f" ({ORDER_NOTE})" if search.get("asynchronous") else ""
     lines = [
         f"Objective: mean CV {search['scoring']} ({search['cv']}-fold), {search['strategy']} "
-        f"search, {report['n_candidates']} candidates, {report['n_failed_candidates']} failed, "
+        f"search{note}, {report['n_candidates']} candidates, {report['n_failed_candidates']} failed, "
         f"{elapsed:.1f}s",
         f"Fits: {fits['fits']} scored ({fits['loaded_from_cache']} loaded from the fit cache), "
         f"{fits['training_epochs']} training epochs in all (refit included)",
+        *([_rungs_line(report["rungs"])] if report.get("rungs") else []),
         "",
         (_budget_line(search["epochs"], report["best_params"].get("epochs"))
          if multi else "") + format_table(report["top"]),
