@@ -17,6 +17,9 @@ highest rung below the top is promoted, one at a time, until the top rung has
 a successful row.
 """
 
+import bisect
+import heapq
+
 import numpy as np
 
 from skkeras_search.search._hyperband import max_halvings
@@ -61,6 +64,8 @@ class ASHA:
         self.params = []
         self.scores = [{} for _ in self.budgets]
         self._promoted = [set() for _ in self.budgets]
+        self._ranked_keys = [[] for _ in self.budgets]  # (-score, candidate), finite, sorted
+        self._unpromoted = [[] for _ in self.budgets]  # heap of the same keys, not promoted
         self._running = set()
         self.rows_started = 0
 
@@ -84,27 +89,45 @@ class ASHA:
         """Hear a finished row (its ``more`` names the candidate and rung)."""
         candidate, rung = row.more["candidate"], row.more["rung"]
         self._running.discard((candidate, rung))
-        self.scores[rung][candidate] = float(row.score)
+        done = self.scores[rung]
+        if candidate in done and np.isfinite(done[candidate]):  # told again: forget the old key
+            self._ranked_keys[rung].remove((-done[candidate], candidate))
+        score = done[candidate] = float(row.score)
+        if np.isfinite(score):
+            bisect.insort(self._ranked_keys[rung], (-score, candidate))
+            heapq.heappush(self._unpromoted[rung], (-score, candidate))
 
     def _ranked(self, rung):
-        done = self.scores[rung]
-        return sorted((c for c, s in done.items() if np.isfinite(s)), key=lambda c: (-done[c], c))
+        """The rung's successful candidates, best first (ties: the earlier candidate)."""
+        return [c for _, c in self._ranked_keys[rung]]
+
+    def _best_unpromoted(self, rung):
+        """``(key, candidate)`` of the rung's best unpromoted successful row, or None."""
+        heap, done = self._unpromoted[rung], self.scores[rung]
+        while heap:
+            key = heap[0]
+            c = key[1]
+            if c not in self._promoted[rung] and (-done[c], c) == key:
+                return key, c
+            heapq.heappop(heap)  # promoted since, or told again with another score
+        return None
 
     def _promotable(self, rung):
         keep = len(self.scores[rung]) // self.factor
-        for candidate in self._ranked(rung)[:keep]:
-            if candidate not in self._promoted[rung]:
-                return candidate
-        return None
+        best = self._best_unpromoted(rung)
+        if best is None:
+            return None
+        key, candidate = best
+        return candidate if bisect.bisect_left(self._ranked_keys[rung], key) < keep else None
 
     def _final_promotion(self):
         top = len(self.budgets) - 1
-        if any(np.isfinite(s) for s in self.scores[top].values()):
+        if self._ranked_keys[top]:
             return None
         for rung in range(top - 1, -1, -1):
-            for candidate in self._ranked(rung):
-                if candidate not in self._promoted[rung]:
-                    return self._row(candidate, rung + 1)
+            best = self._best_unpromoted(rung)
+            if best is not None:
+                return self._row(best[1], rung + 1)
         return None
 
     def _row(self, candidate, rung):

@@ -71,13 +71,14 @@ def objective(outs, refit):
 
 
 class _Loop:
-    def __init__(self, policy, executor, submit_fold, n_splits, refit, log):
+    def __init__(self, policy, executor, submit_fold, n_splits, refit, log,
+                 clock=time.perf_counter):
         self.policy, self.executor, self.n_splits, self.refit = policy, executor, n_splits, refit
-        self.submit_fold, self.log = submit_fold, log
+        self.submit_fold, self.log, self.clock = submit_fold, log, clock
         self.rows, self.finished = [], []  # start order; finish (tell) order
         self.queue = collections.deque()  # (row, fold) decided, not submitted yet
         self.untold = collections.deque()  # finished rows the policy has not heard
-        self.start = time.perf_counter()
+        self.start = clock()
 
     # -- rows
     def start_row(self, job):
@@ -113,7 +114,7 @@ class _Loop:
         row.outs[fold] = out
         if row.finished:
             row.score = objective(row.outs, self.refit)
-            row.finish_time = time.perf_counter() - self.start
+            row.finish_time = self.clock() - self.start
             self.untold.append(row)
 
     # -- the two modes
@@ -156,7 +157,7 @@ class _Loop:
             self.wait_one()
 
 
-def run(policy, executor, submit_fold, n_splits, refit, log):
+def run(policy, executor, submit_fold, n_splits, refit, log, clock=time.perf_counter):
     """Run ``policy`` on ``executor`` until it has nothing left; the rows in finish order.
 
     Parameters
@@ -172,13 +173,16 @@ def run(policy, executor, submit_fold, n_splits, refit, log):
         The metric optimised when the scores are dicts (several metrics).
     log : DecisionLog
         Replayed first, then written as decisions are made.
+    clock : callable, default=time.perf_counter
+        Seconds (float) for ``finish_time``; the scaling simulator passes its
+        virtual clock.
 
     Returns
     -------
     rows : list of Row
         In the order the policy heard them (``finish_order``).
     """
-    loop = _Loop(policy, executor, submit_fold, n_splits, refit, log)
+    loop = _Loop(policy, executor, submit_fold, n_splits, refit, log, clock)
     try:
         loop.replay(log.events)
         loop.live()
