@@ -16,11 +16,12 @@ ends. The executors here give every backend that interface:
   ``CUDA_VISIBLE_DEVICES`` naming its GPU and TensorFlow's memory growth on
   (:func:`~skkeras_search._core.devices.gpu_worker_env`), so that a GPU
   holds one fit at a time and no process takes another's memory. Each GPU has
-  a one-process loky pool of its own: a pool's ``env`` is set when the
-  process starts, before Python, CUDA or TensorFlow read it, which a
-  ``concurrent.futures`` initializer cannot promise (it runs after the
-  worker imported what unpickling the task needs). A worker that dies has its
-  pool made again and its fit submitted again.
+  a one-process loky pool of its own: loky hands a pool's ``env`` to the
+  new process at ``exec``, before Python, CUDA or TensorFlow read anything,
+  which a ``concurrent.futures`` initializer cannot promise (a spawned
+  worker runs it only after re-importing the parent's main module, which
+  may import TensorFlow and touch a GPU). A worker that dies has its pool
+  made again and its fit submitted again.
 * :class:`Dask` submits to a ``distributed.Client`` (joblib's ``'dask'``
   backend, or a client in scope). Dask itself reruns the fits of a worker
   that died; with workers started with ``--resources GPU=1`` each fit asks
