@@ -11,7 +11,7 @@ from skkeras_search import _flat_layout  # noqa: F401 - 0.2's module paths, for 
 from skkeras_search._version import __version__
 from skkeras_search.exceptions import TrainingDivergedError
 from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor
-from skkeras_search.search import HyperbandSearchCV, TPESearchCV
+from skkeras_search.search import ASHASearchCV, HyperbandSearchCV, TPESearchCV
 from skkeras_search.space import int_range, log_uniform, paper_grid, paper_space
 from skkeras_search.wrappers import KerasClassifier, KerasRegressor  # no TensorFlow import until a fit
 
@@ -20,6 +20,7 @@ __all__ = [
     "KerasMLPRegressor",
     "KerasClassifier",
     "KerasRegressor",
+    "ASHASearchCV",
     "HyperbandSearchCV",
     "TPESearchCV",
     "TrainingDivergedError",

@@ -19,6 +19,9 @@ scikit-learn's own. ``param_distributions`` are the same as for
 * :class:`TPESearchCV` asks Optuna's TPE sampler (Bergstra et al. 2011) for
   fixed-size batches of candidates, so results do not depend on ``n_jobs``.
 
+:func:`use_gpus` runs the asynchronous searches' fits in one worker
+process per GPU, each pinned to its device before TensorFlow starts.
+
 With scikit-learn >= 1.9, callbacks given with ``set_callbacks`` (e.g.
 ``sklearn.callback.ProgressBar()``) follow these searches as they follow
 ``RandomizedSearchCV``: a "search" task, one subtask per round (or batch)
@@ -28,9 +31,10 @@ named like ``"bracket 1, round 2"`` or ``"batch 3"``, and one per
 
 from skkeras_search.exceptions import SearchWarning
 from skkeras_search.search._asha_search import ASHASearchCV
+from skkeras_search.search._executors import use_gpus
 from skkeras_search.search._hyperband import Bracket, hyperband_brackets, round_sizes
 from skkeras_search.search._hyperband_search import HyperbandSearchCV
 from skkeras_search.search._tpe_search import TPESearchCV
 
-__all__ = ["ASHASearchCV", "HyperbandSearchCV", "TPESearchCV", "SearchWarning", "Bracket", "hyperband_brackets",
-           "round_sizes"]
+__all__ = ["ASHASearchCV", "HyperbandSearchCV", "TPESearchCV", "SearchWarning", "Bracket",
+           "hyperband_brackets", "round_sizes", "use_gpus"]

@@ -70,6 +70,8 @@ class AsyncFitMixin:
                       return_train_score=self.return_train_score, return_n_test_samples=True,
                       return_times=True, return_parameters=False,
                       error_score=self.error_score, verbose=self.verbose)
+        log = self._decision_log(X, y, splits)
+        policy = self._policy()
         executor = executor_for(self.n_jobs)
         data = (executor.share(X), executor.share(y)) if isinstance(executor, Dask) else (X, y)
 
@@ -78,10 +80,9 @@ class AsyncFitMixin:
             executor.submit((row.index, fold), fit_fold, base, *data, train, test, row.params,
                             kwargs)
 
-        log = self._decision_log(X, y, splits)
         refit_name = self.refit if isinstance(self.refit, str) else "score"
-        try:
-            rows = run(self._policy(), executor, submit_fold, len(splits), refit_name, log)
+        try:  # run closes the executor, also when a fit raises
+            rows = run(policy, executor, submit_fold, len(splits), refit_name, log)
         finally:
             log.close()
         results, out = self._results(rows)
