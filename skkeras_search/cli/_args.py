@@ -138,6 +138,13 @@ def build_parser():
                              "free instead of waiting for a batch or round (bohb becomes ASHA "
                              "with TPE proposals); results then depend on the order fits end, "
                              "deterministic with --n-jobs 1 (asha always runs so)")
+    search.add_argument("--gpus", type=int, metavar="N",
+                        help="with an asynchronous search (asha, or tpe/bohb --asynchronous): "
+                             "N worker processes, one per GPU, each seeing only its own GPU "
+                             "(CUDA_VISIBLE_DEVICES) with TensorFlow's memory growth on; "
+                             "--n-jobs above 1 caps them; 0 turns pinning off (default: "
+                             "--n-jobs above 1 on a GPU machine pins min(--n-jobs, GPUs) "
+                             "workers)")
     search.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the fits on a Dask cluster: a scheduler address such as "
                              "tcp://10.0.0.5:8786, or 'local' for a cluster on this machine "

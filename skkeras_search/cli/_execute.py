@@ -2,7 +2,9 @@
 
 :func:`execute` prepares ``--out`` (only now, every input being valid),
 prints the plan's warnings and banner, runs the search under a progress
-monitor with sklearn's prints sent to stderr, and returns an
+monitor with sklearn's prints sent to stderr (and, with ``--gpus N``, inside
+the search wing's ``use_gpus(N)``: one worker process pinned to each GPU),
+and returns an
 :class:`Outcome`: finished (the fitted search, the fit cache's failure
 records, the search's warnings) or interrupted by Ctrl-C (the fits finished
 so far). Failures are recognised by type and explained by structured
@@ -29,6 +31,7 @@ from skkeras_search._core.fit_cache import clear, failures
 from skkeras_search.cli._inputs import UsageError
 from skkeras_search.cli._progress import ProgressMonitor, read_progress
 from skkeras_search.exceptions import SearchWarning
+from skkeras_search.search._executors import use_gpus
 
 __all__ = ["EveryFitFailed", "Outcome", "SchedulerError", "execute", "execution"]
 
@@ -113,7 +116,7 @@ def _run(inputs, plan, stderr):
         monitor.start()
     try:
         with warnings.catch_warnings(record=True) as caught, \
-                contextlib.redirect_stdout(stderr):
+                contextlib.redirect_stdout(stderr), use_gpus(args.gpus):
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("always", FitFailedWarning)
             warnings.simplefilter("always", SearchWarning)  # even under python -W ignore

@@ -29,7 +29,14 @@ from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import train_test_split
 
 from skkeras_search import datasets
-from skkeras_search.cli._args import ASYNCHRONOUS, CAN_BE_ASYNCHRONOUS, MULTI_FIDELITY, in_flags
+from skkeras_search._core.devices import visible_gpus
+from skkeras_search.cli._args import (
+    ASYNCHRONOUS,
+    CAN_BE_ASYNCHRONOUS,
+    MULTI_FIDELITY,
+    asynchronous,
+    in_flags,
+)
 from skkeras_search.cli._tensorboard import available as tensorboard_available
 from skkeras_search.datasets import Dataset
 from skkeras_search.exceptions import DataError, DataWarning, literal
@@ -156,6 +163,31 @@ def _check_options(args):
             f"({', '.join(ASYNCHRONOUS)} always runs so). Drop --asynchronous, or use "
             f"--strategy {', '.join(CAN_BE_ASYNCHRONOUS)} or {', '.join(ASYNCHRONOUS)}."
         )
+    _check_gpus(args)
+
+
+def _check_gpus(args):
+    """``--gpus``: a count, for an asynchronous search run here, at most the GPUs visible."""
+    n = args.gpus
+    if n is None:
+        return
+    if n < 0:
+        raise UsageError(f"--gpus {n} is not a number of GPUs. Use --gpus 0 (no pinning) or more.")
+    if not asynchronous(args):
+        raise UsageError(
+            f"--gpus {n} pins one worker process per GPU for an asynchronous search, but "
+            f"--strategy {args.strategy} runs its fits through joblib. Use --strategy asha, or "
+            f"--strategy {' or '.join(CAN_BE_ASYNCHRONOUS)} with --asynchronous, or drop --gpus.")
+    if args.scheduler:
+        raise UsageError(
+            f"--gpus {n} does not apply with --scheduler: on Dask, workers started with "
+            "--resources GPU=1 receive one fit at a time. Drop --gpus.")
+    devices = visible_gpus()
+    if n > len(devices):
+        raise UsageError(
+            f"--gpus {n} asks for more GPUs than the {len(devices)} visible "
+            f"({', '.join(devices) or 'none'}). Use --gpus {len(devices)} or fewer, or check "
+            "CUDA_VISIBLE_DEVICES and nvidia-smi.")
 
 
 def _check_scorer_name(scoring):

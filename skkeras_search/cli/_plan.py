@@ -17,6 +17,7 @@ import math
 import os
 from dataclasses import dataclass
 
+import joblib
 import numpy as np
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import (
@@ -154,10 +155,21 @@ def _search(inputs, space, prefix, folds, progress_path):
     return build_search(
         args.strategy, pipeline, searched, n_iter=args.n_iter, cv=folds,
         scoring=ProgressScorer(inputs.scoring, progress_path, keys=keys),
-        n_jobs=-1 if args.scheduler else args.n_jobs,  # Dask decides where fits run
+        n_jobs=_n_jobs(args),
         random_state=args.random_state, epochs=args.epochs, resource=f"{prefix}epochs",
         asynchronous=args.asynchronous,
     )
+
+
+def _n_jobs(args):
+    """The search's ``n_jobs``: -1 on Dask (its workers decide where fits run); with
+    ``--gpus N`` and the default ``--n-jobs 1``, N (one worker per GPU; a larger
+    ``--n-jobs`` caps them, as ``executor_for`` reads it)."""
+    if args.scheduler:
+        return -1
+    if args.gpus and args.n_jobs == 1:
+        return args.gpus
+    return args.n_jobs
 
 
 def grid_for(n_iter):
@@ -364,6 +376,9 @@ def _banner(inputs, count, total, rungs=()):
     )
     if asynchronous(args):
         line += f" A fit starts whenever a worker is free ({ORDER_NOTE})."
+    if args.gpus:
+        workers = min(args.gpus, joblib.effective_n_jobs(_n_jobs(args)))
+        line += f" {workers} worker process{'es' if workers > 1 else ''}, one per GPU."
     return line
 
 

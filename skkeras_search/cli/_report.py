@@ -48,7 +48,7 @@ def _header(inputs, plan):
                    "cv": args.cv, "epochs": args.epochs, "batch_size": inputs.batch_size,
                    "cv_splits_digest": plan.cv_digest,
                    "n_jobs": args.n_jobs, "scoring": inputs.scoring, "strategy": args.strategy,
-                   "asynchronous": plan.asynchronous,
+                   "asynchronous": plan.asynchronous, "gpus": args.gpus,
                    **({"rung_epochs": list(plan.rungs)} if plan.rungs else {}),
                    "scheduler": args.scheduler, "resume": args.resume,
                    "cache_dir": inputs.cache_dir, "tensorboard": args.tensorboard},
