@@ -10,14 +10,20 @@ n_jobs.
 
 Each case runs in fresh processes: the thread pools are fixed when TensorFlow starts. The
 wrappers (``KerasClassifier``/``KerasRegressor``, Keras's own ``Model.fit``) are checked the
-same way.
+same way. One child per (oneDNN, cap) pair runs every fit; the child without oneDNN and without
+a cap also runs the searches afterwards (the same process the search test needs), and a test
+reads each child's results as soon as the child prints them, so the next children start while
+the searches still run.
 """
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import tempfile
 import textwrap
+import threading
 
 import pytest
 
@@ -77,7 +83,7 @@ out["KerasRegressor float32"] = digest(wrapped.predict(X32))
 tf = _backend.tensorflow()
 out["pools"] = [tf.config.threading.get_intra_op_parallelism_threads(),
                 tf.config.threading.get_inter_op_parallelism_threads()]
-print(json.dumps(out))
+print(json.dumps(out), flush=True)
 """
 
 SEARCH = r"""
@@ -98,37 +104,83 @@ for backend, n_jobs in (("loky", 1), ("loky", 2), ("threading", 2)):
     with joblib.parallel_config(backend=backend):
         search = RandomizedSearchCV(KerasMLPClassifier(epochs=3, random_state=0), space,
                                     n_iter=3, cv=2, scoring="neg_log_loss", random_state=0,
-                                    n_jobs=n_jobs, error_score="raise").fit(X, y)
+                                    n_jobs=n_jobs, error_score="raise", refit=False).fit(X, y)
     scores[f"{backend} n_jobs={n_jobs}"] = {k: [float(v).hex() for v in search.cv_results_[k]]
                                             for k in ("split0_test_score", "split1_test_score")}
-print(json.dumps(scores))
+print(json.dumps(scores), flush=True)
 """
 
 _THREAD_VARS = ("SKKERAS_SEARCH_THREADS", "OMP_NUM_THREADS", "TF_ENABLE_ONEDNN_OPTS")
 
-
-def _start(code, **env):
-    base = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)],
-                            env={**base, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _result(proc):
-    out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err[-3000:]
-    return json.loads(out.strip().splitlines()[-1])
+# (a cap of 2 is "no cap" on a 2-core machine, so all cores stand for it)
+CAPS = {"SKKERAS_SEARCH_THREADS=1": {"SKKERAS_SEARCH_THREADS": "1"},
+        "OMP_NUM_THREADS=1 (a loky or Dask worker)": {"OMP_NUM_THREADS": "1"},
+        "no cap (n_jobs=1: all cores)": {}}
+NO_CAP = "no cap (n_jobs=1: all cores)"
+# OMP_NUM_THREADS=1 gives TensorFlow the pools SKKERAS_SEARCH_THREADS=1 gives (both caps read
+# by _backend._thread_cap); the default run checks that reading without oneDNN, the extended run
+# also with it.
+DEFAULT_CAPS = {"0": list(CAPS), "1": ["SKKERAS_SEARCH_THREADS=1", NO_CAP]}
 
 
-@pytest.mark.parametrize("onednn", ["0", "1"])
-def test_fits_are_bit_identical_for_any_thread_cap(onednn):
-    # (a cap of 2 is "no cap" on a 2-core machine, so all cores stand for it)
-    caps = {"SKKERAS_SEARCH_THREADS=1": {"SKKERAS_SEARCH_THREADS": "1"},
-            "OMP_NUM_THREADS=1 (a loky or Dask worker)": {"OMP_NUM_THREADS": "1"},
-            "no cap (n_jobs=1: all cores)": {}}
-    procs = {name: _start(FITS, TF_ENABLE_ONEDNN_OPTS=onednn, **env)
-             for name, env in caps.items()}
-    results = {name: _result(proc) for name, proc in procs.items()}
+class _Child:
+    """A fresh process running FITS (and SEARCH after it); its JSON lines, read as printed."""
+
+    def __init__(self, code, **env):
+        base = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)],
+                                     env={**base, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+                                     stdout=subprocess.PIPE, stderr=self.err, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.results = []
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                self.lines.put(json.loads(line))
+        self.proc.wait()
+        self.lines.put(None)  # the end: no more results
+
+    def result(self, index):
+        """The index-th JSON line the child printed (0: FITS, 1: SEARCH)."""
+        while len(self.results) <= index:
+            line = self.lines.get(timeout=600)
+            if line is None:
+                self.err.seek(0)
+                raise AssertionError(f"the child exited with {self.proc.returncode} after "
+                                     f"{len(self.results)} result(s):\n{self.err.read()[-3000:]}")
+            self.results.append(line)
+        return self.results[index]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.err.close()
+
+
+@pytest.fixture(scope="module")
+def child():
+    """``child(onednn, cap)``: that pair's process, started on first use, kept for the module."""
+    children = {}
+
+    def get(onednn, cap):
+        if (onednn, cap) not in children:
+            with_search = onednn == "0" and cap == NO_CAP
+            children[onednn, cap] = _Child(FITS + SEARCH if with_search else FITS,
+                                           TF_ENABLE_ONEDNN_OPTS=onednn, **CAPS[cap])
+        return children[onednn, cap]
+
+    yield get
+    for proc in children.values():
+        proc.stop()
+
+
+def _assert_fits_identical(child, onednn, caps):
+    started = {cap: child(onednn, cap) for cap in caps}  # all running before the first wait
+    results = {cap: proc.result(0) for cap, proc in started.items()}
     reference = results["SKKERAS_SEARCH_THREADS=1"]
     for name, result in results.items():
         for fit, value in result.items():
@@ -137,8 +189,19 @@ def test_fits_are_bit_identical_for_any_thread_cap(onednn):
         assert result["pools"][0] == 1, name  # the intra-op pool, whatever the cap
 
 
-def test_search_scores_are_bit_identical_for_n_jobs_1_and_2():
+@pytest.mark.parametrize("onednn", ["0", "1"])
+def test_fits_are_bit_identical_for_any_thread_cap(child, onednn):
+    _assert_fits_identical(child, onednn, DEFAULT_CAPS[onednn])
+
+
+@pytest.mark.extended
+def test_fits_under_omp_num_threads_1_with_onednn_are_bit_identical_to_one_thread(child):
+    _assert_fits_identical(child, "1", ["SKKERAS_SEARCH_THREADS=1",
+                                        "OMP_NUM_THREADS=1 (a loky or Dask worker)"])
+
+
+def test_search_scores_are_bit_identical_for_n_jobs_1_and_2(child):
     # Without oneDNN: the kernels whose float32 sums depended on the thread count.
-    scores = _result(_start(SEARCH, TF_ENABLE_ONEDNN_OPTS="0"))
+    scores = child("0", NO_CAP).result(1)
     assert scores["loky n_jobs=2"] == scores["loky n_jobs=1"]  # worker processes, 1 thread each
     assert scores["threading n_jobs=2"] == scores["loky n_jobs=1"]  # fits side by side, one pool
