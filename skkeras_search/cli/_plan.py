@@ -121,8 +121,7 @@ def make_plan(inputs):
     size = list_space_size(space)
     rungs = _rungs(args.strategy, args.asynchronous, args.epochs)
     brackets = () if rungs else _brackets(args.strategy, args.epochs)
-    rounds = ((rung_sizes(min(args.n_iter, size or args.n_iter), len(rungs)),) if rungs
-              else _rounds(brackets, size))
+    rounds = _planned_rounds(args.strategy, args.n_iter, args.epochs, size, args.asynchronous)
     count = _n_candidates(args.strategy, args.n_iter, rounds, size)
     total = args.cv * (sum(sum(r) for r in rounds) if rounds else count)
     folds = (KFold if inputs.regression else StratifiedKFold)(args.cv, shuffle=True,
@@ -299,6 +298,7 @@ def _n_candidates(strategy, n_iter, rounds, size):
 
 
 def _planned_rounds(strategy, n_iter, epochs, size, asynchronous_):
+    """Rows per round of every bracket, or per rung of ASHA (one tuple), else ()."""
     rungs = _rungs(strategy, asynchronous_, epochs)
     if rungs:
         return (rung_sizes(min(n_iter, size or n_iter), len(rungs)),)
