@@ -1,9 +1,12 @@
 """The skkeras-search command: in-process runs, one real subprocess, errors."""
 
+import contextlib
 import csv
+import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,11 +21,116 @@ from skkeras_search.cli import main
 FAST = ["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q"]
 
 
+def _captured_main(argv):
+    """``main(argv)`` with its stdout and stderr kept: for module-scoped runs (no capsys)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
 @pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
+def digits_run_streams(tmp_path_factory):
+    """The digits run that several tests read: its folder, exit code, stdout and stderr."""
     out = tmp_path_factory.mktemp("run")
-    code = main([*FAST[:-1], "--out", str(out)])
+    code, stdout, stderr = _captured_main([*FAST[:-1], "--out", str(out)])
+    return code, out, stdout, stderr
+
+
+@pytest.fixture(scope="module")
+def digits_run(digits_run_streams):
+    code, out, _, _ = digits_run_streams
     return code, out
+
+
+@pytest.fixture(scope="module")
+def census_run(tmp_path_factory):
+    """A mixed table (UCI adult's shape) searched twice: as given, then with --drop id."""
+    tmp = tmp_path_factory.mktemp("census")
+    data, out = _census(tmp / "adult.csv"), tmp / "out"
+    first = _captured_main([*FAST, "--data", data, "--target", "income", "--out", str(out)])
+    second = _captured_main([*FAST, "--data", data, "--target", "income", "--drop", "id",
+                             "--out", str(out)])
+    return data, out, first, second
+
+
+@pytest.fixture(scope="module")
+def houses_run(tmp_path_factory):
+    """A regression table, its task found automatically."""
+    tmp = tmp_path_factory.mktemp("houses")
+    data, out = _houses(tmp / "houses.csv"), tmp / "out"
+    run = _captured_main(["--n-iter", "2", "--cv", "2", "--epochs", "30", "--data", data,
+                          "--target", "price", "--out", str(out)])
+    return data, out, run
+
+
+# What a user does in a fresh process with each saved model: load it, predict the held-out rows.
+_RELOAD = """
+import csv, json, sys, traceback, warnings
+import numpy as np, pandas as pd
+from skkeras_search.persistence import load_model
+
+
+def digits(out, data):
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    rows = list(csv.DictReader(open(out + "/test_predictions.csv")))
+    idx = np.array([int(r["index"]) for r in rows])
+    model = load_model(out + "/best_model")
+    pred = model.predict(X[idx])
+    return [int(np.sum(pred == np.array([int(r["y_pred"]) for r in rows]))), len(rows)]
+
+
+def census(out, data):  # plain pandas, columns shuffled, the label left in
+    expected = pd.read_csv(out + "/test_predictions.csv")
+    rows = pd.read_csv(data).iloc[expected["index"]]
+    rows = rows[list(rows.columns[::-1])]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pred = load_model(out + "/best_model").predict(rows)
+    return [int((pred == expected["y_pred"].to_numpy()).sum()), len(expected),
+            sorted({str(w.message)[:40] for w in caught if "not trained on" in str(w.message)})]
+
+
+def houses(out, data):
+    expected = pd.read_csv(out + "/test_predictions.csv")
+    rows = pd.read_csv(data).iloc[expected["index"]].drop(columns="price")
+    model = load_model(out + "/best_model")
+    return [bool(np.array_equal(model.predict(rows), expected["y_pred"].to_numpy())),
+            str(model.classes_)]
+
+
+results = {}
+for name, out, data in json.loads(sys.argv[1]):
+    try:
+        results[name] = {"result": globals()[name](out, data)}
+    except Exception:
+        results[name] = {"error": traceback.format_exc()}
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def reloaded(digits_run, census_run, houses_run):
+    """One fresh process reloads the three saved models; ``reloaded(name)`` is its result."""
+    runs = [("digits", str(digits_run[1]), None), ("census", str(census_run[1]), census_run[0]),
+            ("houses", str(houses_run[1]), houses_run[0])]
+    result = subprocess.run([sys.executable, "-c", _RELOAD, json.dumps(runs)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    results = json.loads(result.stdout.strip().splitlines()[-1])
+
+    def get(name):
+        assert "error" not in results[name], results[name]["error"]
+        return results[name]["result"]
+
+    return get
+
+
+def _copy_of(run, path):
+    """A finished run's folder copied to ``path``, for tests that continue from one."""
+    shutil.copytree(run, path, dirs_exist_ok=True)
+    return str(path)
 
 
 def _scores(path):
@@ -63,13 +171,13 @@ def test_report_json_fields(digits_run):
     assert len(rows) == 2 and "split1_test_score" in rows[0]
 
 
-def test_stdout_summary_and_stderr_progress(tmp_path, capsys):
-    assert main([*FAST[:-1], "--out", str(tmp_path)]) == 0
-    captured = capsys.readouterr()
-    assert "rank" in captured.out and "Best parameters: hidden_units=" in captured.out
-    assert "Held-out test accuracy of the refit best model:" in captured.out
-    assert "[4/4]" in captured.err and "ETA" in captured.err and "best" in captured.err
-    assert "[4/4]" not in captured.out  # progress never reaches the report stream
+def test_stdout_summary_and_stderr_progress(digits_run_streams):
+    code, _, out, err = digits_run_streams
+    assert code == 0
+    assert "rank" in out and "Best parameters: hidden_units=" in out
+    assert "Held-out test accuracy of the refit best model:" in out
+    assert "[4/4]" in err and "ETA" in err and "best" in err
+    assert "[4/4]" not in out  # progress never reaches the report stream
 
 
 def test_same_random_state_same_scores(digits_run, tmp_path):
@@ -78,22 +186,8 @@ def test_same_random_state_same_scores(digits_run, tmp_path):
     assert _scores(first / "cv_results.csv") == _scores(tmp_path / "cv_results.csv")
 
 
-def test_saved_model_reloads_in_fresh_process(digits_run):
-    _, out = digits_run
-    code = f"""
-import csv, numpy as np
-from sklearn.datasets import load_digits
-from skkeras_search.persistence import load_model
-X, y = load_digits(return_X_y=True)
-rows = list(csv.DictReader(open({str(out / 'test_predictions.csv')!r})))
-idx = np.array([int(r['index']) for r in rows])
-model = load_model({str(out / 'best_model')!r})
-pred = model.predict(X[idx])
-print(int(np.sum(pred == np.array([int(r['y_pred']) for r in rows]))), len(rows))
-"""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    same, total = map(int, result.stdout.split())
+def test_saved_model_reloads_in_fresh_process(reloaded):
+    same, total = reloaded("digits")
     assert total == 450 and same == total
 
 
@@ -194,14 +288,22 @@ def _script():
     return [os.path.join(os.path.dirname(sys.executable), "skkeras-search")]
 
 
+def _finished(proc):
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 def test_console_script_subprocess(tmp_path):
-    help_ = subprocess.run([*_script(), "--help"], capture_output=True, text=True)
+    def start(*argv):
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    # three independent processes, run side by side (each its own --out, or none)
+    procs = [start(*_script(), "--help"),
+             start(*_script(), "--n-iter", "0", "--out", str(tmp_path / "bad")),
+             start(sys.executable, "-m", "skkeras_search", *FAST, "--out", str(tmp_path / "ok"))]
+    help_, bad, ok = map(_finished, procs)
     assert help_.returncode == 0 and "examples:" in help_.stdout
-    bad = subprocess.run([*_script(), "--n-iter", "0", "--out", str(tmp_path)],
-                         capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip().endswith("Use --n-iter 1 or more.")
-    ok = subprocess.run([sys.executable, "-m", "skkeras_search", *FAST, "--out", str(tmp_path)],
-                        capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "Best parameters" in ok.stdout
     assert ok.stderr == "", ok.stderr  # -q: nothing, not even TensorFlow's start-up chatter
@@ -225,7 +327,10 @@ def test_ctrl_c_exits_130_and_keeps_finished_fits(tmp_path):
     assert "Traceback" not in err
 
 
+# The README's main run, at its full budget (20 candidates x 3 folds x 30 epochs): the score the
+# defaults reach. Every stage of that run is exercised by the short runs above.
 @pytest.mark.slow
+@pytest.mark.extended
 def test_default_command_reaches_095_on_digits(tmp_path, capsys):
     assert main(["--out", str(tmp_path), "-q"]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
@@ -261,9 +366,9 @@ def test_every_fit_failing_says_why(tmp_path, capsys):
     assert "every fit failed; the first reason: Training diverged in epoch" in last
 
 
-def test_usage_error_keeps_earlier_results(tmp_path, capsys):
+def test_usage_error_keeps_earlier_results(digits_run, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main([*FAST, "--out", str(out)]) == 0
+    _copy_of(digits_run[1], out)  # an earlier run's results
     cached = sorted(out.glob("fit-cache/*/*.npz"))
     assert cached
     assert main([*FAST, "--out", str(out), "--test-size", "0.0001"]) == 2
@@ -271,10 +376,8 @@ def test_usage_error_keeps_earlier_results(tmp_path, capsys):
     assert (out / "progress.jsonl").exists() and (out / "report.json").exists()
 
 
-def test_resume_progress_counts_this_run_only(tmp_path, capsys):
-    out = str(tmp_path)
-    assert main([*FAST[:-1], "--out", out]) == 0
-    capsys.readouterr()
+def test_resume_progress_counts_this_run_only(digits_run, tmp_path, capsys):
+    out = _copy_of(digits_run[1], tmp_path)  # a finished run of these flags
     assert main([*FAST[:-1], "--out", out, "--resume"]) == 0
     err = capsys.readouterr().err
     counters = [line.split("]")[0] for line in err.splitlines() if line.startswith("[")]
@@ -284,10 +387,8 @@ def test_resume_progress_counts_this_run_only(tmp_path, capsys):
     assert "the folds differ" not in err
 
 
-def test_resume_on_other_folds_says_so(tmp_path, capsys):
-    out = str(tmp_path)
-    assert main([*FAST[:-1], "--out", out]) == 0
-    capsys.readouterr()
+def test_resume_on_other_folds_says_so(digits_run, tmp_path, capsys):
+    out = _copy_of(digits_run[1], tmp_path)  # a finished run of these flags
     assert main([*FAST[:-1], "--out", out, "--resume", "--test-size", "0.3"]) == 0
     assert "--resume: the folds differ" in capsys.readouterr().err
 
@@ -328,15 +429,12 @@ def _census(path, n=240, seed=0):
     return str(path)
 
 
-def test_mixed_table_end_to_end_and_reload_in_fresh_process(tmp_path, capsys):
-    data, out = _census(tmp_path / "adult.csv"), tmp_path / "out"
-    assert main([*FAST, "--data", data, "--target", "income", "--out", str(out)]) == 0
-    captured = capsys.readouterr()
-    assert "warning: column 'id' has a different value in every row" in captured.err
-    assert "--drop id" in captured.err
-    assert main([*FAST, "--data", data, "--target", "income", "--drop", "id",
-                 "--out", str(out)]) == 0
-    summary = capsys.readouterr().out
+def test_mixed_table_end_to_end_and_reload_in_fresh_process(census_run, reloaded):
+    _, out, (code, _, err), (code_dropped, summary, _) = census_run
+    assert code == 0
+    assert "warning: column 'id' has a different value in every row" in err
+    assert "--drop id" in err
+    assert code_dropped == 0
     assert "Preprocessing: 6 columns -> " in summary and "dropped: id (--drop)" in summary
     report = json.loads((out / "report.json").read_text())
     pre = report["preprocessing"]
@@ -346,24 +444,9 @@ def test_mixed_table_end_to_end_and_reload_in_fresh_process(tmp_path, capsys):
     assert pre["missing_indicators"] == ["age"] and pre["dropped"] == {"id": "--drop"}
     assert pre["n_features_out"] == 3 + 1 + pre["categorical"]["workclass"] + 4 + 2
     # A fresh process, as a user would: plain pandas, columns shuffled, the label left in.
-    code = f"""
-import numpy as np, pandas as pd, warnings
-from skkeras_search.persistence import load_model
-expected = pd.read_csv({str(out / 'test_predictions.csv')!r})
-rows = pd.read_csv({data!r}).iloc[expected["index"]]
-rows = rows[list(rows.columns[::-1])]
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    pred = load_model({str(out / 'best_model')!r}).predict(rows)
-print(int((pred == expected["y_pred"].to_numpy()).sum()), len(expected))
-print(sorted({{str(w.message)[:40] for w in caught if "not trained on" in str(w.message)}}))
-"""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    counts, extra = result.stdout.strip().splitlines()
-    same, total = map(int, counts.split())
+    same, total, extra = reloaded("census")
     assert total == 60 and same == total
-    assert extra == "[\"X has column(s) ['income', 'id'] that th\"]"  # names stripped like ours
+    assert extra == ["X has column(s) ['income', 'id'] that th"]  # names stripped like ours
 
 
 def test_drop_missing_target_is_said_in_the_summary(tmp_path, capsys):
@@ -501,29 +584,17 @@ def _houses(path, n=160):
     return str(path)
 
 
-def test_regression_end_to_end_auto_task_and_fresh_process_reload(tmp_path, capsys):
-    data, out = _houses(tmp_path / "houses.csv"), tmp_path / "out"
-    assert main(["--n-iter", "2", "--cv", "2", "--epochs", "30", "--data", data,
-                 "--target", "price", "--out", str(out)]) == 0
-    captured = capsys.readouterr()
-    assert "regression target (auto: 160 distinct numeric values" in captured.err
-    assert "Held-out test r2 of the refit best model:" in captured.out
+def test_regression_end_to_end_auto_task_and_fresh_process_reload(houses_run, reloaded):
+    _, out, (code, stdout, stderr) = houses_run
+    assert code == 0
+    assert "regression target (auto: 160 distinct numeric values" in stderr
+    assert "Held-out test r2 of the refit best model:" in stdout
     report = json.loads((out / "report.json").read_text())
     assert report["data"]["task"] == "regression" and report["search"]["scoring"] == "r2"
     assert report["test_score"] > 0.5 and report["fits"]["loaded_from_cache"] == 0
     assert set(report["best_params"]) == {"hidden_units", "learning_rate"}
     assert (out / "predicted_vs_true.png").exists()
-    code = f"""
-import numpy as np, pandas as pd
-from skkeras_search.persistence import load_model
-expected = pd.read_csv({str(out / 'test_predictions.csv')!r})
-rows = pd.read_csv({data!r}).iloc[expected["index"]].drop(columns="price")
-model = load_model({str(out / 'best_model')!r})
-print(np.array_equal(model.predict(rows), expected["y_pred"].to_numpy()), model.classes_)
-"""
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "None"]
+    assert reloaded("houses") == [True, "None"]
 
 
 def test_task_classification_overrides_auto(tmp_path, capsys):
