@@ -259,7 +259,7 @@ class Recording(_executors.Dask):
         return self.inner.share(value)
 
     def submit(self, key, fn, *args):
-        self.params[key[0]] = args[-2]  # fit_fold(estimator, X, y, train, test, params, kw)
+        self.params[key[0]] = args[5]  # fit_fold(estimator, X, y, train, test, params, ...)
         self.scores.setdefault(key[0], {})
         self.inner.submit(key, fn, *args)
 

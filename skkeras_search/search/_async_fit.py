@@ -16,9 +16,12 @@ sequence of tasks), and ``verbose`` prints scikit-learn's per-fit lines only.
 """
 
 import os
+import pickle
 import time
+import warnings
 
 import numpy as np
+from sklearn import config_context, get_config
 from sklearn.base import clone
 
 from skkeras_search._core.fit_cache import data_fingerprint
@@ -40,10 +43,34 @@ from skkeras_search.search._scheduler import run
 __all__ = ["AsyncFitMixin", "fit_fold"]
 
 
-def fit_fold(estimator, X, y, train, test, parameters, kwargs):
-    """One (candidate, fold) fit, as ``evaluate_candidates`` runs it."""
-    return _fit_and_score(clone(estimator), X, y, train=train, test=test,
-                          parameters=parameters, **kwargs)
+def fit_fold(estimator, X, y, train, test, parameters, kwargs, context=None):
+    """One (candidate, fold) fit, as ``evaluate_candidates`` runs it.
+
+    ``context`` is ``(config, filters)``: the parent's scikit-learn config and
+    warning filters, applied in a worker process (as scikit-learn's
+    ``Parallel`` does), so ``warnings.simplefilter('ignore')`` or a
+    ``config_context`` around ``fit`` holds in every worker.
+    """
+    if context is None:
+        return _fit_and_score(clone(estimator), X, y, train=train, test=test,
+                              parameters=parameters, **kwargs)
+    config, filters = context
+    with config_context(**config), warnings.catch_warnings():
+        warnings.filters[:] = filters
+        return _fit_and_score(clone(estimator), X, y, train=train, test=test,
+                              parameters=parameters, **kwargs)
+
+
+def _context():
+    """This process's scikit-learn config and the warning filters that can travel (pickle)."""
+    filters = []
+    for entry in warnings.filters:
+        try:
+            pickle.dumps(entry)
+        except Exception:  # noqa: BLE001 - a category defined in __main__ etc. stays behind
+            continue
+        filters.append(entry)
+    return get_config(), filters
 
 
 class AsyncFitMixin:
@@ -74,11 +101,12 @@ class AsyncFitMixin:
         policy = self._policy()
         executor = executor_for(self.n_jobs)
         data = (executor.share(X), executor.share(y)) if isinstance(executor, Dask) else (X, y)
+        context = None if executor.in_process else _context()
 
         def submit_fold(executor, row, fold):
             train, test = splits[fold]
             executor.submit((row.index, fold), fit_fold, base, *data, train, test, row.params,
-                            kwargs)
+                            kwargs, context)
 
         refit_name = self.refit if isinstance(self.refit, str) else "score"
         try:  # run closes the executor, also when a fit raises

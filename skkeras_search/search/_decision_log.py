@@ -16,16 +16,19 @@ settings, the folds and the data, so another search never replays it.
 import hashlib
 import json
 import os
+import re
 import warnings
 
 from skkeras_search.exceptions import SearchWarning
 
 __all__ = ["DecisionLog", "log_key", "row_key"]
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
 
 def row_key(params):
     """A stable text key of a row's parameters (the same in every run)."""
-    text = repr(sorted(params.items(), key=lambda item: item[0]))
+    text = _ADDRESS.sub("", repr(sorted(params.items(), key=lambda item: item[0])))
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
@@ -37,6 +40,7 @@ def log_key(search, splits_digest, data_fingerprint):
     estimator = {k: v for k, v in estimator.items() if not k.endswith("n_jobs")}
     text = repr((type(search).__name__, sorted(params.items(), key=str),
                  sorted(estimator.items(), key=str), splits_digest, data_fingerprint))
+    text = _ADDRESS.sub("", text)  # '<function f at 0x7f...>': the same object in every run
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

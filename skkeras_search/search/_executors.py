@@ -93,6 +93,8 @@ class Inline:
 
     n_workers = 1
 
+    in_process = True  # fits see this process's warning filters and scikit-learn config
+
     def __init__(self):
         self._queue = collections.deque()
 
@@ -111,6 +113,12 @@ class Inline:
         self._queue.clear()
 
 
+def _ended(future):
+    """The fit ended in its worker (with a result or its own error), not with the worker's death."""
+    return future.done() and not isinstance(future.exception(),
+                                            concurrent.futures.BrokenExecutor)
+
+
 class Futures:
     """A :mod:`concurrent.futures` pool that survives the death of a worker process.
 
@@ -121,9 +129,12 @@ class Futures:
     n_workers : int
     shutdown : bool, default=False
         Shut the pool down on :meth:`close` (a pool of our own, not loky's reusable one).
+    in_process : bool, default=False
+        The workers are threads of this process (they share its warning filters).
     """
 
-    def __init__(self, make_pool, n_workers, shutdown=False):
+    def __init__(self, make_pool, n_workers, shutdown=False, in_process=False):
+        self.in_process = in_process
         self._make_pool, self.n_workers, self._shutdown = make_pool, n_workers, shutdown
         self._pool = make_pool()
         self._tasks = {}  # future -> (key, fn, args)
@@ -152,7 +163,7 @@ class Futures:
     def _restart(self):
         """A worker died: a new pool, and every fit that did not finish submitted again."""
         tasks = self._tasks
-        finished = {f: t for f, t in tasks.items() if f.done() and f.exception() is None}
+        finished = {f: t for f, t in tasks.items() if _ended(f)}
         lost = [t for f, t in tasks.items() if f not in finished]
         for key, _, _ in lost:
             _count_loss(self._resubmits, key)
@@ -184,6 +195,8 @@ class Pinned:
     devices : tuple of str
     n_workers : int
     """
+
+    in_process = False
 
     def __init__(self, devices, threads):
         self.devices = tuple(devices)
@@ -227,7 +240,7 @@ class Pinned:
     def _restart(self, slot):
         """The worker of ``slot`` died: a new process on the same GPU, its fits submitted again."""
         lost = [(f, t) for f, t in self._tasks.items()
-                if t[0] == slot and not (f.done() and f.exception() is None)]
+                if t[0] == slot and not _ended(f)]
         for _, (_, key, _, _) in lost:
             _count_loss(self._resubmits, key, f" on GPU {self.devices[slot]!r}")
         self._pools[slot].shutdown(wait=False, kill_workers=True)
@@ -253,6 +266,8 @@ class Dask:
     ----------
     client : distributed.Client
     """
+
+    in_process = False
 
     def __init__(self, client):
         self._client = client
@@ -445,18 +460,20 @@ def executor_for(n_jobs, gpus=None):
         return Inline()
     if isinstance(backend, ThreadingBackend):
         threads = concurrent.futures.ThreadPoolExecutor(max_workers=n)
-        return Futures(lambda: threads, n, shutdown=True)
+        return Futures(lambda: threads, n, shutdown=True, in_process=True)
     return Futures(lambda: _loky_pool(n), n)  # loky (joblib's default), also for 'multiprocessing'
 
 
 def _loky_pool(n):
-    """loky's reusable pool of ``n`` workers, each capped at its share of the cores (as
-    joblib's own loky backend caps them) and with TensorFlow's GPU memory growth on."""
-    from joblib.externals.loky import get_reusable_executor
+    """joblib's reusable loky pool of ``n`` workers (the one its loky backend uses, so a later
+    ``Parallel`` call finds it in order; large arrays travel as memory maps), each capped at
+    its share of the cores (as joblib's loky backend caps them) and with TensorFlow's GPU
+    memory growth on."""
+    from joblib.executor import get_memmapping_executor
 
     share = str(max(joblib.cpu_count() // n, 1))
     env = {name: share for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
            if name not in os.environ}
     if _GROWTH_ENV not in os.environ:
         env[_GROWTH_ENV] = "true"
-    return get_reusable_executor(max_workers=n, timeout=300, env=env)
+    return get_memmapping_executor(n, timeout=300, env=env)
