@@ -2,13 +2,16 @@
 
 import json
 import os
+import warnings
 
 import joblib
 import numpy as np
 import pytest
+import sklearn
 from hypothesis import given
 from hypothesis import strategies as st
-from sklearn.model_selection import StratifiedKFold
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -254,3 +257,44 @@ def test_asynchronous_tpe_on_threads_evaluates_n_iter_distinct_candidates(tiny):
                              asynchronous=True).fit(X, y)
     keys = {tuple(sorted(p.items())) for p in search.cv_results_["params"]}
     assert len(keys) == len(search.cv_results_["params"]) == 5
+
+
+# ------------------------------------------------------------ worker processes
+class _SeesTheParent(ClassifierMixin, BaseEstimator):
+    """Scores 1.0 where the fit saw the parent's scikit-learn config and warning filters."""
+
+    def __init__(self, epochs=1, c=0):
+        self.epochs, self.c = epochs, c
+
+    def fit(self, X, y):
+        import sklearn
+
+        first = warnings.filters[0]
+        self.saw_ = float(sklearn.get_config()["assume_finite"] and first[0] == "ignore"
+                          and first[2] is _SearchProbeWarning)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+    def score(self, X, y):
+        return self.saw_
+
+
+class _SearchProbeWarning(UserWarning):
+    pass
+
+
+@pytest.mark.slow
+def test_worker_processes_see_the_parents_filters_and_config_and_leave_loky_usable(tiny):
+    X, y = tiny
+    search = ASHASearchCV(_SeesTheParent(), {"c": [0, 1, 2]}, max_epochs=2, factor=2,
+                          n_candidates=3, cv=CV, random_state=0, n_jobs=2)
+    with warnings.catch_warnings(), sklearn.config_context(assume_finite=True):
+        warnings.simplefilter("ignore", _SearchProbeWarning)
+        search.fit(X, y)
+    assert (search.cv_results_["mean_test_score"] == 1.0).all()
+    # joblib's own loky backend still works after our pool (it is joblib's memmapping one)
+    grid = GridSearchCV(_SeesTheParent(), {"c": [0, 1]}, cv=CV, n_jobs=2).fit(X, y)
+    assert len(grid.cv_results_["params"]) == 2
