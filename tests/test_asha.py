@@ -298,3 +298,56 @@ def test_worker_processes_see_the_parents_filters_and_config_and_leave_loky_usab
     # joblib's own loky backend still works after our pool (it is joblib's memmapping one)
     grid = GridSearchCV(_SeesTheParent(), {"c": [0, 1]}, cv=CV, n_jobs=2).fit(X, y)
     assert len(grid.cv_results_["params"]) == 2
+
+
+# ------------------------------------------------------------ found by a new user's review
+def test_a_list_of_list_only_dicts_is_drawn_without_repeats(tiny):
+    X, y = tiny
+    space = [{"hidden_units": [3], "learning_rate": [0.01]},
+             {"hidden_units": [5], "learning_rate": [0.1]}]
+    search = ASHASearchCV(clf(), space, max_epochs=2, factor=2, n_candidates=6, cv=CV,
+                          random_state=0, n_jobs=1)
+    with pytest.warns(UserWarning, match="total space of parameters 2 is smaller"):
+        search.fit(X, y)
+    r = search.cv_results_
+    first = [p["hidden_units"] for p, k in zip(r["params"], r["rung"]) if k == 0]
+    assert search.n_candidates_ == 2 and sorted(first) == [3, 5]
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_a_callable_scoring_that_returns_a_dict_needs_refit_to_name_one(tiny, refit):
+    X, y = tiny
+
+    def two(est, X, y):
+        return {"acc": float(np.mean(est.predict(X) == y)), "one": 1.0}
+
+    for search in (asha(n_jobs=1, scoring=two, refit=refit),
+                   TPESearchCV(clf(), SPACE, n_iter=2, cv=CV, scoring=two, refit=refit,
+                               asynchronous=True, random_state=0, n_jobs=1)):
+        with pytest.raises(ValueError, match=r"refit=.* does not name one of the scorers "
+                                             r"\['acc', 'one'\].*Set refit to one of"):
+            search.fit(X, y)
+    named = asha(n_jobs=1, scoring=two, refit="acc").fit(X, y)
+    assert named.best_score_ == named.cv_results_["mean_test_acc"][named.best_index_]
+
+
+@pytest.mark.parametrize("space, match", [([], r"param_distributions=\[\] holds no dict"),
+                                          ({"hidden_units": []},
+                                           r"param_distributions\['hidden_units'\] is an empty")])
+def test_an_empty_space_is_refused_by_name(tiny, space, match):
+    X, y = tiny
+    with pytest.raises(ValueError, match=match):
+        ASHASearchCV(clf(), space, max_epochs=2, cv=CV).fit(*tiny)
+
+
+def test_the_decision_log_tells_scipy_distributions_apart(tiny, tmp_path):
+    import scipy.stats
+
+    from skkeras_search.search._decision_log import log_key
+
+    def key(low, high):
+        search = ASHASearchCV(clf(cache_dir=str(tmp_path)),
+                              {"learning_rate": scipy.stats.loguniform(low, high)}, max_epochs=2)
+        return log_key(search, "folds", "data")
+
+    assert key(1e-3, 1e-2) == key(1e-3, 1e-2) != key(1e-1, 1.0)

@@ -7,7 +7,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.model_selection import ParameterSampler
+from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from skkeras_search._core.seeding import resolve_seed
 from skkeras_search._core.validation import BaseSearchCV, Interval, StrOptions
@@ -15,7 +15,7 @@ from skkeras_search.search import _optuna_space
 from skkeras_search.search._asha import ASHA, rung_budgets
 from skkeras_search.search._async_fit import AsyncFitMixin
 from skkeras_search.search._budget import BudgetSearchMixin
-from skkeras_search.search._candidates import candidate_key, list_space, list_space_size, unseen
+from skkeras_search.search._candidates import candidate_key, check_not_empty, list_space_size
 from skkeras_search.search._folds import FrozenFoldsMixin
 
 __all__ = ["ASHASearchCV"]
@@ -177,11 +177,11 @@ class ASHASearchCV(BudgetSearchMixin, FrozenFoldsMixin, AsyncFitMixin, BaseSearc
         """The ASHA policy of this fit (kept as ``self._asha`` for the attributes)."""
         self.rung_budgets_ = rung_budgets(self.max_epochs, self.factor, self.min_epochs)
         n = self.n_candidates or self.factor ** len(self.rung_budgets_)
+        check_not_empty(self.param_distributions, "ASHASearchCV")
         dims = None
         if self.sampler == "tpe":
             dims = _optuna_space.to_optuna(self.param_distributions, "ASHASearchCV(sampler='tpe')")
-        size = list_space_size(self.param_distributions) \
-            if isinstance(self.param_distributions, dict) else None
+        size = list_space_size(self.param_distributions)
         if size is not None and size < n:
             warnings.warn(  # ParameterSampler's wording
                 f"The total space of parameters {size} is smaller than n_candidates={n}. "
@@ -218,12 +218,19 @@ class ASHASearchCV(BudgetSearchMixin, FrozenFoldsMixin, AsyncFitMixin, BaseSearc
 
 
 class _Proposer:
-    """New distinct candidates: random, or TPE on the results so far (``sampler='tpe'``)."""
+    """New distinct candidates: random, or TPE on the results so far (``sampler='tpe'``).
 
-    def __init__(self, search, rng, dims):
+    A space made only of lists (a dict, or a list of dicts) is drawn without
+    replacement, as ``ParameterSampler`` draws it; otherwise a repeat is
+    drawn again (up to ``_MAX_DRAWS`` times, then accepted).
+    """
+
+    def __init__(self, search, rng, dims, max_points=100_000):
         self._space, self._rng, self._dims = search.param_distributions, rng, dims
         self._fraction = search.random_fraction
-        self._lists = list_space(self._space) if isinstance(self._space, dict) else None
+        size = list_space_size(self._space)
+        self._grid = ParameterGrid(self._space) if size is not None and size <= max_points \
+            else None
         self._seen = set()
 
     def _draw(self, asha):
@@ -233,7 +240,13 @@ class _Proposer:
             if study is not None:
                 trial = study.ask({k: d.distribution for k, d in self._dims.items()})
                 return {k: self._dims[k].decode(v) for k, v in trial.params.items()}
+        if self._grid is not None:
+            return self._grid[int(self._rng.randint(len(self._grid)))]
         return next(iter(ParameterSampler(self._space, 1, random_state=seed)))
+
+    def _unseen_point(self):
+        free = [i for i in range(len(self._grid)) if candidate_key(self._grid[i]) not in self._seen]
+        return self._grid[free[self._rng.randint(len(free))]] if free else None
 
     def __call__(self, asha):
         for _ in range(_MAX_DRAWS):
@@ -241,8 +254,8 @@ class _Proposer:
             if candidate_key(candidate) not in self._seen:
                 break
         else:  # only seen points drawn: an unseen one of a list-only space, if any is left
-            if self._lists is not None:
-                candidate = unseen(self._lists, self._seen, self._rng)
+            if self._grid is not None:
+                candidate = self._unseen_point()
                 if candidate is None:
                     return None
         self._seen.add(candidate_key(candidate))

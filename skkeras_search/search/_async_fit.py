@@ -108,9 +108,8 @@ class AsyncFitMixin:
             executor.submit((row.index, fold), fit_fold, base, *data, train, test, row.params,
                             kwargs, context)
 
-        refit_name = self.refit if isinstance(self.refit, str) else "score"
         try:  # run closes the executor, also when a fit raises
-            rows = run(policy, executor, submit_fold, len(splits), refit_name, log)
+            rows = run(policy, executor, submit_fold, len(splits), self.refit, log)
         finally:
             log.close()
         results, out = self._results(rows)

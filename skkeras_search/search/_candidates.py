@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-__all__ = ["candidate_key", "list_space", "list_space_size", "unseen"]
+__all__ = ["candidate_key", "check_not_empty", "list_space", "list_space_size", "unseen"]
 
 _CHOICES = (list, tuple, range, np.ndarray)
 
@@ -52,10 +52,36 @@ def list_space(param_distributions):
 def list_space_size(param_distributions):
     """Points of a space made only of lists (``ParameterSampler``'s count), else None.
 
-    ``{}`` has one point: the estimator as given.
+    ``{}`` has one point: the estimator as given. A list of dicts counts the
+    points of every dict (``ParameterGrid``'s count) when all are list-only.
     """
+    if isinstance(param_distributions, (list, tuple)):
+        sizes = [list_space_size(space) for space in param_distributions]
+        return None if not sizes or None in sizes else sum(sizes)
     lists = list_space(param_distributions)
     return None if lists is None else math.prod(len(v) for v in lists.values())
+
+
+def check_not_empty(param_distributions, owner):
+    """Refuse a space without a point: ``[]``, or a parameter whose list of choices is empty.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and the fix.
+    """
+    spaces = param_distributions if isinstance(param_distributions, (list, tuple)) else \
+        [param_distributions]
+    if not spaces:
+        raise ValueError(f"{owner}: param_distributions={param_distributions!r} holds no dict, so "
+                         "there is no candidate. Give a dict such as {'learning_rate': [0.01]}, "
+                         "or {} for the estimator as given.")
+    for space in spaces:
+        for name, value in space.items():
+            if isinstance(value, _CHOICES) and len(value) == 0:
+                raise ValueError(f"{owner}: param_distributions[{name!r}] is an empty "
+                                 f"{type(value).__name__}, so no candidate has a value for it. "
+                                 "Give at least one choice, or leave the parameter out.")
 
 
 def unseen(lists, seen, rng, tries=100, enumerate_up_to=100_000):

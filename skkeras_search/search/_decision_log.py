@@ -32,15 +32,35 @@ def row_key(params):
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
+def _describe(value):
+    """Text that tells two settings apart in every run: what a value is, not where it lives.
+
+    A frozen ``scipy.stats`` distribution's repr is only its address, so it is
+    described by its name and arguments; estimators by their parameters;
+    containers element by element; anything else by its repr without memory
+    addresses.
+    """
+    if hasattr(value, "dist") and hasattr(value, "args") and hasattr(value, "kwds"):
+        return f"{getattr(value.dist, 'name', type(value.dist).__name__)}" \
+            f"{_describe(tuple(value.args))}{_describe(dict(value.kwds))}"
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        return f"{type(value).__name__}({_describe(value.get_params(deep=False))})"
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda item: str(item[0]))
+        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in items) + "}"
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__ + "(" + ", ".join(_describe(v) for v in value) + ")"
+    return _ADDRESS.sub("", repr(value))
+
+
 def log_key(search, splits_digest, data_fingerprint):
     """A key for one search on one data set: its class, settings, folds and data."""
     ignored = {"n_jobs", "verbose", "pre_dispatch", "estimator"}
     params = {k: v for k, v in search.get_params(deep=False).items() if k not in ignored}
-    estimator = search.estimator.get_params(deep=True)
-    estimator = {k: v for k, v in estimator.items() if not k.endswith("n_jobs")}
-    text = repr((type(search).__name__, sorted(params.items(), key=str),
-                 sorted(estimator.items(), key=str), splits_digest, data_fingerprint))
-    text = _ADDRESS.sub("", text)  # '<function f at 0x7f...>': the same object in every run
+    estimator = {k: v for k, v in search.estimator.get_params(deep=False).items()
+                 if not k.endswith("n_jobs")}
+    text = _describe((type(search).__name__, params, type(search.estimator).__name__, estimator,
+                      splits_digest, data_fingerprint))
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

@@ -60,12 +60,30 @@ class Row:
 
 
 def objective(outs, refit):
-    """Mean test score of a row's folds for the metric optimised (NaN if any failed)."""
+    """Mean test score of a row's folds for the metric optimised (NaN if any failed).
+
+    ``refit`` is the search's: a metric's name, or anything else for a single
+    score. A scorer that returns a dict (a callable ``scoring``) is only known
+    to do so now, after the row's fits.
+
+    Raises
+    ------
+    ValueError
+        If the scores are a dict and ``refit`` does not name one of its metrics.
+    """
+    key = refit if isinstance(refit, str) else "score"
     values = []
     for out in outs:
         score = out["test_scores"]
         if isinstance(score, dict):
-            score = score[refit]
+            if key not in score:
+                names = sorted(score)
+                raise ValueError(
+                    f"refit={refit!r} does not name one of the scorers {names} (the callable "
+                    "scoring returns a dict), so the search does not know which score to "
+                    f"optimise. Set refit to one of {names}."
+                )
+            score = score[key]
         values.append(float(score))
     return float(np.mean(values))
 
@@ -169,8 +187,9 @@ def run(policy, executor, submit_fold, n_splits, refit, log, clock=time.perf_cou
         ``submit_fold(executor, row, fold)`` submits one fold fit under the
         key ``(row.index, fold)``.
     n_splits : int
-    refit : str
-        The metric optimised when the scores are dicts (several metrics).
+    refit : bool, str or callable
+        The search's ``refit``: it names the metric optimised when the scores
+        are dicts (several metrics).
     log : DecisionLog
         Replayed first, then written as decisions are made.
     clock : callable, default=time.perf_counter
