@@ -351,3 +351,37 @@ def test_the_decision_log_tells_scipy_distributions_apart(tiny, tmp_path):
         return log_key(search, "folds", "data")
 
     assert key(1e-3, 1e-2) == key(1e-3, 1e-2) != key(1e-1, 1.0)
+
+
+class _DiesOnce(ClassifierMixin, BaseEstimator):
+    """Kills its own (worker) process in the first fit of ``c == 1``, once (a marker file)."""
+
+    def __init__(self, epochs=1, c=0, marker=None):
+        self.epochs, self.c, self.marker = epochs, c, marker
+
+    def fit(self, X, y):
+        if self.c == 1 and self.marker and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os.kill(os.getpid(), 9)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+    def score(self, X, y):
+        return self.c / 10 + self.epochs / 100
+
+
+@pytest.mark.slow
+def test_a_loky_worker_killed_mid_search_has_its_fit_resubmitted(tiny, tmp_path):
+    X, y = tiny
+    marker = str(tmp_path / "killed")
+    search = ASHASearchCV(_DiesOnce(marker=marker), {"c": [0, 1, 2, 3]}, max_epochs=2,
+                          factor=2, n_candidates=4, cv=CV, random_state=0, n_jobs=2).fit(X, y)
+    assert os.path.exists(marker)  # a worker died
+    r = search.cv_results_
+    assert not np.isnan(r["mean_test_score"]).any()
+    expected = [p["c"] / 10 + p["epochs"] / 100 for p in r["params"]]
+    assert np.allclose(r["mean_test_score"], expected)
+    assert search.best_params_ == {"c": 3, "epochs": 2}
