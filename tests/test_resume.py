@@ -4,16 +4,21 @@ import csv
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from skkeras_search.cli import main
 
-ARGS = ["--n-iter", "6", "--cv", "2", "--epochs", "40", "-q"]
+# 20 epochs: each fit takes far longer than the 20 ms between looks at the cache, so a kill
+# after the third cached fit lands mid-search.
+ARGS = ["--n-iter", "6", "--cv", "2", "--epochs", "20", "-q"]
+FAST = ["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q"]
 
 
 def _script():
@@ -28,6 +33,14 @@ def _scores(out):
 def _entries(out):
     return {p: os.stat(p).st_mtime_ns
             for p in glob.glob(os.path.join(out, "fit-cache", "*", "*.npz"))}
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory):
+    """A finished run of FAST, in-process, with n_jobs=1."""
+    out = str(tmp_path_factory.mktemp("fast"))
+    assert main([*FAST, "--out", out]) == 0
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +70,24 @@ def _start_and_kill(out, extra=(), after=3, sig=signal.SIGKILL, kill_worker=Fals
     return proc.returncode, err
 
 
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+    """Both killed commands, started at once in the background (while ``uninterrupted`` runs).
+
+    ``killed[name].result()`` is ``(out, returncode, stderr, cache entries after the kill)``.
+    Each waits for its own cache count before killing, whatever else runs meanwhile.
+    """
+    def run(out, **kwargs):
+        code, err = _start_and_kill(out, **kwargs)
+        return out, code, err, _entries(out)
+
+    outs = {name: str(tmp_path_factory.mktemp(name)) for name in ("sigkill", "worker")}
+    with ThreadPoolExecutor(2) as pool:
+        yield {"sigkill": pool.submit(run, outs["sigkill"]),
+               "worker": pool.submit(run, outs["worker"], extra=["--n-jobs", "2"], after=2,
+                                     kill_worker=True)}
+
+
 def _ppid(pid):
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -74,11 +105,9 @@ def _cmdline(pid):
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_retrains_nothing_finished(uninterrupted, tmp_path):
-    out = str(tmp_path)
-    code, _ = _start_and_kill(out)
+def test_sigkill_then_resume_retrains_nothing_finished(killed, uninterrupted):
+    out, code, _, before = killed["sigkill"].result(timeout=400)
     assert code == -signal.SIGKILL
-    before = _entries(out)
     assert 3 <= len(before) < 12  # killed mid-search
     assert main([*ARGS, "--out", out, "--resume"]) == 0
     after = _entries(out)
@@ -92,10 +121,8 @@ def test_sigkill_then_resume_retrains_nothing_finished(uninterrupted, tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_loky_worker_clear_error_then_resume(uninterrupted, tmp_path):
-    out = str(tmp_path)
-    code, err = _start_and_kill(out, extra=["--n-jobs", "2"], after=2, kill_worker=True)
-    before = _entries(out)
+def test_killed_loky_worker_clear_error_then_resume(killed, uninterrupted):
+    out, code, err, before = killed["worker"].result(timeout=400)
     if code == 0:  # joblib recovered by itself: then it must have the same scores
         assert _scores(out) == _scores(uninterrupted)
         return
@@ -108,12 +135,12 @@ def test_killed_loky_worker_clear_error_then_resume(uninterrupted, tmp_path):
     assert _scores(out) == _scores(uninterrupted)
 
 
-def test_without_resume_a_rerun_starts_fresh(tmp_path, capsys):
+def test_without_resume_a_rerun_starts_fresh(fast_run, tmp_path, capsys):
     out = str(tmp_path)
-    fast = ["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q", "--out", out]
-    assert main(fast) == 0
+    shutil.copytree(fast_run, out, dirs_exist_ok=True)  # a finished run of FAST (mtimes kept)
     first = _entries(out)
-    assert main(fast) == 0  # no --resume: every fit trained again
+    assert first
+    assert main([*FAST, "--out", out]) == 0  # no --resume: every fit trained again
     second = _entries(out)
     assert set(first) == set(second) and all(second[p] != first[p] for p in first)
 
@@ -168,12 +195,9 @@ def test_halving_strategy_cli(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_scheduler_local_cli(tmp_path, capsys):
-    assert main(["--scheduler", "local", "--n-iter", "2", "--cv", "2", "--epochs", "2",
-                 "-q", "--out", str(tmp_path / "dask")]) == 0
-    assert main(["--n-iter", "2", "--cv", "2", "--epochs", "2", "-q",
-                 "--out", str(tmp_path / "local")]) == 0
-    assert _scores(str(tmp_path / "dask")) == _scores(str(tmp_path / "local"))
+def test_scheduler_local_cli(fast_run, tmp_path, capsys):
+    assert main(["--scheduler", "local", *FAST, "--out", str(tmp_path / "dask")]) == 0
+    assert _scores(str(tmp_path / "dask")) == _scores(fast_run)  # the same run, in-process
     with open(tmp_path / "dask" / "progress.jsonl") as fh:
         pids = {json.loads(line)["pid"] for line in fh}
     assert os.getpid() not in pids  # the fits ran in the cluster's worker processes
