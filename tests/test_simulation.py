@@ -165,6 +165,9 @@ def test_failed_recorded_rows_replay_as_failures():
     sim = simulate(asha(n_candidates=40), ReplayModel(rec, SPACE), 4, n_splits=2)
     failed = [r for r in sim.rows if not np.isfinite(r["score"])]
     assert failed and all(r["params"]["x"] > 0.2 and r["more"]["rung"] == 0 for r in failed)
+    rec["split1_test_score"] = rec["split0_test_score"] * np.nan
+    with pytest.raises(ValueError, match="no successful row"):
+        ReplayModel(rec, SPACE)
 
 
 def test_decision_time_can_be_charged_to_the_clock():

@@ -16,8 +16,9 @@ code against that model on ``n_workers`` virtual workers and a virtual clock:
   ``RandomizedSearchCV``): the class's ``_run_search`` with a simulated
   ``evaluate_candidates`` that list-schedules the call's candidate x fold fits
   in scikit-learn's order (candidate-major) on the workers, each fit on the
-  first worker free, and moves the clock by the call's makespan: the next call
-  starts when the slowest fit ends. ``RandomizedSearchCV`` gets the single
+  first worker free (Graham's list scheduling, SIAM J. Appl. Math. 17(2), 1969),
+  and moves the clock by the call's makespan: the next call starts when the
+  slowest fit ends. ``RandomizedSearchCV`` gets the single
   call its ``_run_search`` makes (``ParameterSampler(param_distributions,
   n_iter, random_state)``); scikit-learn >= 1.9's version needs a callback
   context, so it is not called itself.
@@ -120,7 +121,7 @@ class ReplayModel:
         self._score_time = np.asarray(cv_results["mean_score_time"], dtype=float)
         self._coords, self._cats = self._encode(params, param_distributions)
         self.recorded_budgets = sorted(set(self.budgets.tolist()))
-        self._memo = {}
+        self._memo, self._rows = {}, {}  # nearest row per query; candidate rows per budget
 
     def _encode(self, params, space):
         numeric = [n for n in self.names if all(_is_number(p.get(n)) for p in params)]
@@ -147,41 +148,46 @@ class ReplayModel:
             out.append(((math.log10(v) if log else v) - lo) / width)
         return np.asarray(out), [candidate_key({n: params.get(n)}) for n in self._categorical]
 
-    def _nearest(self, params, mask):
-        """Index of the recorded row nearest ``params`` among ``mask`` (first of ties)."""
+    def _nearest(self, params, rows):
+        """The recorded row nearest ``params`` among the indices ``rows`` (first of ties)."""
         point, cats = self._point(params)
-        d = ((self._coords[mask] - point) ** 2).sum(axis=1)
+        d = ((self._coords[rows] - point) ** 2).sum(axis=1)
         if self._categorical:
-            d = d + np.asarray([sum(a != b for a, b in zip(row, cats))
-                                for row, m in zip(self._cats, mask) if m], dtype=float)
-        return int(np.flatnonzero(mask)[int(np.argmin(d))])
+            d = d + np.asarray([sum(a != b for a, b in zip(self._cats[i], cats)) for i in rows],
+                               dtype=float)
+        return int(rows[int(np.argmin(d))])
 
-    def _row_at(self, params, budget, timing):
-        key = (candidate_key(params), budget, timing)
+    def _row_at(self, params, budget, timing, key=None):
+        key = (candidate_key(params) if key is None else key, budget, timing)
         if key not in self._memo:
-            mask = self.budgets == budget
-            if timing:
-                usable = np.isfinite(self._epoch_time)
-                mask = mask & usable if (mask & usable).any() else usable
-            self._memo[key] = self._nearest(params, mask)
+            if (budget, timing) not in self._rows:
+                mask = self.budgets == budget
+                if timing:
+                    usable = np.isfinite(self._epoch_time)
+                    mask = mask & usable if (mask & usable).any() else usable
+                self._rows[budget, timing] = np.flatnonzero(mask)
+            self._memo[key] = self._nearest(params, self._rows[budget, timing])
         return self._memo[key]
 
-    def fit_seconds(self, params, budget, epochs):
-        """``(fit, score)`` seconds of one fold fit training ``epochs`` at ``budget``."""
-        i = self._row_at(params, float(budget), True)
+    def fit_seconds(self, params, budget, epochs, key=None):
+        """``(fit, score)`` seconds of one fold fit training ``epochs`` at ``budget``.
+
+        ``key`` is ``candidate_key(params)`` when the caller has it.
+        """
+        i = self._row_at(params, float(budget), True, key)
         return float(self._epoch_time[i] * epochs), float(self._score_time[i])
 
-    def score(self, params, budget, fold):
+    def score(self, params, budget, fold, key=None):
         """The replayed test score of ``fold`` (NaN: a failed fit) at ``budget``."""
         budget, known = float(budget), self.recorded_budgets
         column = fold % self._scores.shape[1]
         if budget in known:
-            return float(self._scores[self._row_at(params, budget, False), column])
+            return float(self._scores[self._row_at(params, budget, False, key), column])
         k = bisect.bisect_left(known, budget)
         if k == 0 or k == len(known):
-            return self.score(params, known[min(k, len(known) - 1)], fold)
+            return self.score(params, known[min(k, len(known) - 1)], fold, key)
         lo, hi = known[k - 1], known[k]
-        s_lo, s_hi = self.score(params, lo, fold), self.score(params, hi, fold)
+        s_lo, s_hi = self.score(params, lo, fold, key), self.score(params, hi, fold, key)
         w = (math.log(budget) - math.log(lo)) / (math.log(hi) - math.log(lo))
         return float(s_lo + w * (s_hi - s_lo))
 
@@ -244,8 +250,7 @@ class _Replayer:
 
     def __init__(self, model, resource, default_budget):
         self.model, self.resource, self.default = model, resource, default_budget
-        self._trained = {}
-        self.epochs = 0
+        self._trained, self.epochs = {}, 0
 
     def __call__(self, params, fold):
         budget = params.get(self.resource, self.default)
@@ -253,13 +258,13 @@ class _Replayer:
             raise ValueError(f"resource={self.resource!r} is neither searched nor set on the "
                              "estimator, so a fit has no budget. Set it on the estimator.")
         rest = {k: v for k, v in params.items() if k != self.resource}
-        key = (candidate_key(rest), fold)
-        before = self._trained.get(key, 0)
+        key = candidate_key(rest)
+        before = self._trained.get((key, fold), 0)
         epochs = max(budget - before, 0)
-        self._trained[key] = max(before, budget)
+        self._trained[key, fold] = max(before, budget)
         self.epochs += epochs
-        fit, score_time = self.model.fit_seconds(rest, budget, epochs)
-        score = self.model.score(rest, budget, fold)
+        fit, score_time = self.model.fit_seconds(rest, budget, epochs, key)
+        score = self.model.score(rest, budget, fold, key)
         out = {"test_scores": score, "fit_time": fit, "score_time": score_time, "epochs": epochs,
                "budget": budget}
         return fit + score_time, out
@@ -288,6 +293,9 @@ class Simulation:
         asynchronous search, ``finish_order``.
     intervals : list of tuple of float
         ``(start, end)`` of every fold fit.
+    decision_s : float
+        Seconds of the search's own decisions charged to the clock
+        (``policy_timer``; 0 without one).
     """
 
     search: object
@@ -297,6 +305,7 @@ class Simulation:
     epochs: int
     rows: list
     intervals: list = field(repr=False)
+    decision_s: float = 0.0
 
     @property
     def utilisation(self):
@@ -322,13 +331,15 @@ class _Evaluator:
     def __init__(self, replayer, clock, n_workers, n_splits, timer):
         self.replay, self.clock = replayer, clock
         self.n_workers, self.n_splits = n_workers, n_splits
-        self.timer, self._left = timer, timer() if timer else None
+        self.timer, self._left, self.seconds = timer, timer() if timer else None, 0.0
         self.rows, self.intervals, self.columns = [], [], {}
         self.params, self.folds = [], []  # rows kept by "scikit-learn" (not all-failed calls)
 
     def __call__(self, candidate_params, cv=None, more_results=None, **kwargs):
         if self.timer:  # the search's own time between two calls, on the driver
-            self.clock.now += self.timer() - self._left
+            elapsed = self.timer() - self._left
+            self.seconds += elapsed
+            self.clock.now += elapsed
         candidates, more = list(candidate_params), dict(more_results or {})
         start, free = self.clock.now, [self.clock.now] * self.n_workers
         rows = []
@@ -351,8 +362,9 @@ class _Evaluator:
             raise ValueError(f"\nAll the {n} fits failed.\nIt is very likely that your model "
                              "is misconfigured.")
         self._keep(rows, more)
+        results = self.results()
         self._left = self.timer() if self.timer else None
-        return self.results()
+        return results
 
     def _keep(self, rows, more):
         for name in more:
@@ -385,6 +397,7 @@ class _ChargedPolicy:
 
     def __init__(self, policy, clock, timer):
         self._policy, self._clock, self._timer = policy, clock, timer
+        self.seconds = 0.0
 
     @property
     def rows_started(self):
@@ -393,7 +406,9 @@ class _ChargedPolicy:
     def _timed(self, fn, *args):
         start = self._timer()
         out = fn(*args)
-        self._clock.now += self._timer() - start
+        elapsed = self._timer() - start
+        self._clock.now += elapsed
+        self.seconds += elapsed
         return out
 
     def next_row(self):
@@ -419,7 +434,7 @@ def _simulate_async(search, replayer, clock, n_workers, n_splits, timer):
                    clock=clock)
     rows = [{**_row(r.params, r.outs, starts[r.index], r.finish_time, dict(r.more)),
              "finish_order": r.finish_order} for r in finished]
-    return rows, executor.intervals
+    return rows, executor.intervals, getattr(policy, "seconds", 0.0)
 
 
 def _simulate_sync(search, replayer, clock, n_workers, n_splits, timer):
@@ -431,7 +446,7 @@ def _simulate_sync(search, replayer, clock, n_workers, n_splits, timer):
     else:
         search._run_search(evaluate)
     rows = sorted(evaluate.rows, key=lambda r: r["finish_time"])  # stable: call order on ties
-    return rows, evaluate.intervals
+    return rows, evaluate.intervals, evaluate.seconds
 
 
 def simulate(search, model, n_workers, *, n_splits=3, policy_timer=None):
@@ -470,9 +485,10 @@ def simulate(search, model, n_workers, *, n_splits=3, policy_timer=None):
     asynchronous = getattr(search, "_runs_asynchronously", lambda: False)()
     driver = _simulate_async if asynchronous else _simulate_sync
     with _optuna_space.quiet_optuna():
-        rows, intervals = driver(search, replayer, clock, n_workers, n_splits, policy_timer)
+        rows, intervals, decision_s = driver(search, replayer, clock, n_workers, n_splits,
+                                             policy_timer)
     for r in rows:
         r.pop("outs", None)
     wall = max((end for _, end in intervals), default=0.0)
     busy = float(sum(end - start for start, end in intervals))
-    return Simulation(search, n_workers, wall, busy, replayer.epochs, rows, intervals)
+    return Simulation(search, n_workers, wall, busy, replayer.epochs, rows, intervals, decision_s)
