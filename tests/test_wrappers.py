@@ -312,16 +312,64 @@ def functional_fits(tiny, tmp_path_factory):
     return fits
 
 
+class _Child:
+    """A child process started now and waited for later (its tests read what it printed)."""
+
+    def __init__(self, args, env=None):
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+        self.done = None
+
+    def result(self):
+        """``(returncode, stdout, stderr)``, waiting for the child the first time."""
+        if self.done is None:
+            out, err = self.proc.communicate(timeout=300)
+            self.done = self.proc.returncode, out, err
+        return self.done
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+# The tests that read each child; a child starts only when one of them is selected.
+_READERS = {
+    "fresh": {"test_same_random_state_across_processes",
+              "test_package_import_does_not_import_tensorflow",
+              "test_functional_models_with_ops_fit_predict_rebuild_and_pickle"},
+    "row order": {"test_predictions_are_exactly_invariant_to_the_row_order"},
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def children(request, tmp_path_factory):
+    """The module's child processes, started before its first test so that they run beside
+    the tests in this process (they read nothing of theirs but the functional pickles)."""
+    selected = {getattr(item, "originalname", None) for item in request.session.items
+                if item.path == request.node.path}
+    started = {}
+    if selected & _READERS["fresh"]:
+        fits = request.getfixturevalue("functional_fits")
+        seeded = str(tmp_path_factory.mktemp("seeded") / "proba.npy")
+        spec = {"here": HERE, "seeded": seeded,
+                "functional": {f"softmax_op={k}": paths for k, (_, paths) in fits.items()}}
+        started["fresh"] = _Child([sys.executable, "-c", _FRESH, json.dumps(spec)])
+        started["fresh"].seeded = seeded
+    if selected & _READERS["row order"]:
+        env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
+        started["row order"] = _Child([sys.executable, "-c", _ROW_ORDER.format(here=HERE)], env)
+    yield started
+    for child in started.values():
+        child.stop()
+
+
 @pytest.fixture(scope="module")
-def fresh_process(functional_fits, tmp_path_factory):
+def fresh_process(children):
     """The fresh process's results: ``{"import": [...], name: "ok" or its traceback}``."""
-    seeded = str(tmp_path_factory.mktemp("seeded") / "proba.npy")
-    spec = {"here": HERE, "seeded": seeded,
-            "functional": {f"softmax_op={k}": paths for k, (_, paths) in functional_fits.items()}}
-    done = subprocess.run([sys.executable, "-c", _FRESH, json.dumps(spec)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "seeded proba": seeded}
+    code, out, err = children["fresh"].result()
+    assert code == 0, err[-2000:]
+    return {**json.loads(out.strip().splitlines()[-1]), "seeded proba": children["fresh"].seeded}
 
 
 def test_same_random_state_across_processes(tiny, fresh_process):
@@ -899,10 +947,9 @@ for est in SMALL:
 """
 
 
-def test_predictions_are_exactly_invariant_to_the_row_order():
+def test_predictions_are_exactly_invariant_to_the_row_order(children):
     # Without oneDNN, TensorFlow's kernels gave a row other last bits at another
     # position in the batch (1 float32 ulp); the rows now run in a canonical order.
-    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
-    done = subprocess.run([sys.executable, "-c", _ROW_ORDER.format(here=HERE)], env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    # (a child with TF_ENABLE_ONEDNN_OPTS=0, started with the module)
+    code, _, err = children["row order"].result()
+    assert code == 0, err[-2000:]
