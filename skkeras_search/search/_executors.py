@@ -278,6 +278,7 @@ class Dask:
         self.n_workers = gpus or sum(int(w.get("nthreads", 1)) for w in workers.values()) or 1
         self._tasks = {}  # future -> key
         self._scattered = {}
+        self._completed = None  # distributed.as_completed, made at the first submit
 
     def share(self, value):
         """``value`` scattered to every worker (a future), once per object."""
@@ -287,20 +288,22 @@ class Dask:
         return self._scattered[id(value)][1]
 
     def submit(self, key, fn, *args):
+        from distributed import as_completed
+
         future = self._client.submit(fn, *args, pure=False, resources=self._resources)
         self._tasks[future] = key
+        if self._completed is None:  # one iterator for the whole search: results come with
+            self._completed = as_completed([future], with_results=True)  # the news, one trip
+        else:
+            self._completed.add(future)
 
     def running(self):
         return len(self._tasks)
 
     def wait_any(self):
-        """The first fit to finish: ``(key, result)``."""
-        from distributed import wait
-
-        done = wait(list(self._tasks), return_when="FIRST_COMPLETED").done
-        future = min(done, key=lambda f: list(self._tasks).index(f))
-        key = self._tasks.pop(future)
-        return key, future.result()
+        """The first fit to finish: ``(key, result)`` (a fit's error is raised here)."""
+        future, result = next(self._completed)
+        return self._tasks.pop(future), result
 
     def close(self):
         for future in self._tasks:
