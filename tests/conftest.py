@@ -49,6 +49,22 @@ def mnist_dir():
     return path
 
 
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A Dask LocalCluster on 127.0.0.1, 2 single-threaded worker processes, for the session.
+
+    Shared by the modules that search on Dask (each with a Client of its own), so that its
+    workers start and import TensorFlow once. A test that kills a worker waits for the nanny
+    to restart it.
+    """
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=50)
+    yield cluster
+    cluster.close()
+
+
 @pytest.fixture
 def trained_epochs(monkeypatch):
     """Epochs asked of every training call made in this process."""

@@ -20,14 +20,12 @@ SPACE = {"hidden_units": int_range(8, 40, 16), "learning_rate": log_uniform(1e-3
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None,
-                                       silence_logs=50)
-    client = distributed.Client(cluster)
-    yield cluster, client
+def cluster(dask_cluster):
+    """The session's cluster (tests/conftest.py) and this module's client of it."""
+    client = distributed.Client(dask_cluster)
+    client.wait_for_workers(2, timeout=60)
+    yield dask_cluster, client
     client.close()
-    cluster.close()
 
 
 @pytest.fixture(scope="module")

@@ -484,14 +484,13 @@ def test_interrupted_tpe_search_resumes_from_its_cache(tiny, tmp_path, trained_e
 
 
 @pytest.mark.slow
-def test_tpe_on_a_dask_cluster_equals_local(tiny):
+def test_tpe_on_a_dask_cluster_equals_local(tiny, dask_cluster):
     distributed = pytest.importorskip("dask.distributed")
     import joblib
 
     X, y = tiny
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
-                                  silence_logs=50) as cluster, distributed.Client(cluster):
+    with distributed.Client(dask_cluster) as client:  # the session's cluster (conftest.py)
+        client.wait_for_workers(2, timeout=60)
         with joblib.parallel_config(backend="dask"):
             on_dask = TPESearchCV(clf(), SPACE, n_iter=6, batch_size=3, n_startup=3, cv=CV,
                                   random_state=0, n_jobs=-1).fit(X, y)
