@@ -322,7 +322,10 @@ def _script():
             "sys.exit(console_main())"]
 
 
+# extended (92 s): the library's replay with two workers is tests/test_asha.py's, the command's
+# resume with one worker runs above
 @pytest.mark.slow
+@pytest.mark.extended
 def test_two_workers_resumed_repeat_the_first_runs_order(tmp_path, digits_npz):
     """With two workers the order fits end varies from run to run; a resumed run, whose
     fits all come from the cache, repeats the first run's order from its decision log."""
@@ -342,7 +345,10 @@ def test_two_workers_resumed_repeat_the_first_runs_order(tmp_path, digits_npz):
     assert _without_times(second) == _without_times(first)
 
 
+# extended (46 s): an interrupted search's replay is tests/test_async_dask.py's, Ctrl-C
+# then --resume is tests/test_resume.py's for the other strategies
 @pytest.mark.slow
+@pytest.mark.extended
 def test_ctrl_c_then_resume_finishes_without_retraining_the_finished_fits(tmp_path, digits_npz):
     out = str(tmp_path / "o")
     command = ["--data", digits_npz, "--strategy", "asha", "--n-iter", "12", "--cv", "2",
@@ -369,7 +375,10 @@ def test_ctrl_c_then_resume_finishes_without_retraining_the_finished_fits(tmp_pa
     assert _scores(_rows(out)) == _scores(_rows(fresh))
 
 
+# extended (40 s): the pinned workers are tests/test_devices.py's; --gpus reaching the plan
+# is test_gpus_set_the_workers_of_the_plan
 @pytest.mark.slow
+@pytest.mark.extended
 def test_gpus_run_one_pinned_worker_process_per_gpu(tmp_path, capsys, monkeypatch, digits_npz):
     """Two (fake) GPUs: the fits run in two worker processes, not here. On a machine without
     a GPU, TensorFlow in a worker started with CUDA_VISIBLE_DEVICES=0 runs on the CPU."""

@@ -241,7 +241,9 @@ def test_asha_on_fake_gpus_runs_one_fit_per_device(fake_gpus, data, tmp_path):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
+# extended: a killed loky worker's fit resubmitted is tests/test_asha.py's (same restart rule)
 @pytest.mark.slow
+@pytest.mark.extended
 def test_killed_pinned_worker_has_its_fit_resubmitted(fake_gpus, data, tmp_path):
     X, y = data
     marker = tmp_path / "kill-once"
@@ -266,7 +268,9 @@ def test_killed_pinned_worker_has_its_fit_resubmitted(fake_gpus, data, tmp_path)
 # -- Dask workers with a GPU resource
 
 
+# extended: a Dask cluster of its own (about 20 s); the Dask executor is tests/test_async_dask.py's
 @pytest.mark.slow
+@pytest.mark.extended
 def test_dask_workers_with_a_gpu_resource_get_one_fit_at_a_time(data, tmp_path, monkeypatch):
     distributed = pytest.importorskip("dask.distributed")
     monkeypatch.setenv("SKKERAS_SEARCH_FAKE_GPUS", "3")  # ignored on Dask: resources decide
