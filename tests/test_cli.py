@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -110,17 +111,85 @@ print(json.dumps(results))
 """
 
 
-@pytest.fixture(scope="module")
-def reloaded(digits_run, census_run, houses_run):
-    """One fresh process reloads the three saved models; ``reloaded(name)`` is its result."""
-    runs = [("digits", str(digits_run[1]), None), ("census", str(census_run[1]), census_run[0]),
-            ("houses", str(houses_run[1]), houses_run[0])]
+def _reload(runs):
+    """The fresh process reloading the saved models of ``runs``: its JSON results."""
     result = subprocess.run([sys.executable, "-c", _RELOAD, json.dumps(runs)],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    results = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
+
+def _script():
+    return [os.path.join(os.path.dirname(sys.executable), "skkeras-search")]
+
+
+def _finished(proc):
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _console_runs(tmp):
+    """The console script's three processes, side by side (each its own --out, or none)."""
+    def start(*argv):
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    procs = [start(*_script(), "--help"),
+             start(*_script(), "--n-iter", "0", "--out", str(tmp / "bad")),
+             start(sys.executable, "-m", "skkeras_search", *FAST, "--out", str(tmp / "ok"))]
+    return [_finished(proc) for proc in procs]
+
+
+def _interrupted_run(tmp):
+    """A long command, sent SIGINT after its third finished fit: (returncode, stderr)."""
+    proc = subprocess.Popen(
+        [*_script(), "--n-iter", "50", "--cv", "2", "--epochs", "5", "--out", str(tmp)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 120
+    for line in proc.stderr:  # wait for the third finished fit
+        if line.startswith("[3/100]") or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+# Tests whose child processes start with the module and run beside the in-process tests
+# (they read nothing the other tests write); a child starts only if its test is selected.
+_READERS = {"console": {"test_console_script_subprocess"},
+            "ctrl-c": {"test_ctrl_c_exits_130_and_keeps_finished_fits"},
+            "reload": {"test_saved_model_reloads_in_fresh_process",
+                       "test_mixed_table_end_to_end_and_reload_in_fresh_process",
+                       "test_regression_end_to_end_auto_task_and_fresh_process_reload"}}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def background(request, tmp_path_factory):
+    """``{name: future}`` of the selected children of ``_READERS``, started before the first
+    test: the two command-line runs at once, the reload once its three runs are done here."""
+    selected = {getattr(item, "originalname", None) for item in request.session.items
+                if item.path == request.node.path}
+    jobs = {}
+    with ThreadPoolExecutor(3) as pool:
+        if selected & _READERS["console"]:
+            jobs["console"] = pool.submit(_console_runs, tmp_path_factory.mktemp("console"))
+        if selected & _READERS["ctrl-c"]:
+            out = tmp_path_factory.mktemp("ctrl-c")
+            jobs["ctrl-c"] = pool.submit(lambda: (*_interrupted_run(out), out))
+        if selected & _READERS["reload"]:  # the runs train here, beside the children above
+            digits, census, houses = (request.getfixturevalue(name) for name in
+                                      ("digits_run", "census_run", "houses_run"))
+            jobs["reload"] = pool.submit(_reload, [
+                ("digits", str(digits[1]), None), ("census", str(census[1]), census[0]),
+                ("houses", str(houses[1]), houses[0])])
+        yield jobs
+
+
+@pytest.fixture(scope="module")
+def reloaded(background):
+    """One fresh process reloads the three saved models; ``reloaded(name)`` is its result."""
     def get(name):
+        results = background["reload"].result(timeout=600)
         assert "error" not in results[name], results[name]["error"]
         return results[name]["result"]
 
@@ -184,11 +253,6 @@ def test_same_random_state_same_scores(digits_run, tmp_path):
     _, first = digits_run
     assert main([*FAST, "--out", str(tmp_path)]) == 0
     assert _scores(first / "cv_results.csv") == _scores(tmp_path / "cv_results.csv")
-
-
-def test_saved_model_reloads_in_fresh_process(reloaded):
-    same, total = reloaded("digits")
-    assert total == 450 and same == total
 
 
 def test_csv_and_npz_data(tmp_path, digits):
@@ -284,24 +348,8 @@ def test_argparse_errors_exit_2(capsys):
     assert exc.value.code == 2
 
 
-def _script():
-    return [os.path.join(os.path.dirname(sys.executable), "skkeras-search")]
-
-
-def _finished(proc):
-    out, err = proc.communicate(timeout=300)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-
-
-def test_console_script_subprocess(tmp_path):
-    def start(*argv):
-        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    # three independent processes, run side by side (each its own --out, or none)
-    procs = [start(*_script(), "--help"),
-             start(*_script(), "--n-iter", "0", "--out", str(tmp_path / "bad")),
-             start(sys.executable, "-m", "skkeras_search", *FAST, "--out", str(tmp_path / "ok"))]
-    help_, bad, ok = map(_finished, procs)
+def test_console_script_subprocess(background):
+    help_, bad, ok = background["console"].result(timeout=600)  # started with the module
     assert help_.returncode == 0 and "examples:" in help_.stdout
     assert bad.returncode == 2 and bad.stderr.strip().endswith("Use --n-iter 1 or more.")
     assert ok.returncode == 0, ok.stderr
@@ -310,19 +358,10 @@ def test_console_script_subprocess(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_exits_130_and_keeps_finished_fits(tmp_path):
-    proc = subprocess.Popen(
-        [*_script(), "--n-iter", "50", "--cv", "2", "--epochs", "5", "--out", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.time() + 120
-    for line in proc.stderr:  # wait for the third finished fit
-        if line.startswith("[3/100]") or time.time() > deadline:
-            break
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    report = json.loads((tmp_path / "report.json").read_text())
+def test_ctrl_c_exits_130_and_keeps_finished_fits(background):
+    code, err, out = background["ctrl-c"].result(timeout=600)  # started with the module
+    assert code == 130
+    report = json.loads((out / "report.json").read_text())
     assert report["status"] == "interrupted" and report["fits_finished"] >= 3
     assert "Traceback" not in err
 
@@ -595,6 +634,12 @@ def test_regression_end_to_end_auto_task_and_fresh_process_reload(houses_run, re
     assert set(report["best_params"]) == {"hidden_units", "learning_rate"}
     assert (out / "predicted_vs_true.png").exists()
     assert reloaded("houses") == [True, "None"]
+
+
+# (placed after the runs above, so that their shared fresh process has finished meanwhile)
+def test_saved_model_reloads_in_fresh_process(reloaded):
+    same, total = reloaded("digits")
+    assert total == 450 and same == total
 
 
 def test_task_classification_overrides_auto(tmp_path, capsys):
