@@ -177,6 +177,8 @@ def extra_epochs(results):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a scheduler and workers of its own: ~70 s; tests/test_distributed.py
+# kills a Dask worker in the default run
 def test_uninterrupted_asha_on_dask_continues_every_promotion(uninterrupted):
     res = uninterrupted
     assert np.array_equal(res["n_epochs_trained"], extra_epochs(res))  # nothing from scratch
@@ -184,6 +186,8 @@ def test_uninterrupted_asha_on_dask_continues_every_promotion(uninterrupted):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a scheduler and workers of its own: ~70 s; tests/test_distributed.py
+# kills a Dask worker in the default run
 def test_a_worker_killed_mid_asha_retrains_no_finished_fit(client, data, uninterrupted, tmp_path):
     cache, marker = tmp_path / "cache", tmp_path / "killed.json"
     pids = set(client.run(os.getpid).values())
@@ -212,6 +216,8 @@ def hyperband(cache, trap=None):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a scheduler and workers of its own: ~70 s; tests/test_distributed.py
+# kills a Dask worker in the default run
 def test_a_worker_killed_mid_hyperband_on_joblib_dask_changes_nothing(client, data, tmp_path):
     marker = tmp_path / "killed.json"
     with joblib.parallel_config(backend="dask"):
@@ -349,6 +355,8 @@ def events_of(cache):
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # a scheduler and workers of its own: ~70 s; tests/test_distributed.py
+# kills a Dask worker in the default run
 def test_an_interrupted_asha_on_dask_resumes_its_record(client, data, uninterrupted, tmp_path):
     cache, marker = str(tmp_path / "cache"), str(tmp_path / "raised.json")
     search = asha(pipeline(cache, Trap(cache, marker, after=8, action="raise")),
