@@ -6,8 +6,9 @@ the ground up (``../shared/STYLE.md`` section 1):
 
 0. ``_version``, ``exceptions``
 1. ``_core``, ``space``
-2. the wings ``mlp``, ``wrappers``, ``scikeras``, ``search``, ``datasets`` (never each other)
-3. ``persistence``
+2. the wings ``mlp``, ``wrappers``, ``scikeras``, ``search``, ``datasets``, ``analysis``
+   (never each other)
+3. ``persistence``, ``tracking`` (MLflow: logs a search with its analysis and saved model)
 4. ``cli``
 5. the face ``__init__``, ``__main__`` and ``_flat_layout`` (0.2's module paths, for its pickles)
 """
@@ -21,9 +22,10 @@ import pytest
 PACKAGE = "skkeras_search"
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), PACKAGE)
 FLOORS = {"_version": 0, "exceptions": 0, "_core": 1, "space": 1, "mlp": 2, "wrappers": 2,
-          "scikeras": 2, "search": 2, "datasets": 2, "persistence": 3, "cli": 4, "__init__": 5, "__main__": 5,
+          "scikeras": 2, "search": 2, "datasets": 2, "analysis": 2, "persistence": 3,
+          "tracking": 3, "cli": 4, "__init__": 5, "__main__": 5,
           "_flat_layout": 5}
-WINGS = {"mlp", "wrappers", "scikeras", "search", "datasets"}
+WINGS = {"mlp", "wrappers", "scikeras", "search", "datasets", "analysis"}
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LOC = 60
 LONG_BY_DESIGN = {"skkeras_search.cli._args.build_parser"}  # the argument table
