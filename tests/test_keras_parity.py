@@ -78,7 +78,7 @@ def _assert_same(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("optimizer", _graph.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", _graph.UPDATE_RULES)
 @pytest.mark.parametrize("alpha", [0.0, 1e-2])
 @pytest.mark.parametrize("batch_size", [N, 8], ids=["full-batch", "mini-batch"])
 def test_unweighted_training_matches_keras_fit(data, optimizer, alpha, batch_size):
@@ -88,7 +88,7 @@ def test_unweighted_training_matches_keras_fit(data, optimizer, alpha, batch_siz
     _assert_same(ours, _keras(initial, X, y, ones, optimizer, alpha, batch_size))
 
 
-@pytest.mark.parametrize("optimizer", _graph.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", _graph.UPDATE_RULES)
 def test_sample_weights_are_normalised_by_their_sum_not_the_batch_size(data, optimizer):
     X, y, w = data
     initial, ours = _ours(X, y, w, optimizer, 1e-2, 8)
@@ -109,7 +109,7 @@ def test_the_tolerance_catches_a_wrong_optimizer_constant(data, optimizer, const
     assert any(not np.allclose(a, b, rtol=RTOL, atol=ATOL) for a, b in zip(ours, other))
 
 
-@pytest.mark.parametrize("optimizer", _graph.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", _graph.UPDATE_RULES)
 @pytest.mark.parametrize("loss", ["squared_error", "huber"])
 def test_regression_losses_match_keras_fit(data, optimizer, loss):
     """KerasMLPRegressor's engine: linear output, Keras's MeanSquaredError / Huber."""

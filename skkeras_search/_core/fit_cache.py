@@ -22,7 +22,9 @@ the seed and the versions of this package, TensorFlow, Keras and NumPy. So:
 * a fit asking for more epochs than a cached one continues from it and
   trains only the extra epochs (successive halving over ``epochs``),
   bit-identical to training from scratch because every random stream is a
-  function of (seed, epoch);
+  function of (seed, epoch) -- unless :func:`continuation_blocker` names a
+  parameter that makes the shorter fit something else than the start of
+  the longer one;
 * a fit that diverged is recorded, with its message, and fails again at
   once instead of being retrained.
 
@@ -50,8 +52,8 @@ import numpy as np
 from skkeras_search._core import backend as _backend
 from skkeras_search._core.files import atomic_path, versions
 
-__all__ = ["FitCache", "CacheEntry", "FitFailure", "cache_blocker", "unseeded_message",
-           "function_identity",
+__all__ = ["FitCache", "CacheEntry", "FitFailure", "cache_blocker", "continuation_blocker",
+           "unseeded_message", "function_identity",
            "key_params", "NOT_IN_KEY", "data_fingerprint", "clear", "disk_usage", "failures"]
 
 #: 2 since the store holds named arrays and the estimator's own JSON (release 0.3).
@@ -95,6 +97,44 @@ def cache_blocker(params, *, continuing=False):
         return "random_state"
     if continuing:
         return "warm_start"
+    return None
+
+
+def continuation_blocker(params):
+    """The parameter that keeps a fit from continuing a cached fit of fewer epochs, or None.
+
+    A cached fit of the same key and a smaller ``epochs`` is continued (only
+    the extra epochs are trained) when its epochs are exactly the first
+    epochs of this fit. Two parameters break that:
+
+    * ``learning_rate_schedule`` other than ``'constant'``: the schedule
+      spans the fit's ``epochs`` (a cosine over 3 epochs has decayed to 0
+      where one over 9 is at three quarters of its rate), so a shorter fit
+      is another run, not a prefix. Such a fit uses only an entry of its
+      own ``epochs``: it trains from scratch, and a shorter fit's recorded
+      failure is not its own either.
+    * ``early_stopping=True``: the shorter fit's epochs are this fit's first
+      ones, but it kept its best epoch's weights and its hold-out state,
+      not the state the longer fit goes on from. Its recorded failure is
+      this fit's too (the same epochs diverge); its weights do not continue.
+
+    Parameters
+    ----------
+    params : mapping
+        The estimator's parameters (``get_params()``); a missing
+        ``learning_rate_schedule`` counts as ``'constant'``, a missing
+        ``early_stopping`` as False.
+
+    Returns
+    -------
+    blocker : {'learning_rate_schedule', 'early_stopping'} or None
+        The first that applies, in this order; None when a shorter cached
+        fit may be continued.
+    """
+    if params.get("learning_rate_schedule", "constant") != "constant":
+        return "learning_rate_schedule"
+    if params.get("early_stopping"):
+        return "early_stopping"
     return None
 
 

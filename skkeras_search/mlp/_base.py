@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from skkeras_search._core.fit_cache import (
     FitCache,
     cache_blocker,
+    continuation_blocker,
     data_fingerprint,
     key_params,
     unseeded_message,
@@ -40,7 +41,7 @@ from skkeras_search._core.validation import (
 )
 from skkeras_search.exceptions import TrainingDivergedError
 from skkeras_search.mlp import _cached_state, _training
-from skkeras_search.mlp._graph import ACTIVATIONS, OPTIMIZERS
+from skkeras_search.mlp._graph import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from skkeras_search.mlp._model import build_mlp
 
 __all__ = ["BaseKerasMLP", "FitMode"]
@@ -54,6 +55,8 @@ COMMON_CONSTRAINTS = {
     "activation": [StrOptions(set(ACTIVATIONS))],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "optimizer": [StrOptions(set(OPTIMIZERS))],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "learning_rate_schedule": [StrOptions(set(LR_SCHEDULES))],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -67,6 +70,10 @@ COMMON_CONSTRAINTS = {
     "verbose": ["verbose"],
     "cache_dir": [str, os.PathLike, None],
 }
+
+#: Parameters added after estimators were first saved, with the defaults that
+#: reproduce those fits: an older pickle or skops file gets them on loading.
+ADDED_PARAMS = {"weight_decay": 0.0, "learning_rate_schedule": "constant"}
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,7 @@ class BaseKerasMLP(BaseEstimator):
 
     _y_numeric = False
     _stratify = False  # hold out a stratified validation split (classification)
+    _added_params = ADDED_PARAMS  # see ADDED_PARAMS
 
     def _split_validation(self, X, targets, sw, seed):
         """The early-stopping hold-out: ``(train, validation)``, each ``(X, targets, sw)``."""
@@ -227,10 +235,14 @@ class BaseKerasMLP(BaseEstimator):
     def _train_or_load(self, state, X, targets, sw, seed, mode, cache):
         """Train ``state`` (or load or continue it from ``cache``); return (state, history)."""
         entry = cache.lookup(mode.epochs) if cache is not None else None
+        blocker = continuation_blocker(self.get_params())
+        if entry is not None and entry.epochs != mode.epochs \
+                and blocker == "learning_rate_schedule":
+            entry = None  # a shorter fit of a schedule spanning epochs is another run
         if entry is not None and entry.failure is not None:
             raise TrainingDivergedError(entry.failure, epoch=entry.epochs)
         previous = None
-        if entry is not None and (entry.epochs == mode.epochs or not self.early_stopping):
+        if entry is not None and (entry.epochs == mode.epochs or blocker is None):
             state, previous = _cached_state.from_entry(entry)
             if state.epoch >= mode.epochs or state.converged:  # the cached fit is this fit
                 return state, _loaded_history(state, previous)
@@ -250,6 +262,8 @@ class BaseKerasMLP(BaseEstimator):
         if self.early_stopping and mode.stopping:
             train, (X_val, t_val, _) = self._split_validation(X, targets, sw, seed)
             validation = (X_val, t_val)
+        if not mode.partial and previous is None:
+            state.cycle_origin = state.step  # every fit runs a learning-rate cycle of its own
         schedule = _training.Schedule(
             # a continued cached run needs only the remaining epochs
             epochs=mode.epochs - state.epoch if previous is not None else mode.epochs,
@@ -257,6 +271,9 @@ class BaseKerasMLP(BaseEstimator):
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change if mode.stopping else 2**31,
             verbose=self.verbose,
+            # fit's cycle spans its budget (early stopping or not); partial_fit
+            # calls go on through a cycle of the estimator's epochs
+            cycle_epochs=self.epochs if mode.partial else mode.epochs,
         )
         try:
             with preserve_global_rng():
@@ -276,6 +293,8 @@ class BaseKerasMLP(BaseEstimator):
             "activation": self.activation,
             "optimizer": self.optimizer,
             "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "learning_rate_schedule": self.learning_rate_schedule,
             "alpha": self.alpha,
             "dropout": self.dropout,
             "loss": self._loss(),
@@ -306,6 +325,7 @@ class BaseKerasMLP(BaseEstimator):
                     self._seed,
                     alpha=self.alpha,
                     loss=self._loss(),
+                    weight_decay=self.weight_decay,
                 )
         return self._model
 
@@ -313,6 +333,10 @@ class BaseKerasMLP(BaseEstimator):
         state = super().__getstate__()
         state.pop("_model", None)  # rebuilt from the weights on demand
         return state
+
+    def __setstate__(self, state):
+        # an estimator saved before a parameter existed trained with its default
+        super().__setstate__({**self._added_params, **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -333,7 +357,7 @@ def _cast_state(state, dtype):
     cast = lambda arrays: [a.astype(dtype) for a in arrays]  # noqa: E731
     return _training.TrainState(
         cast(state.params), cast(state.slots_1), cast(state.slots_2), state.step, state.epoch,
-        state.best_loss, state.no_improvement, state.converged,
+        state.best_loss, state.no_improvement, state.converged, state.cycle_origin,
     )
 
 

@@ -4,8 +4,8 @@ The fit cache (:mod:`skkeras_search._core.fit_cache`) stores arrays and JSON
 and knows nothing of what they are. An MLP entry holds the weights ``p{i}``
 and the optimizer's two slots ``a{i}`` and ``b{i}`` of each of the ``n``
 tensors ``[W1, b1, ..., Wk, bk]``, the ``loss_curve`` and the
-``validation_scores``; its JSON holds the optimizer step, the epoch counter
-and the stopping rule's state, so that a continued fit stops exactly where
+``validation_scores``; its JSON holds the optimizer step, the epoch counter,
+the learning-rate cycle's origin and the stopping rule's state, so that a continued fit stops exactly where
 training from scratch would.
 """
 
@@ -42,6 +42,7 @@ def to_entry(state, history, with_validation):
         "n_params": len(state.params), "epoch": state.epoch, "step": state.step,
         "best_loss": state.best_loss, "no_improvement": state.no_improvement,
         "converged": bool(state.converged), "with_validation": with_validation,
+        "cycle_origin": state.cycle_origin,
         "best_validation_score": history.best_validation_score if with_validation else None,
     }
     return arrays, meta
@@ -69,7 +70,7 @@ def from_entry(entry):
         [arrays[f"p{i}"] for i in range(n)], [arrays[f"a{i}"] for i in range(n)],
         [arrays[f"b{i}"] for i in range(n)], m["step"], m["epoch"],
         m["best_loss"] if m["best_loss"] is not None else np.inf, m["no_improvement"],
-        m["converged"],
+        m["converged"], m.get("cycle_origin", 0.0),
     )
     previous = {"loss_curve": arrays["loss_curve"].tolist(),
                 "validation_scores": arrays["validation_scores"].tolist(),

@@ -1,10 +1,13 @@
 """KerasMLPClassifier: a Keras MLP that scikit-learn treats as a classifier."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
 from skkeras_search._core.validation import (
+    Interval,
     StrOptions,
     _check_sample_weight,
     _fit_context,
@@ -12,7 +15,7 @@ from skkeras_search._core.validation import (
     class_weights,
 )
 from skkeras_search.mlp import _training
-from skkeras_search.mlp._base import COMMON_CONSTRAINTS, BaseKerasMLP, FitMode
+from skkeras_search.mlp._base import ADDED_PARAMS, COMMON_CONSTRAINTS, BaseKerasMLP, FitMode
 
 __all__ = ["KerasMLPClassifier"]
 
@@ -42,8 +45,30 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         Step size of the optimizer, in weight units per unit of gradient
         (Keras's ``learning_rate``; Adam's and RMSprop's steps are scaled by
         their running gradient statistics).
-    optimizer : {'adam', 'sgd', 'rmsprop'}, default='adam'
-        Update rule, with Keras's defaults; 'sgd' uses momentum 0.9.
+    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'}, default='adam'
+        Update rule, with Keras's defaults; 'sgd' uses momentum 0.9. 'adamw'
+        is Keras's ``AdamW``: Adam with the decoupled ``weight_decay``. As in
+        Keras 3, every optimizer takes ``weight_decay``, so 'adamw' trains
+        exactly as 'adam' with the same ``weight_decay`` (and as plain Adam
+        with ``weight_decay=0``); search ``weight_decay``, not both names.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (Loshchilov & Hutter, 2019), per unit of
+        learning rate: before each update every weight, biases included, is
+        multiplied by ``1 - weight_decay * lr``, ``lr`` being that update's
+        rate (Keras's ``weight_decay`` optimizer argument, with no variable
+        excluded). It applies with every ``optimizer``; unlike ``alpha`` it
+        is not part of the loss, so Adam's gradient scaling does not weaken
+        it. Ignored when 0.
+    learning_rate_schedule : {'constant', 'cosine'}, default='constant'
+        Rate of each update. 'constant' uses ``learning_rate`` throughout.
+        'cosine' decays it to 0 along a half cosine over the updates of the
+        fit's ``epochs`` (Loshchilov & Hutter, 2017; Keras's
+        ``CosineDecay(learning_rate, decay_steps=epochs * batches per epoch,
+        alpha=0)``), even when early stopping ends the fit sooner. A
+        ``warm_start`` fit runs a new cycle; successive ``partial_fit`` calls
+        go through one cycle of ``epochs`` epochs, then train at rate 0. A
+        cosine fit never continues a cached fit of fewer ``epochs`` (see
+        ``cache_dir``). Never ignored.
     alpha : float, default=1e-4
         L2 penalty added to the loss as ``alpha * sum(W**2)`` over the
         kernels (Keras's ``L2`` regulariser).
@@ -53,6 +78,14 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         the row repeated (scikit-learn's sample-weight equivalence): dropout
         masks are drawn per row position, so a repeated row gets two masks
         and a weighted row one.
+    label_smoothing : float, default=0.0
+        Train on cross-entropy against smoothed targets ``onehot * (1 -
+        label_smoothing) + label_smoothing / n_classes`` (Szegedy et al.,
+        2016; Keras's ``CategoricalCrossentropy(label_smoothing=...)``), so
+        the network is not pushed to infinitely confident logits. The loss in
+        ``loss_curve_`` (and what ``tol`` measures) is the smoothed one;
+        ``model_`` is compiled with the plain sparse cross-entropy. Ignored
+        when 0.
     batch_size : int or 'auto', default='auto'
         Minibatch size; 'auto' is ``min(200, n_samples)``. A larger int is
         clipped to the number of training samples, with a warning.
@@ -91,7 +124,9 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         epochs, with a result bit-identical to training from scratch (epoch
         budgets in :class:`~skkeras_search.HyperbandSearchCV`); a fit that
         diverged fails again at once. Used only when ``random_state`` is set
-        and ``warm_start=False``; continuation needs ``early_stopping=False``.
+        and ``warm_start=False``; continuation needs ``early_stopping=False``
+        and ``learning_rate_schedule='constant'`` (a cosine fit of more epochs
+        trains from scratch; one of equal epochs still loads).
         Entries are safe to load (no pickle) and checksummed.
 
     Attributes
@@ -109,9 +144,10 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
     model_ : keras.Model
         The fitted network as a compiled Keras model (built on first access),
         with the same L2 penalty when it is a float32 model (Keras adds
-        penalties in float32). Its optimizer starts afresh: ``model_.fit``
-        is not ``warm_start``. Keras's ``predict`` casts float64 input to
-        float32; call ``model_(X)`` for a float64 model's full precision.
+        penalties in float32) and weight decay. Its optimizer starts
+        afresh at a constant rate: ``model_.fit`` is not ``warm_start``.
+        Keras's ``predict`` casts float64 input to float32; call
+        ``model_(X)`` for a float64 model's full precision.
     n_iter_ : int
         Number of epochs trained, counting earlier calls with ``warm_start``
         and ``partial_fit``.
@@ -144,7 +180,9 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
     _parameter_constraints = {
         **COMMON_CONSTRAINTS,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
+    _added_params = {**ADDED_PARAMS, "label_smoothing": 0.0}
 
     def __init__(
         self,
@@ -154,8 +192,11 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         activation="relu",
         learning_rate=1e-3,
         optimizer="adam",
+        weight_decay=0.0,
+        learning_rate_schedule="constant",
         alpha=1e-4,
         dropout=0.0,
+        label_smoothing=0.0,
         batch_size="auto",
         epochs=200,
         early_stopping=False,
@@ -173,8 +214,11 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         self.activation = activation
         self.learning_rate = learning_rate
         self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
         self.alpha = alpha
         self.dropout = dropout
+        self.label_smoothing = label_smoothing
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping
@@ -306,6 +350,9 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
 
     def _loss(self):
         return "cross_entropy"
+
+    def _hyper(self):
+        return {**super()._hyper(), "label_smoothing": self.label_smoothing}
 
     def _n_outputs(self, targets, labels):
         return len(labels)

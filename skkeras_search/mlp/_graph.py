@@ -5,18 +5,37 @@ every model, which costs hundreds of milliseconds per fit and grows memory
 fit after fit. Here the forward pass, the loss and the optimizer update of a
 whole epoch are one ``tf.function`` whose weights are *arguments*, with
 shape-polymorphic signatures: it is traced once per process for each
-(depth, activation, optimizer, dtype, dropout) combination and then reused
-by every fit of every width, fold and learning rate.
+(depth, activation, update rule, dtype, dropout, loss, weight decay on/off,
+learning-rate schedule, label smoothing on/off) combination and then reused
+by every fit of every width, fold, learning rate, weight decay and smoothing
+(the values are arguments).
 
 The arithmetic is that of ``keras.layers.Dense`` followed by softmax with
 sparse categorical cross-entropy (classification), or by a linear output
 with Keras's mean squared error or Huber loss (regression), with Keras's L2
 regulariser (``alpha * sum(W**2)`` on kernels) and Keras's Adam/SGD/RMSprop
 update rules, so the weights load unchanged into the Keras model built by
-:mod:`._model`.
+:mod:`._model`. Three options follow Keras 3 step for step:
+
+* decoupled weight decay (Loshchilov & Hutter, "Decoupled Weight Decay
+  Regularization", ICLR 2019): before each update every weight, biases
+  included, becomes ``w - w * weight_decay * lr`` (Keras's
+  ``BaseOptimizer._apply_weight_decay``, for every optimizer given
+  ``weight_decay``; ``keras.optimizers.AdamW`` is Adam with it);
+* the cosine schedule (Loshchilov & Hutter, "SGDR", ICLR 2017): the rate
+  of update ``t`` (0 for the first) is
+  ``lr * 0.5 * (1 + cos(pi * min(t, T) / T))``, Keras's
+  ``CosineDecay(lr, decay_steps=T, alpha=0)`` at the optimizer's
+  ``iterations`` before the update; the decay uses that same rate;
+* label smoothing (Szegedy et al., "Rethinking the Inception
+  Architecture", CVPR 2016): cross-entropy against
+  ``onehot * (1 - ls) + ls / n_classes``, Keras's
+  ``CategoricalCrossentropy(label_smoothing=ls)``.
 """
 
+import dataclasses
 import functools
+import math
 import threading
 
 import numpy as np
@@ -24,10 +43,15 @@ import numpy as np
 from skkeras_search._core import backend as _backend
 
 __all__ = ["epoch_runner", "proba_function", "output_function", "glorot_init", "ACTIVATIONS",
-           "OPTIMIZERS", "LOSSES"]
+           "OPTIMIZERS", "UPDATE_RULES", "LOSSES", "LR_SCHEDULES"]
 
 ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "linear"}
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
+#: The update rules of the fused kernels; each optimizer name maps to one.
+UPDATE_RULES = ("adam", "sgd", "rmsprop")
+#: Keras 3's AdamW is Adam plus the decoupled weight decay every optimizer takes.
+_RULE = {"adam": "adam", "adamw": "adam", "sgd": "sgd", "rmsprop": "rmsprop"}
+OPTIMIZERS = tuple(_RULE)
+LR_SCHEDULES = ("constant", "cosine")
 #: Per-sample losses: softmax cross-entropy on integer class codes, and Keras's
 #: MeanSquaredError / Huber(delta=1) (mean over the outputs) on float targets.
 LOSSES = ("cross_entropy", "squared_error", "huber")
@@ -93,19 +117,45 @@ class _QuietFirstCall:
         return out
 
 
-def epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy"):
-    """Return this thread's :class:`EpochRunner` for the architecture kind (made once)."""
-    return _thread_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss,
-                          threading.get_ident())
+def epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy", *,
+                 weight_decay=False, schedule="constant", smoothing=False):
+    """Return this thread's :class:`EpochRunner` for the architecture kind (made once).
+
+    ``weight_decay`` and ``smoothing`` say whether the graph has the decay
+    and the smoothed targets (their values are arguments of each epoch), and
+    ``schedule`` is one of :data:`LR_SCHEDULES`; ``optimizer`` is one of
+    :data:`OPTIMIZERS` ('adam' and 'adamw' share a graph).
+    """
+    kind = _Kind(_RULE[optimizer], bool(use_dropout), loss, bool(weight_decay), schedule,
+                 bool(smoothing))
+    return _thread_runner(n_hidden, activation, dtype, kind, threading.get_ident())
 
 
 @functools.cache
-def _thread_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss, thread):
-    return EpochRunner(n_hidden, activation, optimizer, dtype, use_dropout, loss)
+def _thread_runner(n_hidden, activation, dtype, kind, thread):
+    return EpochRunner(n_hidden, activation, dtype, kind)
 
 
-def _sample_loss(tf, loss, y, outputs):
-    """Each sample's loss: shape (batch,)."""
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """What a traced epoch graph is specialised on, besides depth, activation and dtype."""
+
+    rule: str
+    dropout: bool
+    loss: str
+    weight_decay: bool
+    schedule: str
+    smoothing: bool
+
+
+def _sample_loss(tf, loss, y, outputs, smoothing=None):
+    """Each sample's loss: shape (batch,); ``smoothing`` is the label-smoothing tensor or None."""
+    if loss == "cross_entropy" and smoothing is not None:
+        # Keras's categorical_crossentropy(label_smoothing=ls) on one-hot targets
+        n_classes = tf.shape(outputs)[-1]
+        target = tf.one_hot(y, n_classes, dtype=outputs.dtype)
+        target = target * (1.0 - smoothing) + smoothing / tf.cast(n_classes, outputs.dtype)
+        return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=outputs)
     if loss == "cross_entropy":
         return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=outputs)
     error = outputs - y
@@ -133,6 +183,10 @@ def _epoch_signature(tf, dt, loss):
         scalar,  # dropout rate
         tf.TensorSpec([2], tf.int64),  # dropout seed of this epoch
         scalar,  # step: optimizer updates so far
+        scalar,  # weight_decay
+        scalar,  # label_smoothing
+        scalar,  # schedule's decay_steps: the updates its cycle spans
+        scalar,  # schedule's origin: the step its cycle started at
     ]
 
 
@@ -159,21 +213,37 @@ def _optimizer_update(tf, optimizer, dt):
     return apply
 
 
-def _compile_epoch(tf, dt, variables, *, n_hidden, act, update, use_dropout, loss):
+def _learning_rate(tf, schedule, lr, step, decay_steps, origin):
+    """The rate of the update after ``step`` updates (Keras's ``iterations``), as a tensor.
+
+    'cosine' is Keras's ``CosineDecay(lr, decay_steps, alpha=0)`` at
+    ``step - origin``, in the same order of operations; after ``decay_steps``
+    updates it stays at 0.
+    """
+    if schedule == "constant":
+        return lr
+    t = tf.minimum(step - origin, decay_steps)
+    pi = tf.constant(math.pi, lr.dtype)
+    return lr * (0.5 * (1.0 + tf.cos(pi * (t / decay_steps))))
+
+
+def _compile_epoch(tf, dt, variables, *, n_hidden, act, update, kind):
     """The ``tf.function`` of one epoch: every batch's forward pass, loss and ``update``.
 
-    ``variables`` are the runner's (params, slots_1, slots_2); the function
-    returns ``(step, mean loss)`` (the loss of the batch that was not finite,
-    if one was: the loop stops there).
+    ``variables`` are the runner's (params, slots_1, slots_2) and ``kind`` a
+    :class:`_Kind`; the function returns ``(step, mean loss)`` (the loss of
+    the batch that was not finite, if one was: the loop stops there).
     """
     params, slots_1, slots_2 = variables
+    loss = kind.loss
 
     # autograph=False: the batch loop is an explicit tf.while_loop, so tracing
     # skips autograph's source transformation (most of a cold first fit's
     # tracing time); the loop body is the same ops as before.
     @tf.function(input_signature=_epoch_signature(tf, dt, loss), jit_compile=False,
                  autograph=False)
-    def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step):
+    def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step, weight_decay,
+                  smoothing, decay_steps, origin):
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
         two_alpha = 2 * alpha
@@ -189,17 +259,20 @@ def _compile_epoch(tf, dt, variables, *, n_hidden, act, update, use_dropout, los
             with tf.GradientTape() as tape:
                 tape.watch(current)
                 logits = _forward(
-                    tf, current, xb, act, n_hidden, (rate, seed, b) if use_dropout else None
+                    tf, current, xb, act, n_hidden, (rate, seed, b) if kind.dropout else None
                 )
-                ce = _sample_loss(tf, loss, yb, logits)
+                ce = _sample_loss(tf, loss, yb, logits, smoothing if kind.smoothing else None)
                 wsum = tf.reduce_sum(wb)
                 batch_loss = tf.math.divide_no_nan(tf.reduce_sum(wb * ce), wsum)
             grads = tape.gradient(batch_loss, current)
+            step_lr = _learning_rate(tf, kind.schedule, lr, step, decay_steps, origin)
             step = step + 1
             for i, g in enumerate(grads):
                 if i % 2 == 0:  # kernels: gradient of the L2 penalty alpha * sum(W**2)
                     g = g + two_alpha * current[i]
-                update(params[i], slots_1[i], slots_2[i], g, lr, step)
+                if kind.weight_decay:  # Keras: variable.assign_sub(variable * wd * lr)
+                    params[i].assign_sub(current[i] * weight_decay * step_lr)
+                update(params[i], slots_1[i], slots_2[i], g, step_lr, step)
             return b + 1, step, loss_sum + batch_loss * wsum, weight_sum + wsum, batch_loss
 
         zero = tf.zeros([], dt)
@@ -227,7 +300,7 @@ class EpochRunner:
     :meth:`run` epochs, :meth:`read` the result, :meth:`release` memory.
     """
 
-    def __init__(self, n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy"):
+    def __init__(self, n_hidden, activation, dtype, kind):
         tf = _backend.tensorflow()
         self.tf = tf
         dt = tf.as_dtype(dtype)
@@ -241,8 +314,8 @@ class EpochRunner:
         self.slots_2 = [variable() for _ in range(n_params)]
         self._run = _QuietFirstCall(_compile_epoch(
             tf, dt, (self.params, self.slots_1, self.slots_2), n_hidden=n_hidden,
-            act=_activation(tf, activation), update=_optimizer_update(tf, optimizer, dt),
-            use_dropout=use_dropout, loss=loss))
+            act=_activation(tf, activation), update=_optimizer_update(tf, kind.rule, dt),
+            kind=kind))
 
     def load(self, params, slots_1, slots_2):
         """Copy a training state (lists of ndarrays) into the variables."""

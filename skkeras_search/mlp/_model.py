@@ -7,7 +7,7 @@ __all__ = ["build_mlp"]
 
 
 def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, seed, alpha=0.0,
-              loss="cross_entropy"):
+              loss="cross_entropy", weight_decay=0.0):
     """Return a compiled ``keras.Sequential`` MLP carrying the given weights.
 
     Parameters
@@ -21,8 +21,10 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
         Dropout rate after each hidden layer (inactive at inference).
     learning_rate : float
         Learning rate of the optimizer the model is compiled with.
-    optimizer : {'adam', 'sgd', 'rmsprop'}
-        Optimizer the model is compiled with, so that ``model.fit`` works.
+    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'}
+        Optimizer the model is compiled with, so that ``model.fit`` works,
+        at a constant ``learning_rate`` (a fresh optimizer: training's
+        schedule, if any, is not carried over).
     seed : int
         Seed of the dropout layers.
     alpha : float, default=0.0
@@ -32,7 +34,11 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
         Keras cannot add a float64 penalty to its float32 loss.
     loss : {'cross_entropy', 'squared_error', 'huber'}, default='cross_entropy'
         The training loss, as Keras's ``sparse_categorical_crossentropy``,
-        ``mean_squared_error`` or ``Huber()``.
+        ``mean_squared_error`` or ``Huber()`` (without label smoothing,
+        which Keras's sparse cross-entropy does not take).
+    weight_decay : float, default=0.0
+        The optimizer's decoupled weight decay (Keras's ``weight_decay``
+        argument, every weight decayed); 0 leaves it out.
 
     Returns
     -------
@@ -74,13 +80,18 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
     model = keras.Sequential(layers, name="mlp")
     weights = [w for pair in zip(coefs, intercepts) for w in pair]
     model.set_weights(weights)
+    decay = float(weight_decay) if weight_decay > 0 else None
     opt = {
-        "adam": keras.optimizers.Adam,
-        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
-        "rmsprop": keras.optimizers.RMSprop,
+        "adam": lambda: keras.optimizers.Adam(float(learning_rate), weight_decay=decay),
+        # AdamW refuses weight_decay=None; 0.0 decays by nothing
+        "adamw": lambda: keras.optimizers.AdamW(float(learning_rate),
+                                                weight_decay=float(weight_decay)),
+        "sgd": lambda: keras.optimizers.SGD(float(learning_rate), momentum=0.9,
+                                            weight_decay=decay),
+        "rmsprop": lambda: keras.optimizers.RMSprop(float(learning_rate), weight_decay=decay),
     }[optimizer]
     model.compile(
-        optimizer=opt(learning_rate=float(learning_rate)),
+        optimizer=opt(),
         loss={"cross_entropy": "sparse_categorical_crossentropy",
               "squared_error": "mean_squared_error",
               "huber": keras.losses.Huber()}[loss],

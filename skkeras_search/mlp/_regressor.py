@@ -33,12 +33,30 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
     learning_rate : float, default=1e-3
         Step size of the optimizer, in weight units per unit of gradient
         (Keras's ``learning_rate``).
-    optimizer : {'adam', 'sgd', 'rmsprop'}, default='adam'
-        Update rule, with Keras's defaults; 'sgd' uses momentum 0.9.
-    loss : {'squared_error', 'huber'}, default='squared_error'
-        Keras's ``MeanSquaredError`` or ``Huber(delta=1.0)``, averaged over
-        the outputs. Scale the targets (e.g. ``TransformedTargetRegressor``
-        with ``StandardScaler``) so that their errors are of order 1.
+    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'}, default='adam'
+        Update rule, with Keras's defaults; 'sgd' uses momentum 0.9. 'adamw'
+        is Keras's ``AdamW``: Adam with the decoupled ``weight_decay``. As in
+        Keras 3, every optimizer takes ``weight_decay``, so 'adamw' trains
+        exactly as 'adam' with the same ``weight_decay`` (and as plain Adam
+        with ``weight_decay=0``); search ``weight_decay``, not both names.
+    weight_decay : float, default=0.0
+        Decoupled weight decay (Loshchilov & Hutter, 2019), per unit of
+        learning rate: before each update every weight, biases included, is
+        multiplied by ``1 - weight_decay * lr``, ``lr`` being that update's
+        rate (Keras's ``weight_decay`` optimizer argument, with no variable
+        excluded). It applies with every ``optimizer``; unlike ``alpha`` it
+        is not part of the loss, so Adam's gradient scaling does not weaken
+        it. Ignored when 0.
+    learning_rate_schedule : {'constant', 'cosine'}, default='constant'
+        Rate of each update. 'constant' uses ``learning_rate`` throughout.
+        'cosine' decays it to 0 along a half cosine over the updates of the
+        fit's ``epochs`` (Loshchilov & Hutter, 2017; Keras's
+        ``CosineDecay(learning_rate, decay_steps=epochs * batches per epoch,
+        alpha=0)``), even when early stopping ends the fit sooner. A
+        ``warm_start`` fit runs a new cycle; successive ``partial_fit`` calls
+        go through one cycle of ``epochs`` epochs, then train at rate 0. A
+        cosine fit never continues a cached fit of fewer ``epochs`` (see
+        ``cache_dir``). Never ignored.
     alpha : float, default=1e-4
         L2 penalty ``alpha * sum(W**2)`` over the kernels (Keras's ``L2``).
     dropout : float, default=0.0
@@ -73,7 +91,8 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
     cache_dir : str or None, default=None
         Folder of a fit cache shared by the fits of a search (resume, epoch
         continuation); used only with an int ``random_state`` and
-        ``warm_start=False``. See :class:`~skkeras_search.KerasMLPClassifier`.
+        ``warm_start=False``; a cosine ``learning_rate_schedule`` is never
+        continued. See :class:`~skkeras_search.KerasMLPClassifier`.
 
     Attributes
     ----------
@@ -132,6 +151,8 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
         activation="relu",
         learning_rate=1e-3,
         optimizer="adam",
+        weight_decay=0.0,
+        learning_rate_schedule="constant",
         loss="squared_error",
         alpha=1e-4,
         dropout=0.0,
@@ -151,6 +172,8 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
         self.activation = activation
         self.learning_rate = learning_rate
         self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
         self.loss = loss
         self.alpha = alpha
         self.dropout = dropout

@@ -30,6 +30,9 @@ class TrainState:
     best_loss: float = np.inf
     no_improvement: int = 0
     converged: bool = False
+    # The step at which the learning-rate schedule's cycle began (0, or where
+    # a warm_start fit started a new one); the constant schedule ignores it.
+    cycle_origin: float = 0.0
 
     def copy(self):
         return TrainState(
@@ -41,6 +44,7 @@ class TrainState:
             self.best_loss,
             self.no_improvement,
             self.converged,
+            self.cycle_origin,
         )
 
     def reset_stopping(self):
@@ -56,6 +60,9 @@ class Schedule:
     tol: float
     n_iter_no_change: int
     verbose: int = 0
+    # Epochs the learning-rate schedule's cycle spans (None: ``epochs``); its
+    # length in updates is that times the batches of an epoch.
+    cycle_epochs: int = None
 
 
 @dataclass
@@ -97,7 +104,10 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     sample_weight : ndarray of shape (n_samples,), same dtype as X
     hyper : dict
         ``activation``, ``optimizer``, ``learning_rate``, ``alpha``, ``dropout``, and
-        ``loss`` (default ``'cross_entropy'``, see ``_graph.LOSSES``).
+        optionally ``loss`` (default ``'cross_entropy'``, see ``_graph.LOSSES``),
+        ``weight_decay`` (0.0), ``learning_rate_schedule`` (``'constant'``, see
+        ``_graph.LR_SCHEDULES``; its cycle starts at ``state.cycle_origin``) and
+        ``label_smoothing`` (0.0).
     schedule : Schedule
     seed : int
         The fit's seed; epoch ``e`` shuffles and draws dropout from its own
@@ -117,26 +127,35 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     tf = _backend.tensorflow()
     n_hidden = len(state.params) // 2 - 1
     loss_name = hyper.get("loss", "cross_entropy")
+    options = _options(hyper)
     runner = _graph.epoch_runner(
         n_hidden, hyper["activation"], hyper["optimizer"], X.dtype.name, hyper["dropout"] > 0,
-        loss_name,
+        loss_name, weight_decay=options["weight_decay"] > 0,
+        schedule=options["learning_rate_schedule"], smoothing=options["label_smoothing"] > 0,
     )
     cast = X.dtype.type
     data = (tf.constant(X),
             tf.constant(y, dtype=tf.int32 if loss_name == "cross_entropy" else X.dtype),
             tf.constant(sample_weight))
+    cycle = schedule.epochs if schedule.cycle_epochs is None else schedule.cycle_epochs
+    batches = -(-X.shape[0] // schedule.batch_size)  # updates per epoch
     constants = (
         tf.constant(schedule.batch_size, tf.int32),
         tf.constant(cast(hyper["learning_rate"])),
         tf.constant(cast(hyper["alpha"])),
         tf.constant(cast(hyper["dropout"])),
     )
+    # after the step argument: the options' values, the schedule's length and origin
+    extra = tuple(tf.constant(cast(v)) for v in (
+        options["weight_decay"], options["label_smoothing"], max(cycle, 1) * batches,
+        state.cycle_origin))
     hold_out = None if validation is None else _HoldOut(validation, loss_name, n_hidden,
                                                         hyper["activation"], schedule.tol)
     history = History()
     runner.load(state.params, state.slots_1, state.slots_2)
     try:
-        step = _run_epochs(runner, state, history, data, constants, tf.constant(cast(state.step)),
+        step = _run_epochs(runner, state, history, data, constants, extra,
+                           tf.constant(cast(state.step)),
                            hyper=hyper, schedule=schedule, seed=seed, hold_out=hold_out,
                            targets=None if loss_name == "cross_entropy" else y)
         state.params, state.slots_1, state.slots_2 = runner.read()
@@ -148,7 +167,7 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     return history
 
 
-def _run_epochs(runner, state, history, data, constants, step, *, hyper, schedule, seed,
+def _run_epochs(runner, state, history, data, constants, extra, step, *, hyper, schedule, seed,
                 hold_out, targets):
     """The epoch loop of :func:`train`: run, check, record and stop; return the step tensor.
 
@@ -160,7 +179,8 @@ def _run_epochs(runner, state, history, data, constants, step, *, hyper, schedul
         start = time.perf_counter()
         epoch = state.epoch
         order = stream(seed, "shuffle", epoch).permutation(n).astype(np.int32)
-        step, loss = runner.run(*data, order, *constants, tf_seed(seed, "dropout", epoch), step)
+        step, loss = runner.run(*data, order, *constants, tf_seed(seed, "dropout", epoch), step,
+                                *extra)
         loss = float(loss)
         state.epoch += 1
         if has_diverged(loss):
@@ -181,6 +201,13 @@ def _run_epochs(runner, state, history, data, constants, step, *, hyper, schedul
             history.converged = state.converged = True
             break
     return step
+
+
+def _options(hyper):
+    """The training options of ``hyper``, with the defaults that leave them out."""
+    return {"weight_decay": float(hyper.get("weight_decay", 0.0)),
+            "learning_rate_schedule": hyper.get("learning_rate_schedule", "constant"),
+            "label_smoothing": float(hyper.get("label_smoothing", 0.0))}
 
 
 def _training_loss_rule(state, loss, tol):
