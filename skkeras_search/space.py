@@ -246,3 +246,54 @@ def space_from_dict(spec, valid_names=None, owner="the estimator"):
         else:
             space[name] = [value]
     return space
+
+
+def distribution_bounds(distribution):
+    """The numeric range of a distribution and whether it is log-scaled, or None.
+
+    Understands :class:`LogUniform`, :class:`IntRange` and the frozen
+    ``scipy.stats`` distributions ``loguniform`` (alias ``reciprocal``),
+    ``uniform`` and ``randint``; anything else (a list of choices, another
+    distribution) gives None, and the caller decides from the values drawn.
+
+    Parameters
+    ----------
+    distribution : object
+        One value of a ``param_distributions`` dict.
+
+    Returns
+    -------
+    bounds : dict or None
+        ``{"kind": "float" or "int", "low": ..., "high": ..., "step": int or None,
+        "log": bool}``; both bounds included (``IntRange``'s ``high`` moved down
+        onto its step grid, ``randint``'s exclusive ``high`` made inclusive).
+
+    Examples
+    --------
+    >>> distribution_bounds(log_uniform(1e-5, 1.0))
+    {'kind': 'float', 'low': 1e-05, 'high': 1.0, 'step': None, 'log': True}
+    >>> distribution_bounds(int_range(16, 500, 32))["high"]
+    496
+    """
+    if isinstance(distribution, LogUniform):
+        return {"kind": "float", "low": distribution.low, "high": distribution.high,
+                "step": None, "log": True}
+    if isinstance(distribution, IntRange):
+        step = distribution.step
+        high = distribution.low + step * ((distribution.high - distribution.low) // step)
+        return {"kind": "int", "low": distribution.low, "high": high, "step": step, "log": False}
+    name = getattr(getattr(distribution, "dist", None), "name", None)
+    if name is None or not (hasattr(distribution, "support") and hasattr(distribution, "cdf")):
+        return None
+    low, high = (float(v) for v in distribution.support())
+    if name in ("loguniform", "reciprocal") and 0 < low < high < np.inf and np.isclose(
+            float(distribution.cdf(np.sqrt(low * high))), 0.5, rtol=0, atol=1e-9):
+        return {"kind": "float", "low": low, "high": high, "step": None, "log": True}
+    if name == "uniform" and np.isfinite(low) and np.isfinite(high) and low < high:
+        return {"kind": "float", "low": low, "high": high, "step": None, "log": False}
+    if name == "randint" and low <= high:
+        return {"kind": "int", "low": int(low), "high": int(high), "step": 1, "log": False}
+    return None
+
+
+__all__ += ["distribution_bounds"]
