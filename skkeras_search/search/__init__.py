@@ -35,6 +35,7 @@ from skkeras_search.search._executors import use_gpus
 from skkeras_search.search._hyperband import Bracket, hyperband_brackets, round_sizes
 from skkeras_search.search._hyperband_search import HyperbandSearchCV
 from skkeras_search.search._tpe_search import TPESearchCV
+from skkeras_search.search._warm_start import describe_space
 
 __all__ = ["ASHASearchCV", "HyperbandSearchCV", "TPESearchCV", "SearchWarning", "Bracket",
-           "hyperband_brackets", "round_sizes", "use_gpus"]
+           "hyperband_brackets", "round_sizes", "use_gpus", "describe_space"]

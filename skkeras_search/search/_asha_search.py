@@ -16,6 +16,7 @@ from skkeras_search.search._asha import ASHA, rung_budgets
 from skkeras_search.search._async_fit import AsyncFitMixin
 from skkeras_search.search._budget import BudgetSearchMixin
 from skkeras_search.search._candidates import candidate_key, check_not_empty, list_space_size
+from skkeras_search.search._conditional import search_space
 from skkeras_search.search._folds import FrozenFoldsMixin
 
 __all__ = ["ASHASearchCV"]
@@ -58,8 +59,9 @@ class ASHASearchCV(BudgetSearchMixin, FrozenFoldsMixin, AsyncFitMixin, BaseSearc
         Fitted once per (candidate, rung, fold); must have the parameter
         named by ``resource``.
     param_distributions : dict or list of dicts
-        As for ``RandomizedSearchCV``. ``sampler='tpe'`` needs one dict of
-        distributions TPE can model (see :class:`TPESearchCV`).
+        As for ``RandomizedSearchCV``. ``sampler='tpe'`` needs distributions
+        TPE can model; a list of dicts is a conditional space, modelled as in
+        :class:`HyperbandSearchCV` (BOHB).
     max_epochs : int
         Budget (epochs) of the top rung and of the refit.
     factor : int, default=3
@@ -177,10 +179,10 @@ class ASHASearchCV(BudgetSearchMixin, FrozenFoldsMixin, AsyncFitMixin, BaseSearc
         """The ASHA policy of this fit (kept as ``self._asha`` for the attributes)."""
         self.rung_budgets_ = rung_budgets(self.max_epochs, self.factor, self.min_epochs)
         n = self.n_candidates or self.factor ** len(self.rung_budgets_)
-        check_not_empty(self.param_distributions, "ASHASearchCV")
         dims = None
-        if self.sampler == "tpe":
-            dims = _optuna_space.to_optuna(self.param_distributions, "ASHASearchCV(sampler='tpe')")
+        if self.sampler == "tpe":  # first: its messages name a conditional space's branch
+            dims = search_space(self.param_distributions, "ASHASearchCV(sampler='tpe')")
+        check_not_empty(self.param_distributions, "ASHASearchCV")
         size = list_space_size(self.param_distributions)
         if size is not None and size < n:
             warnings.warn(  # ParameterSampler's wording
@@ -238,8 +240,7 @@ class _Proposer:
         if self._dims is not None and u >= self._fraction:
             study = _optuna_space.bohb_model(asha.results(), "objective", self._dims, seed)
             if study is not None:
-                trial = study.ask({k: d.distribution for k, d in self._dims.items()})
-                return {k: self._dims[k].decode(v) for k, v in trial.params.items()}
+                return self._dims.ask(study)[1]
         if self._grid is not None:
             return self._grid[int(self._rng.randint(len(self._grid)))]
         return next(iter(ParameterSampler(self._space, 1, random_state=seed)))

@@ -5,6 +5,7 @@ over the epoch budget, as a scikit-learn ``BaseSearchCV``. Public in
 
 import contextlib
 import warnings
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,6 +16,7 @@ from skkeras_search._core.validation import BaseSearchCV, Interval, StrOptions
 from skkeras_search.search import _optuna_space
 from skkeras_search.search._budget import BudgetSearchMixin, budget_first_ranks
 from skkeras_search.search._candidates import candidate_key, list_space, list_space_size, unseen
+from skkeras_search.search._conditional import search_space
 from skkeras_search.search._folds import FrozenFoldsMixin
 from skkeras_search.search._hyperband import hyperband_brackets, n_promoted, top_k
 from skkeras_search.search._rounds import Rounds
@@ -53,8 +55,11 @@ class HyperbandSearchCV(BudgetSearchMixin, FrozenFoldsMixin, BaseSearchCV):
         named by ``resource``.
     param_distributions : dict or list of dicts
         Parameter names to distributions (with ``rvs``) or lists, as for
-        ``RandomizedSearchCV``. ``sampler="tpe"`` needs one dict of
-        distributions TPE can model (see :class:`TPESearchCV`).
+        ``RandomizedSearchCV``. ``sampler="tpe"`` needs distributions TPE can
+        model; a list of dicts is a conditional space, modelled as in
+        :class:`TPESearchCV` (``d`` is then the largest branch's parameters
+        plus one, the branch choice), each earlier row credited to the first
+        branch whose names it holds and whose distributions contain its values.
     max_epochs : int
         Budget (epochs) of the last round of every bracket and of the refit.
     factor : int, default=3
@@ -229,13 +234,13 @@ class HyperbandSearchCV(BudgetSearchMixin, FrozenFoldsMixin, BaseSearchCV):
 
         dims = None
         if self.sampler == "tpe":
-            dims = _optuna_space.to_optuna(self.param_distributions, "HyperbandSearchCV(sampler='tpe')")
+            dims = search_space(self.param_distributions, "HyperbandSearchCV(sampler='tpe')")
         rng = np.random.RandomState(resolve_seed(self.random_state))
         self.brackets_ = hyperband_brackets(self.max_epochs, self.factor, self.min_epochs,
                                             self.n_brackets)
         self.n_candidates_ = []
         rounds = Rounds(evaluate_candidates, self, callback_ctx)
-        with _optuna_space.quiet_optuna() if dims else contextlib.nullcontext():
+        with _optuna_space.quiet_optuna() if dims is not None else contextlib.nullcontext():
             for b, bracket in enumerate(self.brackets_):
                 candidates = self._propose(bracket.n_candidates[0], rng, rounds.results,
                                            rounds.objective, dims)
@@ -261,7 +266,8 @@ class HyperbandSearchCV(BudgetSearchMixin, FrozenFoldsMixin, BaseSearchCV):
         if dims is None:
             return list(ParameterSampler(self.param_distributions, n,
                                          random_state=rng.randint(2**31 - 1)))
-        lists = list_space(self.param_distributions)
+        lists = list_space(self.param_distributions) \
+            if isinstance(self.param_distributions, Mapping) else None
         size = list_space_size(self.param_distributions)
         if size is not None and n > size:  # as ParameterSampler does for Hyperband
             warnings.warn(
@@ -282,13 +288,14 @@ class HyperbandSearchCV(BudgetSearchMixin, FrozenFoldsMixin, BaseSearchCV):
                     candidate = next(iter(ParameterSampler(self.param_distributions, 1,
                                                            random_state=seed)))
                 else:
-                    trial = study.ask({k: d.distribution for k, d in dims.items()})
-                    candidate = {k: dims[k].decode(v) for k, v in trial.params.items()}
+                    candidate = dims.ask(study)[1]
                 if candidate_key(candidate) not in seen:
                     break
             else:  # the model keeps proposing seen points: an unseen one, if there is one
                 if lists is not None:
                     candidate = unseen(lists, seen, rng) or candidate
+                elif dims.conditional:  # of a finite branch
+                    candidate = dims.unseen(seen, rng) or candidate
             seen.add(candidate_key(candidate))
             out.append(candidate)
         return out

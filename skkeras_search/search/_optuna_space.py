@@ -10,13 +10,15 @@ import contextlib
 import math
 import warnings
 from collections.abc import Mapping
+from numbers import Real
 
 import numpy as np
 
 from skkeras_search.space import IntRange, LogUniform
 
-__all__ = ["Dimension", "to_optuna", "n_points", "tpe_sampler", "new_study", "quiet_optuna",
-           "gamma_tpe", "gamma_bohb", "uniform_weights", "bohb_model"]
+__all__ = ["Dimension", "dimension", "describe", "to_optuna", "n_points", "tpe_sampler",
+           "new_study", "quiet_optuna", "gamma_tpe", "gamma_bohb", "uniform_weights",
+           "bohb_model"]
 
 _USE_INSTEAD = (
     "Use skkeras_search.space.log_uniform(low, high) or int_range(low, high, step), "
@@ -26,10 +28,17 @@ _USE_INSTEAD = (
 
 
 class Dimension:
-    """One searched parameter: its Optuna distribution and the value mapping."""
+    """One searched parameter: its Optuna distribution and the value mapping.
 
-    def __init__(self, name, distribution, kind, choices=None):
+    ``name`` is the parameter's name in Optuna's trials: the estimator's name,
+    or ``name@i`` for branch ``i`` of a conditional space where branches give
+    the parameter different distributions; ``text`` describes the
+    distribution for messages.
+    """
+
+    def __init__(self, name, distribution, kind, choices=None, text=None):
         self.name, self.distribution, self.kind, self.choices = name, distribution, kind, choices
+        self.text = text if text is not None else repr(distribution)
 
     def decode(self, value):
         """Optuna's value -> the value given to the estimator."""
@@ -47,11 +56,42 @@ class Dimension:
                 with contextlib.suppress(Exception):
                     if bool(choice == value):
                         return i
+            for i, choice in enumerate(self.choices):  # read back from JSON: tuples are lists
+                with contextlib.suppress(Exception):
+                    if _as_json(choice) == _as_json(value):
+                        return i
             raise ValueError(f"{self.name}={value!r} is not one of the choices {self.choices!r}.")
         d = self.distribution
         if self.kind == "int":
             return int(min(max(int(value), d.low), d.high))
         return float(min(max(float(value), d.low), d.high))
+
+    def contains(self, value):
+        """Whether ``value`` is a point of this dimension (a choice, or inside the bounds)."""
+        if self.kind == "categorical":
+            try:
+                self.encode(value)
+            except ValueError:
+                return False
+            return True
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.number)):
+            return False
+        d, v = self.distribution, float(value)
+        if not math.isfinite(v) or not d.low <= v <= d.high:
+            return False
+        return self.kind == "float" or (v.is_integer() and (int(v) - d.low) % (d.step or 1) == 0)
+
+
+def _as_json(value):
+    """``value`` as JSON reads it back: tuples as lists, NumPy scalars as Python ones."""
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def describe(value):
+    """Stable text of a distribution or list of choices (``scipy.stats.loguniform(0.001, 1)``)."""
+    return _describe(value)
 
 
 def _describe(value):
@@ -63,38 +103,46 @@ def _describe(value):
     return repr(value)
 
 
-def _dimension(name, value, owner):
+def dimension(name, value, owner, where=None):
+    """The :class:`Dimension` of one entry of ``param_distributions``, or a ValueError.
+
+    ``where`` names the entry in messages (default ``param_distributions['name']``;
+    ``param_distributions[1]['name']`` for branch 1 of a conditional space).
+    """
     from optuna.distributions import (
         CategoricalDistribution,
         FloatDistribution,
         IntDistribution,
     )
 
+    where = where or f"param_distributions[{name!r}]"
+    text = _describe(value)
     if isinstance(value, LogUniform):
-        return Dimension(name, FloatDistribution(value.low, value.high, log=True), "float")
+        return Dimension(name, FloatDistribution(value.low, value.high, log=True), "float",
+                         text=text)
     if isinstance(value, IntRange):
         high = value.low + value.step * ((value.high - value.low) // value.step)
-        return Dimension(name, IntDistribution(value.low, high, step=value.step), "int")
+        return Dimension(name, IntDistribution(value.low, high, step=value.step), "int",
+                         text=text)
     if isinstance(value, (list, tuple, range, np.ndarray)):
         choices = list(value)
         if not choices:
-            raise ValueError(f"param_distributions[{name!r}] is an empty list. "
-                             "Give at least one choice.")
+            raise ValueError(f"{where} is an empty list. Give at least one choice.")
         return Dimension(name, CategoricalDistribution(tuple(range(len(choices)))),
-                         "categorical", choices)
+                         "categorical", choices, text=text)
     dist = getattr(value, "dist", None)
     kind = getattr(dist, "name", None)
     if kind is not None and hasattr(value, "support") and hasattr(value, "cdf"):
         low, high = (float(v) for v in value.support())
         if kind in ("loguniform", "reciprocal") and low > 0 and math.isclose(
                 float(value.cdf(math.sqrt(low * high))), 0.5, abs_tol=1e-9):
-            return Dimension(name, FloatDistribution(low, high, log=True), "float")
+            return Dimension(name, FloatDistribution(low, high, log=True), "float", text=text)
         if kind == "uniform" and np.isfinite(high):
-            return Dimension(name, FloatDistribution(low, high), "float")
+            return Dimension(name, FloatDistribution(low, high), "float", text=text)
         if kind == "randint":
-            return Dimension(name, IntDistribution(int(low), int(high)), "int")
+            return Dimension(name, IntDistribution(int(low), int(high)), "int", text=text)
     raise ValueError(
-        f"param_distributions[{name!r}]={_describe(value)} is not supported by {owner}, "
+        f"{where}={text} is not supported by {owner}, "
         f"which needs distributions Optuna's TPE can model. {_USE_INSTEAD}."
     )
 
@@ -109,14 +157,16 @@ def to_optuna(param_distributions, owner):
         too); ``{}`` has no dimension (one candidate: the estimator as given).
     owner : str
         Who asks (for the error message), e.g. ``"TPESearchCV"``.
+
+    A list of dicts (a conditional space) is
+    :func:`skkeras_search.search._conditional.search_space`'s.
     """
     if not isinstance(param_distributions, Mapping):
         raise ValueError(
-            f"param_distributions of type {type(param_distributions).__name__} is not supported "
-            f"by {owner}: a model-based sampler needs one space, not a list of spaces. "
-            "Pass a single dict."
+            f"param_distributions of type {type(param_distributions).__name__} is not a dict. "
+            "Pass a dict here; search_space() reads a list of dicts (a conditional space)."
         )
-    return {name: _dimension(name, value, owner) for name, value in param_distributions.items()}
+    return {name: dimension(name, value, owner) for name, value in param_distributions.items()}
 
 
 def n_points(dims):
@@ -151,17 +201,22 @@ def uniform_weights(n):
     return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - 25), np.ones(25)])
 
 
-def tpe_sampler(seed, *, n_startup_trials, gamma):
+def tpe_sampler(seed, *, n_startup_trials, gamma, group=False):
     """Optuna's ``TPESampler`` with every option written out.
 
     Optuna 5 deprecates passing several of these (their defaults changed
     before); passing them keeps results stable across Optuna versions, so the
-    deprecation warnings are silenced here.
+    deprecation warnings are silenced here. ``group=True`` (a conditional
+    space) models the parameters that occur together in trials (one branch's)
+    jointly, each group on the trials that hold it; Optuna 5 calls it
+    experimental, and its warning is silenced too.
     """
+    from optuna.exceptions import ExperimentalWarning
     from optuna.samplers import TPESampler
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", ExperimentalWarning)
         return TPESampler(
             consider_prior=True,
             prior_weight=1.0,
@@ -173,7 +228,7 @@ def tpe_sampler(seed, *, n_startup_trials, gamma):
             weights=uniform_weights,
             seed=int(seed),
             multivariate=True,
-            group=False,
+            group=bool(group),
             warn_independent_sampling=False,
             constant_liar=True,
             constraints_func=None,
@@ -208,23 +263,40 @@ def bohb_model(results, objective, dims, seed):
     ``N_min + 2`` observations, ``N_min = d + 1`` for ``d`` parameters; only
     finite scores count, failed fits are added as pruned (bad) trials. None
     when no budget qualifies (the caller then samples at random).
+
+    ``dims`` is a dict of :class:`Dimension` (one space) or a search space of
+    :mod:`~skkeras_search.search._conditional` (``n_dims``, ``conditional``,
+    ``observation``); for a conditional space ``d`` is its ``n_dims`` (the
+    branch choice plus the largest branch), each row is credited to the
+    branch it fits (see ``observation``) and the study models the branches'
+    parameters in groups (``group=True``).
     """
     if results is None:
         return None
     import optuna
 
+    if isinstance(dims, Mapping):
+        d, group = len(dims), False
+        distributions = {k: dim.distribution for k, dim in dims.items()}
+
+        def observation(params):
+            return {k: dim.encode(params[k]) for k, dim in dims.items()}, distributions
+    else:
+        d, group, observation = dims.n_dims, dims.conditional, dims.observation
     budgets = np.asarray(results["n_resources"])
     scores = np.asarray(results[objective], dtype=float)
-    n_min = len(dims) + 1  # Falkner et al. (2018): N_min = d + 1
+    n_min = d + 1  # Falkner et al. (2018): N_min = d + 1
     usable = [b for b in sorted(set(budgets.tolist()), reverse=True)
               if np.isfinite(scores[budgets == b]).sum() >= n_min + 2]
     if not usable:
         return None
-    study = new_study(tpe_sampler(seed, n_startup_trials=0, gamma=gamma_bohb))
-    distributions = {k: d.distribution for k, d in dims.items()}
+    study = new_study(tpe_sampler(seed, n_startup_trials=0, gamma=gamma_bohb, group=group))
     trials = []
     for i in np.flatnonzero(budgets == usable[0]):
-        params = {k: d.encode(results["params"][i][k]) for k, d in dims.items()}
+        seen = observation(results["params"][i])
+        if seen is None:  # fits no branch (cannot happen for the search's own rows)
+            continue
+        params, distributions = seen
         if np.isfinite(scores[i]):
             trials.append(optuna.trial.create_trial(params=params, distributions=distributions,
                                                     value=float(scores[i])))

@@ -3,18 +3,23 @@ in fixed-size batches, as a scikit-learn ``BaseSearchCV``. Public in
 :mod:`skkeras_search.search`.
 """
 
+import os
 import warnings
 from numbers import Integral
 
 import numpy as np
+from scipy.sparse import issparse
 
+from skkeras_search._core.fit_cache import data_fingerprint
 from skkeras_search._core.seeding import resolve_seed
 from skkeras_search._core.validation import BaseSearchCV, Interval
 from skkeras_search.search import _optuna_space
 from skkeras_search.search._async_fit import AsyncFitMixin
-from skkeras_search.search._candidates import candidate_key, unseen
+from skkeras_search.search._candidates import candidate_key
+from skkeras_search.search._conditional import search_space
 from skkeras_search.search._folds import FrozenFoldsMixin
 from skkeras_search.search._rounds import Rounds, SearchWarning
+from skkeras_search.search._warm_start import warm_start_trials
 
 __all__ = ["TPESearchCV"]
 
@@ -45,22 +50,40 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
     slowest fit (a cluster); keep the default for results that do not
     depend on the number of workers.
 
+    A conditional space, scikit-learn's list of dicts, is a choice among the
+    dicts (*branches*, an Optuna categorical over their indices) followed by
+    the chosen branch's own parameters; TPE then models the parameters that
+    occur together jointly, each group on the trials that hold it (Optuna's
+    ``group=True``). A candidate holds only its branch's parameters, so
+    ``cv_results_`` masks the others, as for ``RandomizedSearchCV``. A
+    parameter that branches hold with the same distribution is one parameter
+    to TPE, learnt from every branch; with different distributions, one per
+    branch (``learning_rate@1`` inside Optuna only).
+
+    ``warm_start`` gives TPE earlier results as finished trials before its
+    first proposal, so with at least ``n_startup`` of them TPE proposes from
+    the first candidate on.
+
     Every sampler option is pinned (Optuna 5 changed several defaults):
     ``multivariate=True``, ``n_ei_candidates=24``, ``gamma`` = 10% of the
     trials (at most 25), flat ``weights`` (ramped after 25), ``consider_prior=True``,
     ``prior_weight=1.0``, ``consider_magic_clip=True``, ``consider_endpoints=False``,
-    ``constant_liar=True`` (candidates of one batch avoid each other), ``group=False``.
+    ``constant_liar=True`` (candidates of one batch avoid each other), ``group=False``
+    for a dict and ``group=True`` for a list of dicts.
 
     Parameters
     ----------
     estimator : estimator object
         Fitted once per (candidate, fold).
-    param_distributions : dict
+    param_distributions : dict or list of dicts
         Parameter names to :func:`~skkeras_search.space.log_uniform`,
         :func:`~skkeras_search.space.int_range`, ``scipy.stats``
         ``loguniform``/``uniform``/``randint`` (frozen) or lists, tuples and
         ``range`` objects (categorical); ``{}`` is one candidate, the
-        estimator as given (as for ``RandomizedSearchCV``).
+        estimator as given (as for ``RandomizedSearchCV``). A list of dicts is
+        a conditional space (see above); a ``{}`` in it is a branch with one
+        candidate, the estimator as given. A list of one dict is that dict.
+        A finite space has the sum of its branches' points.
     n_iter : int, default=10
         Number of distinct candidates evaluated. No candidate is fitted
         twice: a proposal equal to an evaluated one is told its known
@@ -80,6 +103,26 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         (and resumable) searches.
     asynchronous : bool, default=False
         Ask one candidate per free worker instead of batches (see above).
+    warm_start : search, dict, str, os.PathLike or None, default=None
+        Earlier results to start from. Unlike scikit-learn's boolean
+        ``warm_start`` (reuse the fitted model), this is the *source* of the
+        results: a fitted search (any scikit-learn search with
+        ``cv_results_``; ``clone`` leaves it unfitted, pass its
+        ``cv_results_`` to survive one), a ``cv_results_`` dict, or the
+        ``--out`` folder of the ``skkeras-search`` command (its
+        ``cv_results.csv`` and ``report.json``). Each earlier row whose
+        parameters fit ``param_distributions`` becomes a finished trial with
+        the objective's mean test score (a failed row: a pruned trial) and
+        counts toward ``n_startup``; of a multi-fidelity source (rows with
+        ``n_resources``) only the full-budget rows, without the budget
+        parameter. Earlier rows are not refitted and are not rows of
+        ``cv_results_``, and ``n_iter`` counts new candidates only; a
+        proposal equal to an earlier candidate is told its score without a
+        fit and TPE is asked again. Names match directly, else by their part
+        after the last ``__`` when one name of ``param_distributions`` has
+        it (the command writes ``hidden_units`` for a pipeline's
+        ``classifier__hidden_units``). The source is only read. Same source
+        and ``random_state``: same candidates.
     scoring : str, callable, list, tuple, dict or None, default=None
         As in :class:`~sklearn.model_selection.GridSearchCV`; with several
         metrics, ``refit`` must name the one that is optimised.
@@ -119,6 +162,11 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         SHA-256 (hex) of the folds every candidate was scored on (sample
         count, then each fold's train and test indices): equal digests mean
         the same rows.
+    data_fingerprint_ : str or None
+        BLAKE2 (hex) of ``X`` and ``y`` as NumPy arrays (a DataFrame's
+        values; a sparse ``X`` by its CSR arrays), as the fit cache and the
+        asynchronous decision log compute it; None for data NumPy cannot
+        read. A later search with this one as ``warm_start`` compares it.
     best_estimator_, best_score_, best_params_, best_index_ : as in GridSearchCV
     scorer_, n_splits_, refit_time_, multimetric_ : as in GridSearchCV
 
@@ -126,16 +174,28 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
     ------
     ValueError
         If a distribution cannot be modelled by TPE (the message names the
-        parameter and what to use), the objective is ambiguous (several
-        metrics without ``refit=name``), or ``cv`` yields no fold.
+        parameter, and for a list of dicts the branch:
+        ``param_distributions[1]['momentum']``), ``param_distributions`` is
+        an empty list, the objective is ambiguous (several metrics without
+        ``refit=name``), ``cv`` yields no fold, or ``warm_start`` cannot be
+        read (a path that does not exist or holds no ``cv_results.csv``, an
+        unfitted search, no column of the objective); all before any fit.
 
     Warns
     -----
     UserWarning
-        If a finite space has fewer points than ``n_iter``.
+        If a finite space has fewer points than ``n_iter`` (or fewer not
+        known from ``warm_start``).
     SearchWarning
         If TPE proposes only evaluated candidates 100 times in a row (a
-        space whose lists repeat values): the search stops there.
+        space whose lists repeat values): the search stops there. Once each
+        for ``warm_start`` rows that do not fit ``param_distributions``
+        (skipped: how many, the parameters, an example), a source fitted on
+        other data (its ``data_fingerprint_``, or a report's
+        ``data.fingerprint``, differs; without one there is no comparison),
+        and a source whose space differs (a search's
+        ``param_distributions``, or a report's ``search.space``): the
+        parameters that differ.
 
     See Also
     --------
@@ -169,11 +229,13 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         "n_startup": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "asynchronous": ["boolean"],
+        "warm_start": [None, dict, str, os.PathLike, BaseSearchCV],
     }
 
     def __init__(self, estimator, param_distributions, *, n_iter=10, batch_size=5, n_startup=5,
-                 random_state=None, asynchronous=False, scoring=None, n_jobs=None, refit=True,
-                 cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan, return_train_score=False):
+                 random_state=None, asynchronous=False, warm_start=None, scoring=None, n_jobs=None,
+                 refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs", error_score=np.nan,
+                 return_train_score=False):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
                          verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
                          return_train_score=return_train_score)
@@ -183,6 +245,7 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         self.n_startup = n_startup
         self.random_state = random_state
         self.asynchronous = asynchronous
+        self.warm_start = warm_start
 
     def fit(self, X, y=None, **params):
         """Run the batches on one set of folds, then refit the best candidate.
@@ -202,30 +265,57 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         Returns
         -------
         self : TPESearchCV
+
+        Raises
+        ------
+        ValueError
+            Before any fit, for a space TPE cannot model or a ``warm_start``
+            that cannot be read (see ``warm_start``).
         """
+        self._validate_params()
+        self.data_fingerprint_ = _fingerprint(X, y)
+        self._warm = None
         with _optuna_space.quiet_optuna():
-            return super().fit(X, y, **params)
+            if self.warm_start is not None:
+                self._warm = warm_start_trials(
+                    self.warm_start, search_space(self.param_distributions, "TPESearchCV"),
+                    self.param_distributions, objectives=self._objectives(),
+                    fingerprint=self.data_fingerprint_, shape=_shape(X))
+            try:
+                return super().fit(X, y, **params)
+            finally:
+                del self._warm
+
+    def _objectives(self):
+        """The ``cv_results_`` columns that may hold the objective of a ``warm_start`` source."""
+        return ["mean_test_score"] + ([f"mean_test_{self.refit}"] if isinstance(self.refit, str)
+                                      else [])
 
     def _runs_asynchronously(self):
         return bool(self.asynchronous)
 
-    def _sampler_and_asker(self, dims):
+    def _sampler_and_asker(self, space):
         seed = resolve_seed(self.random_state)
         sampler = _optuna_space.tpe_sampler(seed, n_startup_trials=self.n_startup,
-                                            gamma=_optuna_space.gamma_tpe)
-        return _Asker(_optuna_space.new_study(sampler), dims, self.param_distributions, seed)
+                                            gamma=_optuna_space.gamma_tpe,
+                                            group=space.conditional)
+        asker = _Asker(_optuna_space.new_study(sampler), space, seed)
+        warm = getattr(self, "_warm", None)  # None outside fit (a simulation of the policy)
+        if warm is not None:
+            asker.add_known(warm)
+        return asker
 
     def _policy(self):
         """Asynchronous TPE: one candidate per free worker, pending ones told as running."""
-        dims = _optuna_space.to_optuna(self.param_distributions, "TPESearchCV")
-        return _AsyncTPE(self._sampler_and_asker(dims), self._n_candidates(dims), self.n_iter)
+        space = search_space(self.param_distributions, "TPESearchCV")
+        return _AsyncTPE(self._sampler_and_asker(space), self._n_candidates(space), self.n_iter)
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
 
-        dims = _optuna_space.to_optuna(self.param_distributions, "TPESearchCV")
-        n_iter = self._n_candidates(dims)
+        space = search_space(self.param_distributions, "TPESearchCV")
+        n_iter = self._n_candidates(space)
         rounds = Rounds(evaluate_candidates, self, callback_ctx)
-        asker = self._sampler_and_asker(dims)
+        asker = self._sampler_and_asker(space)
         batch, done = 0, 0
         while done < n_iter:
             trials, candidates = asker.ask(min(self.batch_size, n_iter - done))
@@ -238,18 +328,51 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
             batch, done = batch + 1, done + n
         rounds.finish()
 
-    def _n_candidates(self, dims):
-        """``n_iter``, capped at the number of points of a finite space (with a warning)."""
+    def _n_candidates(self, space):
+        """``n_iter``, capped at the number of points of a finite space (with a warning)
+        not known from ``warm_start``."""
 
-        size = _optuna_space.n_points(dims)
-        if size is not None and size < self.n_iter:
+        size = space.n_points()
+        if size is None:
+            return self.n_iter
+        known = getattr(self, "_warm", None)
+        warm = len({candidate_key(c) for c, _ in known.known}) if known is not None else 0
+        if size < self.n_iter and not warm:
             warnings.warn(  # RandomizedSearchCV's (ParameterSampler's) wording
                 f"The total space of parameters {size} is smaller than n_iter={self.n_iter}. "
                 f"Running {size} iterations. For exhaustive searches, use GridSearchCV.",
                 UserWarning, stacklevel=3,
             )
             return size
+        if size - warm < self.n_iter:
+            warnings.warn(
+                f"The total space of parameters {size} holds {size - warm} candidates not "
+                f"known from warm_start, fewer than n_iter={self.n_iter}. Running "
+                f"{size - warm} iterations.", UserWarning, stacklevel=3,
+            )
+            return size - warm
         return self.n_iter
+
+
+def _fingerprint(X, y):
+    """``data_fingerprint`` of the data (as the asynchronous decision log computes it; a sparse
+    X by its CSR arrays), or None for data it cannot read."""
+    try:
+        if issparse(X):
+            X = X.tocsr()
+            arrays = [X.data, X.indices, X.indptr, np.asarray(X.shape)]
+        else:
+            arrays = [np.asarray(X)]
+        return data_fingerprint(*arrays, *([] if y is None else [np.asarray(y)]))
+    except Exception:  # noqa: BLE001 - an input NumPy cannot read has no fingerprint
+        return None
+
+
+def _shape(X):
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) >= 2:
+        return int(shape[0]), int(shape[1])
+    return (len(X), None) if hasattr(X, "__len__") else (None, None)
 
 
 def _warn_exhausted(done, n_iter):
@@ -286,22 +409,6 @@ class _AsyncTPE:
         self._asker.tell([self._trials.pop(row.index)], [row.params], [row.score])
 
 
-def _grid(dims, max_points=10**7):
-    """The values of each dimension of a finite space (lists, ``int_range``, ``randint``), else None."""
-
-    size = _optuna_space.n_points(dims)
-    if size is None or size > max_points:
-        return None
-    grid = {}
-    for name, d in dims.items():
-        if d.kind == "categorical":
-            grid[name] = list(d.choices)
-        else:
-            dist = d.distribution
-            grid[name] = list(range(dist.low, dist.high + 1, dist.step or 1))
-    return grid
-
-
 class _Asker:
     """Asks Optuna for candidates not evaluated yet; tells repeats their known result.
 
@@ -313,16 +420,18 @@ class _Asker:
     ends where it is.
     """
 
-    def __init__(self, study, dims, param_distributions, seed, max_repeats=100):
-        self._study, self._dims = study, dims
-        self._distributions = {k: d.distribution for k, d in dims.items()}
-        self._grid = _grid(dims)
+    def __init__(self, study, space, seed, max_repeats=100):
+        self._study, self._space = study, space
         self._rng = np.random.RandomState([seed, 1])  # for unseen points only
         self._known, self._twins, self._max_repeats = {}, [], max_repeats
         self._pending = set()  # asked, not told yet (asynchronous: other workers' candidates)
 
-    def _decode(self, trial):
-        return {k: self._dims[k].decode(v) for k, v in trial.params.items()}
+    def add_known(self, warm):
+        """Earlier results (a :class:`~skkeras_search.search._warm_start.WarmStart`): finished
+        trials for the sampler, and candidates that are not fitted again."""
+        self._study.add_trials(warm.trials)
+        for candidate, score in warm.known:
+            self._known[candidate_key(candidate)] = score
 
     def _tell(self, trial, score):
         from optuna.trial import TrialState
@@ -337,15 +446,12 @@ class _Asker:
         trials, candidates, batch_keys, repeats = [], [], set(), 0
         while len(candidates) < n and repeats <= self._max_repeats:
             if repeats == self._max_repeats:
-                if self._grid is None:
-                    break
-                point = unseen(self._grid, set(self._known) | self._pending | batch_keys,
-                               self._rng)
+                point = self._space.unseen(set(self._known) | self._pending | batch_keys,
+                                           self._rng)
                 if point is None:
                     break
-                self._study.enqueue_trial({k: self._dims[k].encode(v) for k, v in point.items()})
-            trial = self._study.ask(self._distributions)
-            candidate = self._decode(trial)
+                self._space.enqueue(self._study, point)
+            trial, candidate = self._space.ask(self._study)
             key = candidate_key(candidate)
             if key in self._known:
                 self._tell(trial, self._known[key])

@@ -1,0 +1,296 @@
+"""Earlier results as finished trials: ``TPESearchCV(warm_start=...)``.
+
+A source is a fitted search (anything with ``cv_results_``), a ``cv_results_``
+dict, or a folder written by the ``skkeras-search`` command (its
+``cv_results.csv``: a JSON ``params`` column, ``mean_test_*`` and, for a
+multi-fidelity search, ``n_resources``; and ``report.json``, whose
+``data.fingerprint`` and ``search.space`` are compared when present). The
+source is only read.
+
+Each earlier row whose parameters fit the new space becomes an Optuna trial
+(``optuna.trial.create_trial``: the objective's mean test score, a failed row
+(NaN) as pruned) and a known candidate. A multi-fidelity source gives only its
+full-budget rows (the largest ``n_resources``), without its budget parameter.
+Names are matched directly, else by their last ``__`` part (the command writes
+``hidden_units`` for a pipeline's ``classifier__hidden_units``) when exactly
+one name of the new space has it.
+"""
+
+import json
+import os
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from skkeras_search.exceptions import SearchWarning
+from skkeras_search.search._optuna_space import describe
+
+__all__ = ["describe_space", "warm_start_trials", "WarmStart"]
+
+_EXPECTED = ("Give a folder written by the skkeras-search command (it holds cv_results.csv), "
+             "a fitted search, or a search's cv_results_ dict")
+
+
+def describe_space(param_distributions):
+    """Stable text of a space, for ``report.json`` and for comparing two spaces.
+
+    Parameters
+    ----------
+    param_distributions : dict or list of dicts
+
+    Returns
+    -------
+    description : dict of str to str, or list of such dicts
+        Each distribution or list as text without memory addresses
+        (``LogUniform(1e-05, 1.0)``, ``scipy.stats.uniform(0, 1)``, ``[16, 32]``).
+    """
+    if isinstance(param_distributions, Mapping):
+        return {str(k): describe(v) for k, v in param_distributions.items()}
+    return [describe_space(space) for space in param_distributions]
+
+
+class WarmStart:
+    """The trials and known candidates that a source gives a new search.
+
+    Attributes
+    ----------
+    trials : list of optuna.trial.FrozenTrial
+        For ``study.add_trials``, in the source's row order.
+    known : list of (dict, float)
+        Each trial's candidate (decoded by the new space) and score.
+    """
+
+    def __init__(self, trials, known):
+        self.trials, self.known = trials, known
+
+
+class _Earlier:
+    def __init__(self, label, results, fingerprint=None, space=None, shape=None):
+        self.label, self.results, self.fingerprint = label, results, fingerprint
+        self.space, self.shape = space, shape
+
+
+def _label(source):
+    if isinstance(source, (str, os.PathLike)):
+        return f"warm_start={os.fspath(source)!r}"
+    if isinstance(source, Mapping):
+        return f"warm_start=<cv_results_ dict of {len(source.get('params', ()))} rows>"
+    return f"warm_start={type(source).__name__}(...)"
+
+
+def _read(source):
+    """The source's rows and what is known of its data and space."""
+    label = _label(source)
+    if isinstance(source, (str, os.PathLike)):
+        return _read_folder(os.fspath(source), label)
+    if isinstance(source, Mapping):
+        if "params" not in source:
+            raise ValueError(f"{label} has no 'params' column. {_EXPECTED}.")
+        return _Earlier(label, source)
+    if not hasattr(source, "cv_results_"):
+        raise ValueError(f"{label} is not fitted (it has no cv_results_; clone() drops a "
+                         f"search's results). Fit it first, or pass its cv_results_.")
+    space = getattr(source, "param_distributions", getattr(source, "param_grid", None))
+    n_features = getattr(source, "n_features_in_", None)
+    return _Earlier(label, source.cv_results_, getattr(source, "data_fingerprint_", None), space,
+                    (None, n_features))
+
+
+def _read_folder(path, label):
+    import pandas as pd
+
+    if not os.path.isdir(path):
+        what = "is not a folder" if os.path.exists(path) else "does not exist"
+        raise ValueError(f"{label} {what}. {_EXPECTED}.")
+    csv = os.path.join(path, "cv_results.csv")
+    if not os.path.isfile(csv):
+        raise ValueError(f"{label} holds no cv_results.csv (an interrupted run writes none). "
+                         f"{_EXPECTED}.")
+    table = pd.read_csv(csv)
+    if "params" not in table:
+        raise ValueError(f"{label}: {csv} has no params column. {_EXPECTED}.")
+    results = {k: table[k].to_numpy() for k in table.columns if k != "params"}
+    results["params"] = [json.loads(p) for p in table["params"]]
+    report, report_path = {}, os.path.join(path, "report.json")
+    if os.path.isfile(report_path):
+        with open(report_path, encoding="utf-8") as f:
+            report = json.load(f)
+    data, search = report.get("data") or {}, report.get("search") or {}
+    return _Earlier(label, results, data.get("fingerprint"), search.get("space"),
+                    (data.get("n_train"), data.get("n_features")))
+
+
+def _objective(earlier, names):
+    for name in names:
+        if name in earlier.results:
+            return name
+    have = sorted(k for k in earlier.results if k.startswith("mean_test_"))
+    raise ValueError(f"{earlier.label} has none of the columns {list(names)} (it has {have}), "
+                     "so its scores are not this search's objective. Set refit to the metric "
+                     "of one of them.")
+
+
+def _rename(there, here):
+    """Map the source's names to this space's: equal, else the one sharing the last ``__`` part."""
+    mapping = {}
+    for name in there:
+        if name in here:
+            mapping[name] = name
+            continue
+        same = [h for h in here if h.rsplit("__", 1)[-1] == name.rsplit("__", 1)[-1]]
+        mapping[name] = same[0] if len(same) == 1 else name
+    return mapping
+
+
+def _full_budget(results):
+    """Row indices to use: all, or those of the largest ``n_resources`` (multi-fidelity)."""
+    n = len(results["params"])
+    if "n_resources" not in results:
+        return np.arange(n), None
+    budgets = np.asarray(results["n_resources"], dtype=float)
+    return np.flatnonzero(budgets == np.nanmax(budgets)), budgets
+
+
+def _check_data(earlier, fingerprint, shape):
+    if earlier.fingerprint is None or fingerprint is None or earlier.fingerprint == fingerprint:
+        return
+    sizes = [f"{what} {a} there, {b} here" for what, a, b in
+             zip(("n_samples", "n_features"), earlier.shape or (None, None), shape)
+             if a is not None and b is not None and a != b]
+    warnings.warn(
+        f"{earlier.label} was fitted on other data: its data fingerprint "
+        f"{earlier.fingerprint[:12]} differs from this data's {fingerprint[:12]}"
+        + (f" ({'; '.join(sizes)})" if sizes else "") + ". Its scores are used as they are; "
+        "give results on this data set, or warm_start=None.",
+        SearchWarning, stacklevel=4,
+    )
+
+
+def _flat(description, mapping=None):
+    """``{name: set of texts}`` of a described space (a dict or a list of dicts)."""
+    spaces = [description] if isinstance(description, Mapping) else list(description)
+    out = {}
+    for space in spaces:
+        for name, text in space.items():
+            out.setdefault((mapping or {}).get(name, name), set()).add(str(text))
+    return out
+
+
+def _check_space(earlier, param_distributions):
+    if earlier.space is None:
+        return
+    there = earlier.space if _is_described(earlier.space) else describe_space(earlier.space)
+    here = _flat(describe_space(param_distributions))
+    there = _flat(there, _rename(_flat(there), here))
+    differ = []
+    for name in sorted(set(here) | set(there)):
+        a, b = there.get(name), here.get(name)
+        if a is not None and b is not None and any(" at 0x" in t for t in a | b):
+            continue  # an old report's repr of a scipy distribution: not comparable
+        if a != b:
+            differ.append(f"{name} ({' | '.join(sorted(a)) if a else 'not searched'} there, "
+                          f"{' | '.join(sorted(b)) if b else 'not searched'} here)")
+    if differ:
+        warnings.warn(
+            f"{earlier.label} searched another space: {', '.join(differ)}. Its rows that fit "
+            "param_distributions are used, the others skipped.",
+            SearchWarning, stacklevel=4,
+        )
+
+
+def _is_described(space):
+    spaces = [space] if isinstance(space, Mapping) else list(space)
+    return all(isinstance(s, Mapping) and all(isinstance(t, str) for t in s.values())
+               for s in spaces)
+
+
+def warm_start_trials(source, space, param_distributions, *, objectives, fingerprint, shape):
+    """The finished trials of ``source`` that fit ``space``, with warnings for what differs.
+
+    Parameters
+    ----------
+    source : search, dict or path
+        ``warm_start``: a fitted search, a ``cv_results_`` dict, or a folder of
+        the command.
+    space : SearchSpace
+        The new search's space (:mod:`~skkeras_search.search._conditional`).
+    param_distributions : dict or list of dicts
+        The new search's, for comparing spaces.
+    objectives : sequence of str
+        The columns that may hold the objective, in order of preference.
+    fingerprint : str or None
+        The new data's ``data_fingerprint`` (None: no comparison).
+    shape : tuple of (int or None, int or None)
+        ``(n_samples, n_features)`` of the new data, named when data differ.
+
+    Returns
+    -------
+    warm : WarmStart
+
+    Raises
+    ------
+    ValueError
+        For a path that does not exist or lacks ``cv_results.csv``, an
+        unfitted search, or rows without the objective's column.
+
+    Warns
+    -----
+    SearchWarning
+        Once for rows that do not fit ``space`` (how many, the parameters, an
+        example); once for other data (fingerprints differ); once for a search
+        (or report) whose space differs (the parameters that differ).
+    """
+    from optuna.trial import TrialState, create_trial
+
+    earlier = _read(source)
+    _check_data(earlier, fingerprint, shape)
+    _check_space(earlier, param_distributions)
+    results = earlier.results
+    rows, budgets = _full_budget(results)
+    scores = np.asarray(results[_objective(earlier, objectives)], dtype=float) if len(rows) \
+        else np.array([])
+    names = {k for i in rows for k in results["params"][i]}
+    mapping = _rename(names, space.names)
+    trials, known, skipped = [], [], []
+    for i in rows:
+        params = {mapping[k]: v for k, v in results["params"][i].items()}
+        if budgets is not None:  # the budget parameter of a multi-fidelity search
+            params = {k: v for k, v in params.items()
+                      if k in space.names or not _equals(v, budgets[i])}
+        seen = space.observation(params, strict=True)
+        if seen is None:
+            skipped.append((i, params))
+            continue
+        encoded, distributions = seen
+        if np.isfinite(scores[i]):
+            trials.append(create_trial(params=encoded, distributions=distributions,
+                                       value=float(scores[i])))
+        else:  # failed: a bad observation, as in the search itself
+            trials.append(create_trial(state=TrialState.PRUNED, params=encoded,
+                                       distributions=distributions))
+        known.append((space.decode(encoded), float(scores[i])))
+    if skipped:
+        _warn_skipped(earlier.label, skipped, len(rows), space)
+    return WarmStart(trials, known)
+
+
+def _equals(value, budget):
+    try:
+        return float(value) == float(budget)
+    except (TypeError, ValueError):
+        return False
+
+
+def _warn_skipped(label, skipped, total, space):
+    problems = [(i, params, space.mismatch(params)) for i, params in skipped]
+    names = sorted({p[0] for _, _, p in problems if p is not None})
+    i, params, (name, value, problem) = problems[0]
+    example = f"{name} {problem} in row {i} ({params!r})" if problem == "is missing" else \
+        f"{name}={value!r} {problem} (row {i})"
+    warnings.warn(
+        f"{label}: {len(skipped)} of {total} earlier rows do not fit param_distributions "
+        f"({', '.join(names)}) and were skipped; e.g. {example}. Give results of this space, "
+        "or widen param_distributions to hold them.",
+        SearchWarning, stacklevel=4,
+    )

@@ -1,0 +1,255 @@
+"""TPESearchCV(warm_start=...): earlier results as finished trials before the first proposal.
+
+The searches run scikit-learn's SGDClassifier (milliseconds per fit) on the 60-sample
+``tiny`` data, except the command's folder (a real ``skkeras-search`` run) and the
+issue's acceptance test on the digits (KerasMLPClassifier).
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from skkeras_search import KerasMLPClassifier, paper_space
+from skkeras_search.cli import main
+from skkeras_search.exceptions import SearchWarning
+from skkeras_search.search import HyperbandSearchCV, TPESearchCV, describe_space
+from skkeras_search.space import int_range, log_uniform
+
+SPACE = {"alpha": log_uniform(1e-5, 1e-1), "l1_ratio": scipy.stats.uniform(0, 1),
+         "penalty": ["l2", "elasticnet"]}
+
+
+def sgd(max_iter=5):
+    return SGDClassifier(random_state=0, max_iter=max_iter, tol=None, learning_rate="constant",
+                         eta0=1)
+
+
+def tpe(space=SPACE, **kw):
+    return TPESearchCV(sgd(kw.pop("max_iter", 5)), space,
+                       **{"n_iter": 4, "batch_size": 4, "cv": 2, "random_state": 1, **kw})
+
+
+@pytest.fixture(scope="module")
+def source(tiny):
+    """8 earlier candidates (seed 0) on the tiny data."""
+    X, y = tiny
+    return tpe(n_iter=8, random_state=0).fit(X, y)
+
+
+@contextlib.contextmanager
+def no_search_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SearchWarning)
+        yield
+
+
+# ------------------------------------------------------------------- what a source gives
+def test_earlier_results_count_toward_n_startup(tiny, source):
+    # With n_startup=9 the 8 earlier trials are not enough: the first batch is random, as a
+    # cold start draws it; with n_startup=8 TPE proposes from the first candidate on.
+    X, y = tiny
+    cold = tpe(n_startup=8).fit(X, y).cv_results_["params"]
+    assert tpe(n_startup=9, warm_start=source).fit(X, y).cv_results_["params"] == cold
+    warm = tpe(n_startup=8, warm_start=source).fit(X, y)
+    assert warm.cv_results_["params"] != cold
+    # not refitted, not rows of the new search
+    assert len(warm.cv_results_["params"]) == 4
+    assert not {json.dumps(p, sort_keys=True) for p in warm.cv_results_["params"]} & \
+        {json.dumps(p, sort_keys=True) for p in source.cv_results_["params"]}
+
+
+def test_a_fitted_search_and_its_cv_results_give_the_same_candidates_every_time(tiny, source):
+    X, y = tiny
+    with no_search_warning():  # same data, same space
+        a = tpe(warm_start=source, asynchronous=True, n_jobs=1).fit(X, y)
+    b = tpe(warm_start=source.cv_results_, asynchronous=True, n_jobs=1).fit(X, y)
+    c = tpe(warm_start=source, asynchronous=True, n_jobs=1).fit(X, y)
+    assert a.cv_results_["params"] == b.cv_results_["params"] == c.cv_results_["params"]
+    assert a.warm_start is source  # stored unchanged
+    d, e = (tpe(warm_start=w).fit(X, y) for w in (source, source.cv_results_))  # batches
+    assert d.cv_results_["params"] == e.cv_results_["params"]
+
+
+def test_a_known_candidate_is_told_its_score_without_a_fit(tiny):
+    X, y = tiny
+    space = {"alpha": [1e-4, 1e-3, 1e-2, 1e-1], "penalty": ["l2", "l1"]}  # 8 points
+    earlier = tpe(space, n_iter=5, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="holds 3 candidates not known from warm_start, fewer "
+                                         "than n_iter=6. Running 3 iterations"):
+        search = tpe(space, n_iter=6, warm_start=earlier).fit(X, y)
+    key = [json.dumps(p, sort_keys=True) for p in search.cv_results_["params"]]
+    before = {json.dumps(p, sort_keys=True) for p in earlier.cv_results_["params"]}
+    assert len(key) == 3 and not set(key) & before  # the rest of the space, each once
+
+
+def test_a_multi_fidelity_source_gives_its_full_budget_rows(tiny):
+    X, y = tiny
+    hb = HyperbandSearchCV(sgd(), SPACE, max_epochs=9, resource="max_iter", cv=2,
+                           random_state=0).fit(X, y)
+    full = int((hb.cv_results_["n_resources"] == 9).sum())
+    assert 0 < full < len(hb.cv_results_["params"])
+    cold = tpe(max_iter=9, n_startup=full).fit(X, y).cv_results_["params"]
+    with no_search_warning():  # its budget parameter (max_iter=9) is not an extra name
+        enough = tpe(max_iter=9, n_startup=full, warm_start=hb).fit(X, y)
+    assert enough.cv_results_["params"] != cold
+    assert tpe(max_iter=9, n_startup=full + 1, warm_start=hb).fit(X, y).cv_results_["params"] \
+        == cold
+
+
+def test_a_failed_row_is_a_pruned_trial(tiny, source):
+    X, y = tiny
+    results = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+               for k, v in source.cv_results_.items()}
+    results["mean_test_score"][:] = np.nan
+    search = tpe(n_startup=8, warm_start=results).fit(X, y)  # 8 pruned trials: TPE proposes
+    assert search.cv_results_["params"] != tpe(n_startup=8).fit(X, y).cv_results_["params"]
+
+
+# --------------------------------------------------------------------- what differs
+def test_rows_outside_the_space_are_skipped_with_one_warning(tiny, source):
+    X, y = tiny
+    narrow = {**SPACE, "alpha": log_uniform(1e-3, 1e-1)}
+    outside = [p for p in source.cv_results_["params"] if p["alpha"] < 1e-3]
+    assert 0 < len(outside) < 8
+    with pytest.warns(SearchWarning) as record:
+        tpe(narrow, warm_start=source).fit(X, y)
+    messages = [str(w.message) for w in record if issubclass(w.category, SearchWarning)]
+    skipped = [m for m in messages if "earlier rows" in m]
+    assert len(skipped) == 1
+    assert f"{len(outside)} of 8 earlier rows do not fit param_distributions (alpha)" in \
+        skipped[0]
+    first = next(i for i, p in enumerate(source.cv_results_["params"]) if p["alpha"] < 1e-3)
+    assert f"alpha={source.cv_results_['params'][first]['alpha']!r} is outside " \
+           f"LogUniform(0.001, 0.1) (row {first})" in skipped[0]
+    space = [m for m in messages if "searched another space" in m]
+    assert space == [
+        "warm_start=TPESearchCV(...) searched another space: alpha (LogUniform(1e-05, 0.1) "
+        "there, LogUniform(0.001, 0.1) here). Its rows that fit param_distributions are used, "
+        "the others skipped."]
+
+
+def test_a_missing_or_extra_parameter_skips_the_row(tiny, source):
+    X, y = tiny
+    fewer = {k: v for k, v in SPACE.items() if k != "l1_ratio"}
+    more = {**SPACE, "eta0": int_range(1, 3)}
+    for space, skipped, differs in [
+        (fewer, r"8 of 8 earlier rows .* \(l1_ratio\) .* e\.g\. l1_ratio=0\.\d+ is not searched "
+                r"\(row 0\)", "l1_ratio (scipy.stats.uniform(0, 1) there, not searched here)"),
+        (more, r"8 of 8 earlier rows .* \(eta0\) .* e\.g\. eta0 is missing in row 0",
+         "eta0 (not searched there, IntRange(1, 3) here)"),
+    ]:
+        with pytest.warns(SearchWarning) as record:
+            tpe(space, warm_start=source).fit(X, y)
+        messages = [str(w.message) for w in record]
+        assert len(messages) == 2
+        assert re.search(skipped, messages[1]) and f"another space: {differs}." in messages[0]
+
+
+def test_other_data_is_named(tiny, source):
+    X, y = tiny
+    search = tpe(warm_start=source)
+    with pytest.warns(SearchWarning, match=re.escape(
+            f"warm_start=TPESearchCV(...) was fitted on other data: its data fingerprint "
+            f"{source.data_fingerprint_[:12]} differs from this data's")):
+        search.fit(X[:50], y[:50])
+    assert search.data_fingerprint_ != source.data_fingerprint_
+    # the fingerprint of a DataFrame is that of its values
+    frame = tpe(n_iter=1).fit(pd.DataFrame(X), pd.Series(y))
+    assert frame.data_fingerprint_ == source.data_fingerprint_
+
+
+def test_sources_that_cannot_be_read_are_refused_before_any_fit(tiny, tmp_path):
+    X, y = tiny
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ValueError, match=re.escape(f"warm_start={str(missing)!r} does not exist. "
+                                                   "Give a folder written by the skkeras-search "
+                                                   "command (it holds cv_results.csv)")):
+        tpe(warm_start=missing).fit(X, y)
+    with pytest.raises(ValueError, match=re.escape(f"warm_start={str(tmp_path)!r} holds no "
+                                                   "cv_results.csv")):
+        tpe(warm_start=str(tmp_path)).fit(X, y)
+    with pytest.raises(ValueError, match=re.escape("warm_start=TPESearchCV(...) is not fitted")):
+        tpe(warm_start=tpe()).fit(X, y)
+    with pytest.raises(ValueError, match="'warm_start' parameter of TPESearchCV must be"):
+        tpe(warm_start=5).fit(X, y)
+
+
+def test_describe_space_is_stable_text():
+    space = [{"a": log_uniform(1e-3, 1.0), "b": scipy.stats.uniform(0, 2)}, {"c": [1, (2, 3)]}]
+    assert describe_space(space) == [
+        {"a": "LogUniform(0.001, 1.0)", "b": "scipy.stats.uniform(0, 2)"}, {"c": "[1, (2, 3)]"}]
+    assert describe_space(space[0]) == describe_space([space[0]])[0]
+
+
+# ------------------------------------------------------------------- the command's folder
+def _digest(folder):
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            h.update(name.encode())
+            with open(path, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()
+
+
+@pytest.mark.slow
+def test_a_command_output_folder_is_a_source(tmp_path, digits, capsys):
+    out = tmp_path / "tpe"
+    assert main(["--strategy", "tpe", "--n-iter", "4", "--epochs", "2", "--cv", "2",
+                 "--no-cache", "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    before = _digest(out)
+    X, y = digits
+    pipe = Pipeline([("scale", FunctionTransformer()),
+                     ("classifier", KerasMLPClassifier(epochs=2, random_state=0))])
+    space = {f"classifier__{k}": v for k, v in paper_space().items()}  # names end alike
+    search = TPESearchCV(pipe, space, n_iter=1, n_startup=4, cv=2, random_state=0,
+                         warm_start=out, refit=False)
+    cold = TPESearchCV(pipe, space, n_iter=1, n_startup=4, cv=2, random_state=0, refit=False)
+    with no_search_warning():  # names mapped by their last part, same space, no fingerprint
+        search.fit(X[:300], y[:300])
+    cold.fit(X[:300], y[:300])
+    assert search.cv_results_["params"] != cold.cv_results_["params"]  # TPE from the start
+    assert _digest(out) == before  # the source is only read
+    # the command will write the fingerprint: a copy that has one, of other data
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    report = json.loads((copy / "report.json").read_text())
+    report["data"]["fingerprint"] = "0" * 40
+    (copy / "report.json").write_text(json.dumps(report))
+    narrow = {**space, "classifier__learning_rate": log_uniform(1e-3, 1.0)}
+    with pytest.warns(SearchWarning) as record:
+        TPESearchCV(pipe, narrow, n_iter=1, cv=2, random_state=0, warm_start=copy,
+                    refit=False).fit(X[:300], y[:300])
+    text = " ".join(str(w.message) for w in record)
+    assert "its data fingerprint 000000000000 differs" in text
+    assert "n_samples 1347 there, 300 here" in text
+    assert "searched another space: classifier__learning_rate (LogUniform(1e-05, 1.0) there, " \
+           "LogUniform(0.001, 1.0) here)" in text
+
+
+# ------------------------------------------------------------------ the issue's acceptance
+@pytest.mark.slow
+def test_a_warm_start_of_8_reaches_the_best_of_the_16_it_starts_from(digits):
+    X, y = digits
+    clf = KerasMLPClassifier(epochs=3, random_state=0)
+    common = {"batch_size": 4, "cv": 2, "random_state": 0, "refit": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first = TPESearchCV(clf, paper_space(), n_iter=16, **common).fit(X, y)
+        more = TPESearchCV(clf, paper_space(), n_iter=8, warm_start=first, **common).fit(X, y)
+    assert more.best_score_ >= first.best_score_
