@@ -138,3 +138,123 @@ def test_regression_losses_match_keras_fit(data, optimizer, loss):
         order = stream(SEED, "shuffle", epoch).permutation(N)
         model.fit(X[order], targets[order], batch_size=8, epochs=1, shuffle=False, verbose=0)
     _assert_same(state.params, [np.asarray(v) for v in model.get_weights()])
+
+
+# ---------------------------------------------------------------- training options
+# Keras's side runs its optimizer eagerly (GradientTape, ``apply_gradients``): the same
+# update arithmetic Model.fit calls, without tracing a train function per test.
+WEIGHT_DECAY, SMOOTHING = 0.1, 0.2
+
+
+def _ours_with(X, y, optimizer, batch_size, **options):
+    """Our weights after EPOCHS epochs with the training ``options`` (and alpha=1e-2)."""
+    state = _training.new_state(SEED, SIZES, np.float32)
+    initial = [p.copy() for p in state.params]
+    hyper = {"activation": "relu", "optimizer": optimizer, "learning_rate": LEARNING_RATE,
+             "alpha": 1e-2, "dropout": 0.0, **options}
+    schedule = _training.Schedule(epochs=EPOCHS, batch_size=batch_size, tol=0.0,
+                                  n_iter_no_change=10**9)
+    _training.train(state, X, y, np.ones(N, np.float32), hyper=hyper, schedule=schedule,
+                    seed=SEED)
+    return initial, state.params
+
+
+def _keras_optimizer(optimizer, learning_rate, weight_decay):
+    keras = _backend.keras()
+    decay = weight_decay or None
+    return {
+        "adam": lambda: keras.optimizers.Adam(learning_rate, weight_decay=decay),
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay),
+        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, weight_decay=decay),
+        "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate, weight_decay=decay),
+    }[optimizer]()
+
+
+def _keras_steps(initial, X, y, opt, batch_size, label_smoothing=0.0):
+    """Keras's Dense layers, L2(1e-2), CategoricalCrossentropy and ``opt``, over our row order."""
+    keras = _backend.keras()
+    tf = _backend.tensorflow()
+    reg = keras.regularizers.L2(1e-2)
+    model = keras.Sequential([
+        keras.Input((SIZES[0],)),
+        keras.layers.Dense(SIZES[1], activation="relu", kernel_regularizer=reg),
+        keras.layers.Dense(SIZES[2], kernel_regularizer=reg),
+    ])
+    model.set_weights(initial)
+    loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True,
+                                                   label_smoothing=label_smoothing)
+    onehot = np.eye(SIZES[2], dtype=np.float32)[y]
+    for epoch in range(EPOCHS):
+        order = stream(SEED, "shuffle", epoch).permutation(N)
+        for start in range(0, N, batch_size):
+            idx = order[start:start + batch_size]
+            with tf.GradientTape() as tape:
+                loss = loss_fn(onehot[idx], model(X[idx], training=True)) + tf.add_n(model.losses)
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+    return [np.asarray(v) for v in model.get_weights()]
+
+
+def _differ(ours, theirs):
+    return any(not np.allclose(a, b, rtol=RTOL, atol=ATOL) for a, b in zip(ours, theirs))
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd", "rmsprop"])
+def test_weight_decay_matches_keras_decoupled_decay(data, optimizer):
+    """AdamW, SGD(weight_decay=...) and RMSprop(weight_decay=...): Keras 3 decays every
+    variable, biases included, by ``w * wd * lr`` before the update."""
+    X, y, _ = data
+    initial, ours = _ours_with(X, y, optimizer, 8, weight_decay=WEIGHT_DECAY)
+    theirs = _keras_steps(initial, X, y, _keras_optimizer(optimizer, LEARNING_RATE, WEIGHT_DECAY),
+                          8)
+    _assert_same(ours, theirs)
+    _, undecayed = _ours_with(X, y, optimizer, 8)
+    assert _differ(undecayed, theirs)  # the decay is large enough to be seen
+
+
+class _Shifted:
+    """A Keras schedule that counts steps from 1 (the off-by-one the test must catch)."""
+
+    def __new__(cls, schedule):
+        keras = _backend.keras()
+
+        class Shifted(keras.optimizers.schedules.LearningRateSchedule):
+            def __call__(self, step):
+                return schedule(step + 1)
+
+        return Shifted()
+
+
+@pytest.mark.parametrize("optimizer, weight_decay", [("adam", 0.0), ("sgd", WEIGHT_DECAY)])
+def test_cosine_schedule_matches_keras_cosine_decay(data, optimizer, weight_decay):
+    """CosineDecay(lr, decay_steps=epochs * batches, alpha=0) at the optimizer's iterations
+    (0 before the first update); the decay, when there is one, uses the scheduled rate."""
+    keras = _backend.keras()
+    X, y, _ = data
+    initial, ours = _ours_with(X, y, optimizer, 8, weight_decay=weight_decay,
+                               learning_rate_schedule="cosine")
+    cosine = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, EPOCHS * (N // 8), alpha=0.0)
+    theirs = _keras_steps(initial, X, y, _keras_optimizer(optimizer, cosine, weight_decay), 8)
+    _assert_same(ours, theirs)
+    shifted = _keras_steps(initial, X, y,
+                           _keras_optimizer(optimizer, _Shifted(cosine), weight_decay), 8)
+    assert _differ(ours, shifted)
+
+
+def test_label_smoothing_matches_keras_loss_and_training(data):
+    """The loss value and the weights of CategoricalCrossentropy(label_smoothing=ls)."""
+    keras = _backend.keras()
+    tf = _backend.tensorflow()
+    X, y, _ = data
+    logits = tf.constant(X[:, :SIZES[2]] * 3)
+    ours = _graph._sample_loss(tf, "cross_entropy", tf.constant(y), logits,
+                               tf.constant(np.float32(SMOOTHING)))
+    theirs = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING)(
+        np.eye(SIZES[2], dtype=np.float32)[y], logits)
+    np.testing.assert_allclose(float(tf.reduce_mean(ours)), float(theirs), rtol=1e-6)
+    initial, trained = _ours_with(X, y, "adam", 8, label_smoothing=SMOOTHING)
+    expected = _keras_steps(initial, X, y, _keras_optimizer("adam", LEARNING_RATE, 0.0), 8,
+                            label_smoothing=SMOOTHING)
+    _assert_same(trained, expected)
+    _, unsmoothed = _ours_with(X, y, "adam", 8)
+    assert _differ(unsmoothed, expected)
