@@ -181,6 +181,7 @@ def param_importances(results, param_distributions=None, *, evaluator="ped-anova
     _check(evaluator, scores, columns)
     if len(columns) == 1:
         _, method = _evaluator(evaluator, len(scores), random_state)
+        method += "; one parameter varies, so it has the whole share"
         return {"method": method, "values": {columns[0].name: 1.0}, "n_rows": len(scores)}
     import optuna
 

@@ -43,7 +43,10 @@ def _figure_importances(importance):
     fig, axes = plt.subplots(1, len(parts), figsize=(5.0 * len(parts), 1.6 + 0.45 * len(names)),
                              dpi=110, squeeze=False)
     for ax, part in zip(axes[0], parts):
-        ax.barh(names, [part["values"].get(n, 0.0) for n in names], color="tab:blue")
+        shares = [part["values"].get(n, 0.0) for n in names]
+        ax.barh(names, shares, color="tab:blue")
+        for k, share in enumerate(shares):
+            ax.text(min(share, 0.85) + 0.01, k, f"{share:.3f}", va="center", fontsize="small")
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of importance")
         ax.set_title("\n".join(textwrap.wrap(part["method"], 48)), fontsize="small")
