@@ -4,6 +4,8 @@
 tables, NPZ and IDX files); ``_tables`` reads a table, with one module per
 job beside it (``_files``, ``_dialect``, ``_readers``, ``_cells``,
 ``_numbers``, ``_targets``; pandas does the parsing).
+:class:`NumericScaler` (``_scaling``) is the numeric columns' searchable
+scaling step.
 What the features become is decided in the searched pipeline
 (:func:`build_pipeline`), so each fold fits its own preprocessing.
 """
@@ -16,6 +18,7 @@ from skkeras_search.datasets._preprocessing import (
     describe,
     select_features,
 )
+from skkeras_search.datasets._scaling import NumericScaler
 from skkeras_search.exceptions import DataError, DataUsageError, DataWarning
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "DataWarning",
     "Dataset",
     "ImageScaler",
+    "NumericScaler",
     "TableSchema",
     "build_pipeline",
     "describe",

@@ -2,9 +2,10 @@
 
 Tables become a scikit-learn ``Pipeline``: :class:`TableSchema` (checks,
 orders and types the columns seen in training) and a ``ColumnTransformer``
-(numeric: median imputation with missing-indicators, then standardisation;
-categorical: most-frequent imputation, then one-hot encoding that ignores
-categories unseen in training), followed by the classifier. The search runs
+(numeric: median imputation with missing-indicators, then standardisation
+or :class:`NumericScaler`'s quantile or robust scaling; categorical:
+most-frequent imputation, then one-hot encoding that ignores categories
+unseen in training), followed by the classifier. The search runs
 over that pipeline, so every cross-validation fold fits its own
 preprocessing on its own training rows and nothing leaks from validation
 rows (the pattern of scikit-learn's example "Column Transformer with Mixed
@@ -23,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from skkeras_search._core.validation import fitted_network
 from skkeras_search.datasets._cells import MISSING_MARKERS
 from skkeras_search.datasets._numbers import number_like
+from skkeras_search.datasets._scaling import NumericScaler, check_scaling
 from skkeras_search.exceptions import DataError, DataUsageError, DataWarning, literal
 
 __all__ = ["DataWarning", "TableSchema", "ImageScaler", "select_features", "build_pipeline",
@@ -382,7 +384,7 @@ def _warn_mixed(column, values, lines):
 
 
 def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), image_max=None,
-                   final="classifier"):
+                   final="classifier", numeric_scaling="standard", random_state=None):
     """The searched pipeline: preprocessing steps, then ``classifier`` as step 'classifier'.
 
     Parameters
@@ -397,16 +399,29 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
         For images: the pixel maximum (see :class:`ImageScaler`).
     final : str, default='classifier'
         Name of the estimator's step ('regressor' for a regression pipeline).
+    numeric_scaling : {'standard', 'quantile', 'robust'}, default='standard'
+        'standard' is scikit-learn's ``StandardScaler``, as before; the others
+        build a :class:`NumericScaler`, whose method ('standard' included: the
+        same numbers) a search sets as ``preprocess__numeric__scale__method``.
+        Ignored for images.
+    random_state : int, RandomState instance or None, default=None
+        The :class:`NumericScaler`'s seed (the quantile method's noise).
 
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
+
+    Raises
+    ------
+    ValueError
+        ``numeric_scaling`` names no method.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+    check_scaling(numeric_scaling)
     if image_max is not None:
         return Pipeline([("scale", ImageScaler(max_value=image_max)), (final, classifier)])
     categorical = [c for c in columns if c in set(categorical)]
@@ -415,7 +430,8 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
     if numeric:
         transformers.append(("numeric", Pipeline([
             ("impute", SimpleImputer(strategy="median", add_indicator=True)),
-            ("scale", StandardScaler()),
+            ("scale", StandardScaler() if numeric_scaling == "standard"
+             else NumericScaler(method=numeric_scaling, random_state=random_state)),
         ]), numeric))
     if categorical:
         transformers.append(("categorical", Pipeline([
@@ -446,7 +462,8 @@ def describe(pipeline, X, dropped=None):
     Returns
     -------
     description : dict
-        JSON-ready: kind, columns, numeric, categorical (with category
+        JSON-ready: kind, columns, numeric, numeric_scaling (the method
+        fitted; None without numeric columns), categorical (with category
         counts), imputed (missing cells per column), missing indicators,
         dropped and the number of features the network sees.
     """
@@ -461,8 +478,9 @@ def describe(pipeline, X, dropped=None):
     if "categorical" in transformers:
         encoder = transformers["categorical"].named_steps["onehot"]
         categorical = {c: len(cats) for c, cats in zip(schema.categorical, encoder.categories_)}
-    indicators = []
+    indicators, scaling = [], None
     if "numeric" in transformers:
+        scaling = getattr(transformers["numeric"].named_steps["scale"], "method", "standard")
         imputer = transformers["numeric"].named_steps["impute"]
         if imputer.indicator_ is not None:
             numeric_cols = [c for c in schema.columns if c not in set(schema.categorical)]
@@ -472,6 +490,7 @@ def describe(pipeline, X, dropped=None):
         "kind": "table",
         "columns": list(schema.columns),
         "numeric": [c for c in schema.columns if c not in set(schema.categorical)],
+        "numeric_scaling": scaling,
         "categorical": categorical,
         "imputed": missing,
         "missing_indicators": indicators,
