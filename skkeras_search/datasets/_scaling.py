@@ -82,7 +82,8 @@ class NumericScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       ("On Embeddings for Numerical Features in Tabular Deep Learning",
       NeurIPS 2022; TabM, ICLR 2025): ``QuantileTransformer(
       output_distribution='normal', n_quantiles=max(min(n // 30, 1000), 10),
-      subsample=10**9)`` fitted on the ``n`` training rows plus Gaussian
+      subsample=10**9)`` (at most ``n`` quantiles, as scikit-learn would
+      cap them) fitted on the ``n`` training rows plus Gaussian
       noise of standard deviation 1e-3 times each column's; transform adds
       no noise. Their code scales the noise differently (TabM: a fixed 1e-5;
       rtdl-num-embeddings: ``1e-3 / max(std, 1e-3)``); 1e-3 times the
