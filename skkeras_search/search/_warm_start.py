@@ -16,8 +16,10 @@ Names are matched directly, else by their last ``__`` part (the command writes
 one name of the new space has it.
 """
 
+import hashlib
 import json
 import os
+import re
 import warnings
 from collections.abc import Mapping
 
@@ -26,7 +28,7 @@ import numpy as np
 from skkeras_search.exceptions import SearchWarning
 from skkeras_search.search._optuna_space import describe
 
-__all__ = ["describe_space", "warm_start_trials", "WarmStart"]
+__all__ = ["describe_space", "warm_start_digest", "warm_start_trials", "WarmStart"]
 
 _EXPECTED = ("Give a folder written by the skkeras-search command (it holds cv_results.csv), "
              "a fitted search, or a search's cv_results_ dict")
@@ -48,6 +50,33 @@ def describe_space(param_distributions):
     if isinstance(param_distributions, Mapping):
         return {str(k): describe(v) for k, v in param_distributions.items()}
     return [describe_space(space) for space in param_distributions]
+
+
+def warm_start_digest(source):
+    """BLAKE2 (hex) of what a ``warm_start`` source holds: its rows' parameters, scores and
+    budgets, and its data fingerprint; equal digests, equal trials for one space.
+
+    For keys of a search's records (the asynchronous decision log): the
+    search's parameters hold the source itself, which names a folder by its
+    path and a fitted search by its settings, not by their results.
+
+    Parameters
+    ----------
+    source : search, dict, str or os.PathLike
+        As ``TPESearchCV``'s ``warm_start``.
+
+    Returns
+    -------
+    digest : str
+    """
+    earlier = _read(source)
+    results = earlier.results
+    columns = {k: np.asarray(v, dtype=float).tolist() for k, v in results.items()
+               if k.startswith("mean_test_") or k == "n_resources"}
+    params = [sorted((str(k), re.sub(r" at 0x[0-9a-fA-F]+", "", repr(v))) for k, v in p.items())
+              for p in results["params"]]
+    text = json.dumps([params, columns, earlier.fingerprint], sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 class WarmStart:
