@@ -140,11 +140,6 @@ class SearchSpace:
         self._branch = CategoricalDistribution(tuple(range(len(branches))))
         self._grids = [grid(b) for b in branches]
 
-    @property
-    def dims(self):
-        """The one branch's dimensions (a space that is not conditional)."""
-        return self.branches[0]
-
     def n_points(self):
         """Distinct candidates: the sum over branches of their points, or None if infinite."""
         sizes = [n_points(b) for b in self.branches]
