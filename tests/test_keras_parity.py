@@ -199,10 +199,10 @@ def _differ(ours, theirs):
     return any(not np.allclose(a, b, rtol=RTOL, atol=ATOL) for a, b in zip(ours, theirs))
 
 
-@pytest.mark.parametrize("optimizer", ["adamw", "sgd", "rmsprop"])
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
 def test_weight_decay_matches_keras_decoupled_decay(data, optimizer):
-    """AdamW, SGD(weight_decay=...) and RMSprop(weight_decay=...): Keras 3 decays every
-    variable, biases included, by ``w * wd * lr`` before the update."""
+    """AdamW and SGD(weight_decay=...): Keras 3 decays every variable, biases included, by
+    ``w * wd * lr`` before the update (its base optimizer's rule, the same for RMSprop)."""
     X, y, _ = data
     initial, ours = _ours_with(X, y, optimizer, 8, weight_decay=WEIGHT_DECAY)
     theirs = _keras_steps(initial, X, y, _keras_optimizer(optimizer, LEARNING_RATE, WEIGHT_DECAY),
