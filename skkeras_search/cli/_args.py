@@ -46,6 +46,13 @@ examples:
   # asynchronous: ASHA starts 40 candidates on rungs up to 27 epochs, no worker waits
   skkeras-search --strategy asha --n-iter 40 --epochs 27 --n-jobs 2 --out asha
 
+  # TPE starting from an earlier run's results; a conditional space (a JSON list)
+  skkeras-search --strategy tpe --n-iter 8 --warm-start-from tpe --out tpe-more
+  skkeras-search --strategy tpe --space branches.json --out conditional
+
+  # log to MLflow too (pip install 'skkeras-search[mlflow]'); report.html is always written
+  skkeras-search --strategy hyperband --mlflow-uri sqlite:///mlflow.db --out hyperband
+
   # on a Dask cluster (pip install 'skkeras-search[dask]')
   skkeras-search --scheduler tcp://scheduler-host:8786 --n-iter 100 --out big
 
@@ -152,6 +159,10 @@ def build_parser():
     search.add_argument("--resume", action="store_true",
                         help="reuse the fits an earlier, interrupted run with the same --out "
                              "finished (from its fit cache) instead of training them again")
+    search.add_argument("--warm-start-from", metavar="OUT",
+                        help="with --strategy tpe: give TPE the results of an earlier run's "
+                             "--out folder (its cv_results.csv) as finished trials before the "
+                             "first proposal; a different data set or space is a warning")
     search.add_argument("--cache-dir", metavar="DIR",
                         help="fit cache folder (default: OUT/fit-cache)")
     search.add_argument("--no-cache", action="store_true",
@@ -163,6 +174,14 @@ def build_parser():
     out.add_argument("--tensorboard", action="store_true",
                      help="also write the search to OUT/tensorboard in TensorBoard's HParams "
                           "format (needs the tensorboard package)")
+    out.add_argument("--mlflow-uri", metavar="URI",
+                     help="also log the search to MLflow at URI (a file:, sqlite: or http: "
+                          "tracking URI): a parent run with the best parameters, the report, "
+                          "plots and model, and a child run per row of cv_results.csv "
+                          "(needs the mlflow extra)")
+    out.add_argument("--mlflow-experiment", metavar="NAME",
+                     help="MLflow experiment of --mlflow-uri's runs (default: MLflow's "
+                          "default experiment)")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     out.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -16,6 +16,7 @@ otherwise (it has ``class_weight``).
 
 import argparse
 import difflib
+import importlib.util
 import json
 import os
 import tempfile
@@ -108,6 +109,7 @@ def read_inputs(args, argv, stderr):
     """
     _check_numbers(args)
     _check_options(args)
+    _check_tracking_and_warm_start(args)
     sep, batch_size = _table_flags(args), _batch_size(args.batch_size)
     _check_scorer_name(args.scoring)
     cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.out, "fit-cache"))
@@ -164,6 +166,27 @@ def _check_options(args):
             f"--strategy {', '.join(CAN_BE_ASYNCHRONOUS)} or {', '.join(ASYNCHRONOUS)}."
         )
     _check_gpus(args)
+
+
+def _check_tracking_and_warm_start(args):
+    if args.mlflow_experiment and not args.mlflow_uri:
+        raise UsageError("--mlflow-experiment names an experiment of --mlflow-uri, which was not "
+                         "given. Add --mlflow-uri URI, or drop --mlflow-experiment.")
+    if args.mlflow_uri and importlib.util.find_spec("mlflow") is None:
+        raise UsageError("--mlflow-uri needs the mlflow package, which is not installed. "
+                         "Install it with pip install 'skkeras-search[mlflow]'.")
+    if args.warm_start_from is None:
+        return
+    if args.strategy != "tpe":
+        raise UsageError(f"--warm-start-from gives earlier results to TPE's model, but --strategy "
+                         f"{args.strategy} has none. Use --strategy tpe, or drop --warm-start-from.")
+    path = os.path.join(args.warm_start_from, "cv_results.csv")
+    if not os.path.isfile(path):
+        raise UsageError(f"--warm-start-from {args.warm_start_from}: no cv_results.csv there. "
+                         "Give the --out folder of an earlier skkeras-search run.")
+    if os.path.abspath(args.warm_start_from) == os.path.abspath(args.out):
+        raise UsageError(f"--warm-start-from {args.warm_start_from} is also --out, whose "
+                         "cv_results.csv this run replaces. Use another --out.")
 
 
 def _check_gpus(args):
@@ -357,15 +380,19 @@ def network_class(task):
 def read_space(path, task, strategy, classes=None):
     """``--space``'s file as a search space, every name and value legal for the task's estimator.
 
-    JSON writes every key as text, so a ``class_weight`` dict's keys are
-    read as the target's ``classes`` they spell (``"0"`` as the label 0).
+    The file holds one JSON object (a space) or a list of them (a conditional
+    space, as ``RandomizedSearchCV`` takes it: each candidate is drawn from
+    one branch and has only that branch's parameters). JSON writes every key
+    as text, so a ``class_weight`` dict's keys are read as the target's
+    ``classes`` they spell (``"0"`` as the label 0).
 
     Raises
     ------
     UsageError
-        Unreadable or invalid JSON; a name the estimator does not have (with
-        "did you mean"); a value it refuses; a distribution under ``--strategy
-        grid``; ``epochs`` under a multi-fidelity strategy.
+        Unreadable or invalid JSON; an empty list; a name the estimator does
+        not have (with "did you mean"); a value it refuses; a distribution
+        under ``--strategy grid``; ``epochs`` under a multi-fidelity strategy.
+        A message about a branch of a list names it (``branch 1``, from 0).
     """
     try:
         with open(path) as fh:
@@ -376,6 +403,18 @@ def read_space(path, task, strategy, classes=None):
     except json.JSONDecodeError as exc:
         raise UsageError(f"--space {path}: not valid JSON ({exc.msg} at line {exc.lineno}). "
                          "Fix the file.") from None
+    if not isinstance(spec, list):
+        return _read_branch(spec, path, "", task, strategy, classes)
+    if not spec:
+        raise UsageError(f"--space {path}: the list of spaces is empty. Give one object per "
+                         'branch, e.g. [{"optimizer": ["adam"]}, {"optimizer": ["sgd"], '
+                         '"momentum": [0.0, 0.9]}], or one object.')
+    return [_read_branch(branch, path, f"branch {i}: ", task, strategy, classes)
+            for i, branch in enumerate(spec)]
+
+
+def _read_branch(spec, path, where, task, strategy, classes):
+    """One JSON object of ``--space`` as a space (``where`` names its branch in messages)."""
     estimator = network_class(task)
     try:
         if isinstance(spec, dict):
@@ -385,8 +424,8 @@ def read_space(path, task, strategy, classes=None):
             for value in dist if isinstance(dist, list) else [dist.low, dist.high]:
                 estimator(**{name: value})._validate_params()
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--space {path}: {' '.join(str(exc).split())}") from None
-    _check_strategy(space, strategy)
+        raise UsageError(f"--space {path}: {where}{' '.join(str(exc).split())}") from None
+    _check_strategy(space, strategy, where)
     if isinstance(space.get("class_weight"), list) and classes is not None:
         space["class_weight"] = [_weights_by_label(w, classes, path) for w in space["class_weight"]]
     return space
@@ -424,14 +463,14 @@ def _check_names(spec, estimator, task):
         raise ValueError(f"{name!r} is not a parameter of {estimator.__name__}. {hint}")
 
 
-def _check_strategy(space, strategy):
+def _check_strategy(space, strategy, where=""):
     if strategy == "grid":
         ranges = [k for k, v in space.items() if not isinstance(v, list)]
         if ranges:
             raise UsageError(f"--strategy grid needs a list of values for every parameter of "
-                             f"--space, but {ranges[0]!r} is a distribution. Write it as a list, "
+                             f"--space, but {where}{ranges[0]!r} is a distribution. Write it as a list, "
                              "e.g. [0.001, 0.01, 0.1].")
     if strategy in MULTI_FIDELITY and "epochs" in space:
         raise UsageError(f"--strategy {strategy} sets the epoch budget itself, but --space "
-                         "has 'epochs'. Remove it from the space and use --epochs for the full "
+                         f"{where}has 'epochs'. Remove it from the space and use --epochs for the full "
                          "budget.")

@@ -2,7 +2,8 @@
 
 The only module that exits. ``main(argv)`` returns 0 on success, 2 on usage
 errors (bad flags, missing files, unknown columns), 1 on runtime failures
-(unusable data, every fit failed, a dead worker), 130 on Ctrl-C after
+(unusable data, every fit failed, a dead worker, MLflow refusing the runs after
+the results were written), 130 on Ctrl-C after
 keeping what was finished. Data errors are printed in the command's
 vocabulary (``--data x.csv``) through :func:`~skkeras_search.cli._args.in_flags`.
 """
@@ -22,6 +23,7 @@ from skkeras_search.cli._outputs import (
     write_outputs,
 )
 from skkeras_search.cli._plan import make_plan
+from skkeras_search.cli._tracking import TrackingError, log_to_mlflow
 from skkeras_search.exceptions import DataError, DataUsageError
 
 __all__ = ["main", "console_main", "run"]
@@ -38,6 +40,12 @@ def run(args, argv, stdout, stderr):
     report = write_outputs(inputs, plan, outcome)
     stdout.write(summary_text(inputs, report))
     stdout.flush()
+    if args.mlflow_uri:
+        run_id = log_to_mlflow(inputs, plan, outcome, report)["mlflow"]["parent_run_id"]
+        stdout.write(f"MLflow: parent run {run_id} at {args.mlflow_uri}"
+                     + (f", experiment {args.mlflow_experiment!r}" if args.mlflow_experiment
+                        else "") + "\n")
+        stdout.flush()
     return 0
 
 
@@ -73,6 +81,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         return 130
+    except TrackingError as exc:  # the results are written and summarised already
+        sys.stderr.write(f"skkeras-search: error: {exc}\n")
+        return 1
     except EveryFitFailed as exc:  # one line, then scikit-learn's report when no record
         sys.stderr.write(f"skkeras-search: error: {exc}\n")
         if exc.details:

@@ -2,8 +2,9 @@
 
 :func:`write_outputs` scores the refit best model on the held-out rows and
 writes, in this order, ``cv_results.csv``, ``test_predictions.csv``, the
-plots (``_plots``), the TensorBoard runs (``_tensorboard``), ``best_model/``
-and last ``report.json``, whose content ``_report`` builds once from the
+plots (``_plots``, and the analysis's: importances, marginals, budget
+correlation), the TensorBoard runs (``_tensorboard``), ``best_model/``,
+``report.html`` (``_html``) and last ``report.json``, whose content ``_report`` builds once from the
 inputs, the plan, the outcome and the scores (:func:`write_interrupted`
 after Ctrl-C). Files are replaced atomically; only the command's own plots
 and TensorBoard folder are removed from a reused ``--out``.
@@ -24,7 +25,9 @@ from sklearn.metrics import get_scorer
 
 from skkeras_search._core.files import atomic_write, json_value
 from skkeras_search._core.validation import fitted_network
+from skkeras_search.analysis import analyse, write_analysis_plots
 from skkeras_search.cli import _plots
+from skkeras_search.cli._html import write_html_report
 from skkeras_search.cli._report import finished_report, interrupted_report, summary
 from skkeras_search.cli._tensorboard import write_hparams
 from skkeras_search.datasets import describe
@@ -35,7 +38,9 @@ __all__ = ["write_outputs", "write_interrupted", "summary_text", "interrupted_te
 
 #: Files and folders of --out that the command writes (only some in a given run).
 _OWNED_OUTPUTS = ("score_vs_learning_rate.png", "score_vs_hidden_units.png", "search_history.png",
-                  "best_loss_curve.png", "predicted_vs_true.png", "tensorboard")
+                  "best_loss_curve.png", "predicted_vs_true.png", "importance.png",
+                  "marginals.png", "pairwise.png", "budget_correlation.png", "report.html",
+                  "tensorboard")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,9 @@ class Scored:
 
     ``results`` is ``cv_results_`` without the pipeline prefix; ``network``
     the refit pipeline's fitted network; ``test_score`` its score on the
-    held-out rows; ``files`` the artefacts written, by name.
+    held-out rows; ``files`` the artefacts written, by name; ``analysis``
+    what the search learned (:func:`skkeras_search.analysis.analyse`:
+    importances, ties with the best, budget rank correlations).
     """
 
     results: dict
@@ -53,6 +60,7 @@ class Scored:
     test_score: float
     preprocessing: dict
     files: dict
+    analysis: dict
 
 
 def write_outputs(inputs, plan, outcome):
@@ -68,17 +76,22 @@ def write_outputs(inputs, plan, outcome):
     write_cv_results(out, results)
     write_test_predictions(out, inputs.idx_te, inputs.y_te, predictions)
     plots = write_plots(out, results, inputs, network, predictions, test_score)
+    analysis = analyse(results, plan.space, random_state=inputs.args.random_state)
+    plots.update({name[:-4]: name for name in
+                  write_analysis_plots(out, results, analysis, plan.space)})
     if inputs.args.tensorboard:
         write_tensorboard(out, results, inputs)
     preprocessing = write_best_model(out, best, inputs)
     files = {**plots, "cv_results": "cv_results.csv", "best_model": "best_model/",
-             "test_predictions": "test_predictions.csv",
+             "test_predictions": "test_predictions.csv", "report_html": "report.html",
              **({"tensorboard": "tensorboard/"} if inputs.args.tensorboard else {})}
     scored = Scored(results=results, network=network,
                     best_params={k.removeprefix(plan.prefix): v
                                  for k, v in search.best_params_.items()},
-                    test_score=test_score, preprocessing=preprocessing, files=files)
+                    test_score=test_score, preprocessing=preprocessing, files=files,
+                    analysis=analysis)
     report = finished_report(inputs, plan, outcome, scored)
+    write_html_report(out, report)
     write_report(out, report)
     return report
 

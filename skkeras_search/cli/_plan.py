@@ -36,6 +36,7 @@ from skkeras_search.search import (
     ASHASearchCV,
     HyperbandSearchCV,
     TPESearchCV,
+    describe_space,
     hyperband_brackets,
     round_sizes,
 )
@@ -63,9 +64,10 @@ class Plan:
     ----------
     strategy : str
         One of :data:`STRATEGIES`.
-    space : dict
-        The searched space, parameter names as the network has them.
-    space_text : dict
+    space : dict or list of dict
+        The searched space, parameter names as the network has them; a list
+        of dicts is a conditional space (one branch per candidate).
+    space_text : dict or list of dict
         Each parameter's distribution or choices as text (for the report).
     prefix : str
         The network's step prefix in the searched pipeline (``classifier__``).
@@ -128,7 +130,7 @@ def make_plan(inputs):
                                                              random_state=args.random_state)
     progress_path = os.path.join(args.out, "progress.jsonl")
     return Plan(strategy=args.strategy, space=space,
-                space_text={k: repr(v) for k, v in space.items()}, prefix=prefix,
+                space_text=describe_space(space), prefix=prefix,
                 search=_search(inputs, space, prefix, folds, progress_path),
                 n_candidates=count, total_fits=total, rounds=rounds,
                 cv_digest=_cv_digest(folds, inputs), progress_path=progress_path,
@@ -149,15 +151,24 @@ def _search(inputs, space, prefix, folds, progress_path):
                               final="regressor" if inputs.regression else "classifier",
                               image_max=inputs.dataset.image_max
                               if inputs.dataset.kind == "images" else None)
-    searched = {f"{prefix}{name}": dist for name, dist in space.items()}
-    keys = list(searched) + ([f"{prefix}epochs"] if args.strategy in MULTI_FIDELITY else [])
+    searched = prefixed(space, prefix)
+    names = dict.fromkeys(k for branch in (searched if isinstance(searched, list) else [searched])
+                          for k in branch)  # in order, once each
+    keys = list(names) + ([f"{prefix}epochs"] if args.strategy in MULTI_FIDELITY else [])
     return build_search(
         args.strategy, pipeline, searched, n_iter=args.n_iter, cv=folds,
         scoring=ProgressScorer(inputs.scoring, progress_path, keys=keys),
         n_jobs=_n_jobs(args),
         random_state=args.random_state, epochs=args.epochs, resource=f"{prefix}epochs",
-        asynchronous=args.asynchronous,
+        asynchronous=args.asynchronous, warm_start=args.warm_start_from,
     )
+
+
+def prefixed(space, prefix):
+    """``space`` (a dict, or a list of dicts: a conditional space) with each name under ``prefix``."""
+    if isinstance(space, list):
+        return [prefixed(branch, prefix) for branch in space]
+    return {f"{prefix}{name}": dist for name, dist in space.items()}
 
 
 def _n_jobs(args):
@@ -183,7 +194,7 @@ def grid_for(n_iter):
 
 
 def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, random_state,
-                 epochs, resource="epochs", asynchronous=False):
+                 epochs, resource="epochs", asynchronous=False, warm_start=None):
     """The search object of ``strategy`` (one of :data:`STRATEGIES`).
 
     * ``random``: ``RandomizedSearchCV``, ``n_iter`` candidates at ``epochs``.
@@ -196,7 +207,9 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
       promoted candidate trains only its extra epochs.
     * ``tpe``: :class:`~skkeras_search.search.TPESearchCV`, ``n_iter`` candidates
       in batches of :data:`TPE_BATCH_SIZE`; with ``asynchronous``, one
-      candidate per free worker (``TPESearchCV(asynchronous=True)``).
+      candidate per free worker (``TPESearchCV(asynchronous=True)``);
+      ``warm_start`` (an earlier run's ``--out`` folder, or None) gives TPE
+      its results as finished trials (``TPESearchCV(warm_start=...)``).
     * ``asha``: :class:`~skkeras_search.search.ASHASearchCV` (Li et al. 2020),
       ``n_iter`` candidates started on rungs of epochs up to ``epochs``
       (factor :data:`FACTOR`, at least 1 epoch); ``bohb`` with
@@ -217,7 +230,7 @@ def build_search(strategy, estimator, space, *, n_iter, cv, scoring, n_jobs, ran
     if strategy == "tpe":
         return TPESearchCV(estimator, space, n_iter=n_iter, batch_size=TPE_BATCH_SIZE,
                            n_startup=TPE_N_STARTUP, random_state=random_state,
-                           asynchronous=asynchronous, **common)
+                           asynchronous=asynchronous, warm_start=warm_start, **common)
     if strategy == "asha" or (strategy == "bohb" and asynchronous):
         return ASHASearchCV(estimator, space, max_epochs=epochs, factor=FACTOR, min_epochs=1,
                             n_candidates=n_iter, resource=resource,

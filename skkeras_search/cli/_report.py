@@ -22,12 +22,12 @@ import numpy as np
 
 from skkeras_search._core import backend as _backend
 from skkeras_search._core.files import json_value, versions
-from skkeras_search._core.fit_cache import disk_usage, key_params
+from skkeras_search._core.fit_cache import data_fingerprint, disk_usage, key_params
 from skkeras_search.cli._args import MULTI_FIDELITY, ORDER_NOTE
 
 __all__ = ["finished_report", "interrupted_report", "failed_rows", "top_rows",
            "format_table", "summary", "preprocessing_text", "final_budget", "fit_counts",
-           "reason", "rung_rows"]
+           "reason", "rung_rows", "analysis_lines"]
 
 #: The reason of a failed row that no record explains.
 FIT_FAILED = ("fit failed, reason not recorded. The fit cache records diverged fits; "
@@ -42,7 +42,9 @@ def _header(inputs, plan):
         "versions": {**versions(full=True), "keras_backend": _backend.keras().backend.backend()},
         "data": {"name": ds.name, "n_samples": int(len(ds.y)), "n_features": inputs.n_features,
                  "task": ds.task, "n_classes": inputs.n_classes,
-                 "n_train": int(len(inputs.y_tr)), "n_test": int(len(inputs.y_te))},
+                 "n_train": int(len(inputs.y_tr)), "n_test": int(len(inputs.y_te)),
+                 # what --warm-start-from compares (TPESearchCV's data_fingerprint_)
+                 "fingerprint": data_fingerprint(np.asarray(inputs.X_tr), np.asarray(inputs.y_tr))},
         "random_state": args.random_state,
         "search": {"space": plan.space_text, "n_iter": args.n_iter,
                    "cv": args.cv, "epochs": args.epochs, "batch_size": inputs.batch_size,
@@ -51,6 +53,7 @@ def _header(inputs, plan):
                    "asynchronous": plan.asynchronous, "gpus": args.gpus,
                    **({"rung_epochs": list(plan.rungs)} if plan.rungs else {}),
                    "scheduler": args.scheduler, "resume": args.resume,
+                   "warm_start_from": args.warm_start_from,
                    "cache_dir": inputs.cache_dir, "tensorboard": args.tensorboard},
     }
 
@@ -85,12 +88,27 @@ def finished_report(inputs, plan, outcome, scored):
         "n_failed_candidates": int(np.isnan(means).sum()),
         "failed_candidates": failed_rows(results, failures),
         "cache_bytes": disk_usage(inputs.cache_dir) if inputs.cache_dir else None,
-        "top": top_rows(final_budget(results), inputs.args.top, failures),
+        "top": _mark_ties(top_rows(final_budget(results), inputs.args.top, failures),
+                          results, scored.analysis.get("ties")),
+        "importance": scored.analysis.get("importance"),
+        "ties": scored.analysis.get("ties"),
+        "budget_correlation": scored.analysis.get("budget_correlation"),
         **({"rungs": rung_rows(results, plan.rungs)} if "rung" in results else {}),
         "fits": fit_counts(outcome.fits, scored.network),
         "files": scored.files,
         "elapsed_s": time.time() - inputs.started,
     }
+
+
+def _mark_ties(rows, cv_results, ties):
+    """``rows`` (:func:`top_rows`) with ``tied``: whether the t-test ties each with the best
+    (None for a row it did not test, or when it could not run)."""
+    if not ties or "rows" not in ties:
+        return rows
+    keys = {json.dumps(cv_results["params"][t["index"]], sort_keys=True, default=repr): t["tied"]
+            for t in ties["rows"]}
+    return [{**r, "tied": keys.get(json.dumps(r["params"], sort_keys=True, default=repr))}
+            for r in rows]
 
 
 def _budget_line(full, shown):
@@ -250,8 +268,13 @@ def _short_reason(text):
 
 
 def format_table(rows):
-    """An aligned text table: rank, mean, std, fit time, params."""
-    header = ["rank", "mean", "std", "fit time", "params"]
+    """An aligned text table: rank, mean, std, fit time, tied (when tested), params.
+
+    ``tied`` is ``=`` for a row statistically tied with the best (see
+    :func:`skkeras_search.analysis.tied_with_best`), blank otherwise.
+    """
+    tested = any(r.get("tied") is not None for r in rows)
+    header = ["rank", "mean", "std", "fit time", *(["tied"] if tested else []), "params"]
     body = []
     for r in rows:
         body.append([
@@ -259,15 +282,39 @@ def format_table(rows):
             "failed" if r["mean_test_score"] is None else f"{r['mean_test_score']:.4f}",
             "" if r["std_test_score"] is None else f"{r['std_test_score']:.4f}",
             f"{r['mean_fit_time']:.2f}s",
+            *(["=" if r.get("tied") else ""] if tested else []),
             " ".join(f"{k}={_fmt_param(v)}" for k, v in r["params"].items())
             + (f"  ({_short_reason(r['reason'])})" if r.get("reason") else ""),
         ])
-    widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
+    n = len(header) - 1
+    widths = [max(len(row[c]) for row in [header, *body]) for c in range(n)]
     lines = []
     for row in [header, *body]:
-        cells = [row[c].rjust(widths[c]) for c in range(4)] + [row[4]]
+        cells = [row[c].rjust(widths[c]) for c in range(n)] + [row[n]]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def analysis_lines(report):
+    """What the search learned, in a few lines: ties, importances, budget correlations."""
+    lines = []
+    ties = report.get("ties") or {}
+    if ties.get("rows"):
+        n = sum(t["tied"] for t in ties["rows"]) - 1
+        lines.append(f"Tied with the best ('='): {n} other candidate{'s' if n != 1 else ''} "
+                     f"({ties['method']}, p > {ties['alpha']})"
+                     + ("; the best is not clearly better than them." if n else "."))
+    imp = report.get("importance") or {}
+    if imp.get("values"):
+        shares = ", ".join(f"{k} {v:.2f}" for k, v in imp["values"].items())
+        lines.append(f"Importance ({imp['method']}): {shares}")
+    corr = report.get("budget_correlation") or {}
+    if corr.get("overall"):
+        pairs = ", ".join(f"{p['from']}->{p['to']} epochs "
+                          + ("n/a" if p["rho"] is None else f"{p['rho']:.2f}")
+                          for p in corr["overall"])
+        lines.append(f"Budget rank correlation ({corr['method']}): {pairs}")
+    return lines
 
 
 def preprocessing_text(description):
@@ -308,6 +355,7 @@ def summary(report, out, cache_dir, elapsed):
         (_budget_line(search["epochs"], report["best_params"].get("epochs"))
          if multi else "") + format_table(report["top"]),
         "",
+        *analysis_lines(report),
         f"Best parameters: {best}",
         f"Best CV {search['scoring']}: {report['best_cv_score']:.4f}",
         f"Held-out test {search['scoring']} of the refit best model: {report['test_score']:.4f} "

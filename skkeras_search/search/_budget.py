@@ -120,7 +120,7 @@ class BudgetSearchMixin:
                              f"{type(self.estimator).__name__}. {hint}")
         spaces = self.param_distributions
         for space in [spaces] if isinstance(spaces, dict) else spaces:
-            if self.resource in space:
+            if isinstance(space, dict) and self.resource in space:
                 raise ValueError(
                     f"resource={self.resource!r} is also in param_distributions; the search sets "
                     "the budget itself. Remove it from param_distributions."

@@ -20,6 +20,7 @@ import re
 import warnings
 
 from skkeras_search.exceptions import SearchWarning
+from skkeras_search.search._warm_start import warm_start_digest
 
 __all__ = ["DecisionLog", "log_key", "row_key"]
 
@@ -57,6 +58,8 @@ def log_key(search, splits_digest, data_fingerprint):
     """A key for one search on one data set: its class, settings, folds and data."""
     ignored = {"n_jobs", "verbose", "pre_dispatch", "estimator"}
     params = {k: v for k, v in search.get_params(deep=False).items() if k not in ignored}
+    if params.get("warm_start") is not None:  # a source by its rows, not its path or settings
+        params["warm_start"] = warm_start_digest(params["warm_start"])
     estimator = {k: v for k, v in search.estimator.get_params(deep=False).items()
                  if not k.endswith("n_jobs")}
     text = _describe((type(search).__name__, params, type(search.estimator).__name__, estimator,
