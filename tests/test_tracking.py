@@ -254,13 +254,13 @@ def test_max_child_runs_keeps_the_best_rows_ties_in_row_order(iris, sqlite_store
 
 def test_halving_search_rows_carry_iter_and_n_resources(iris, sqlite_store):
     search = _quiet_fit(HalvingRandomSearchCV(LogisticRegression(max_iter=500),
-                                              {"C": loguniform(1e-2, 1e2)}, n_candidates=4,
+                                              {"C": loguniform(1e-2, 1e2)}, n_candidates=2,
                                               factor=2, cv=2, random_state=0), *iris)
     uri, client = _experiment(sqlite_store, "halving")
     parent = client.get_run(log_search(search, uri, "halving", model=False))
     assert parent.data.params["param_distributions"] == "{'C': loguniform(0.01, 100.0)}"
     kids = _children(client, parent)
-    assert len(kids) == len(search.cv_results_["params"])
+    assert len(kids) == len(search.cv_results_["params"]) == 3  # 2 candidates, then the best
     for i, kid in enumerate(kids):
         assert kid.data.params["iter"] == str(search.cv_results_["iter"][i])
         assert kid.data.params["n_resources"] == str(search.cv_results_["n_resources"][i])
@@ -284,14 +284,19 @@ def test_several_scorers_give_a_best_score_each(iris, sqlite_store):
     assert "mean_test_score" not in kid.data.metrics
 
 
-def test_a_conditional_space_leaves_masked_params_out(iris, sqlite_store, tmp_path):
+def test_a_conditional_space_leaves_masked_params_out(iris, sqlite_store, tmp_path, monkeypatch):
     space = [{"C": [0.1, 1.0]}, {"tol": [1e-3, 1e-4]}]
     search = _quiet_fit(RandomizedSearchCV(LogisticRegression(max_iter=500), space, n_iter=4,
                                            cv=2, random_state=0), *iris)
     keys = [set(p) for p in search.cv_results_["params"]]
     assert {"C"} in keys and {"tol"} in keys  # both branches drawn
     uri, client = _experiment(sqlite_store, "conditional")
-    run_id = log_search(search, uri, "conditional", model=False)
+    # no tracking_uri or experiment: MLflow's own resolution, from its environment variables
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "conditional")
+    run_id = log_search(search, model=False)
+    assert client.get_run(run_id).info.experiment_id == \
+        client.get_experiment_by_name("conditional").experiment_id
     kids = _children(client, client.get_run(run_id))
     assert [set(k.data.params) for k in kids] == keys
     rows = _csv_rows(client, run_id, tmp_path)
@@ -348,8 +353,9 @@ def test_a_best_model_holding_code_is_skipped_with_a_warning(iris, sqlite_store)
     search = _quiet_fit(GridSearchCV(pipe, {"logisticregression__C": [1.0]}, cv=2), *iris)
     uri, client = _experiment(sqlite_store, "skipped-model")
     with pytest.warns(UserWarning, match=r"best model is not logged: Pipeline holds type\(s\) "
-                                         r"\['[\w.]*_double'\] that skops does not trust"):
+                                         r"\['[\w.]*_double'\] that skops does not trust") as caught:
         run_id = log_search(search, uri, "skipped-model")
+    assert caught[0].filename == __file__  # points at the call
     assert [a.path for a in client.list_artifacts(run_id)] == ["cv_results.csv"]
     assert client.get_run(run_id).info.status == "FINISHED"
 
@@ -404,7 +410,7 @@ def test_log_search_over_a_tracking_server(background, grid, tmp_path):
     (out / "report.json").write_text('{"ok": true}')
     (out / "plots" / "history.png").write_bytes(b"\x89PNG")
     before = mlflow.get_tracking_uri()
-    run_id = log_search(grid, url, "over-http", 2, artifacts=[out / "report.json", out / "plots"])
+    run_id = log_search(grid, url, "over-http", artifacts=[out / "report.json", out / "plots"])
     _assert_fluent_state_unchanged(before)
     client = MlflowClient(url)
     parent = client.get_run(run_id)
@@ -414,5 +420,7 @@ def test_log_search_over_a_tracking_server(background, grid, tmp_path):
         "cv_results.csv", "best_model", "report.json", "plots"}
     assert [a.path for a in client.list_artifacts(run_id, "plots")] == ["plots/history.png"]
     kids = _children(client, parent)
-    assert [k.data.params for k in kids] == [{"C": "0.1"}, {"C": "1.0"}]  # the 2 best rows
+    assert [k.data.params for k in kids] == [{"C": "-1.0"}, {"C": "0.1"}, {"C": "1.0"}]
     assert {k.info.status for k in kids} == {"FINISHED"}
+    assert math.isnan(kids[0].data.metrics["mean_test_score"])  # NaN through the REST API too
+    assert kids[2].data.metrics["mean_test_score"] == grid.cv_results_["mean_test_score"][2]

@@ -84,7 +84,8 @@ def log_files(client, run_id, search, paths, model):
 
 
 def _skip(reason):
-    warnings.warn(f"model=True: the best model is not logged: {reason}", UserWarning, stacklevel=4)
+    warnings.warn(f"model=True: the best model is not logged: {reason}", UserWarning,
+                  stacklevel=6)  # _save_best, log_files, _log, log_search: the caller
 
 
 def _save_best(best, folder):

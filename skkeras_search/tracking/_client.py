@@ -105,4 +105,4 @@ def end_runs(client, run_ids, exc):
             client.set_terminated(run_id, status)
         except Exception as err:  # noqa: BLE001 - the first error is the one to raise
             warnings.warn(f"run {run_id} stays RUNNING: ending it {status} failed too ({err!r}) "
-                          f"after {exc!r}.", UserWarning, stacklevel=3)
+                          f"after {exc!r}.", UserWarning, stacklevel=4)

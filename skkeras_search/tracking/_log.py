@@ -53,9 +53,12 @@ def log_search(search, tracking_uri=None, experiment=None, max_child_runs=None, 
         ``MLFLOW_ALLOW_FILE_STORE=true``). None: MLflow's own resolution
         (``MLFLOW_TRACKING_URI``, else its default).
     experiment : str, default=None
-        Experiment name, created if missing. None: ``MLFLOW_EXPERIMENT_NAME``
-        or ``MLFLOW_EXPERIMENT_ID`` if set, else the ``Default`` experiment.
-        ``mlflow.set_experiment`` is not read.
+        Experiment name, created if missing (its artifacts then go where the
+        store puts them: a server's ``--default-artifact-root``, or, for a
+        ``sqlite:`` URI, ``./mlruns`` of the working directory; create the
+        experiment with ``artifact_location=`` first to choose). None:
+        ``MLFLOW_EXPERIMENT_NAME`` or ``MLFLOW_EXPERIMENT_ID`` if set, else the
+        ``Default`` experiment. ``mlflow.set_experiment`` is not read.
     max_child_runs : int, default=None
         Log child runs only for this many best rows by ``rank_test_score``
         (the refit scorer's rank with several scorers; ties keep the earlier
@@ -92,6 +95,13 @@ def log_search(search, tracking_uri=None, experiment=None, max_child_runs=None, 
         ended FAILED (KILLED after Ctrl-C), none stays RUNNING, and the error
         is raised again.
 
+    Warns
+    -----
+    UserWarning
+        ``model=True`` but the best model cannot be saved safely (a
+        ``KerasClassifier``'s build function, a type skops does not trust):
+        the runs are logged without ``best_model/``, the warning says why.
+
     Notes
     -----
     Layout. The parent run: params = the search's ``get_params(deep=False)``
@@ -104,7 +114,12 @@ def log_search(search, tracking_uri=None, experiment=None, max_child_runs=None, 
     estimator), ``skkeras_search.version`` and MLflow's own context tags (user,
     source, git commit); artifacts ``cv_results.csv`` (every column, the
     ``params`` column as JSON, a masked entry empty), ``best_model/`` and
-    ``artifacts``. Each child run: tags ``mlflow.parentRunId``,
+    ``artifacts``. ``best_model/`` is :func:`skkeras_search.persistence.save_model`'s
+    folder for our Keras networks (alone or ending a pipeline; read it with
+    ``load_model``), or ``best_model/model.skops`` for a plain scikit-learn
+    model that holds only types skops trusts by default (``skops.io.load``
+    reads it trusting nothing); any other model is skipped with a warning.
+    Each child run: tags ``mlflow.parentRunId``,
     ``estimator_name``/``estimator_class`` of the searched estimator,
     ``cv_results_index`` (its row) and an MLflow-made ``mlflow.runName``, as
     autolog's children; params = the row's own ``params`` (a parameter the
@@ -114,8 +129,9 @@ def log_search(search, tracking_uri=None, experiment=None, max_child_runs=None, 
     ``mean_test_<s>``, ``std_test_<s>``, ``rank_test_<s>``,
     ``split<i>_test_<s>``, train scores if recorded, fit and score times, and
     columns such as ``n_epochs_trained``. A failed fit's NaN scores are logged
-    as NaN (MLflow keeps them; ``metrics.mean_test_score > 0`` leaves them
-    out). Children start when the parent starts; all runs end FINISHED.
+    as NaN, which MLflow stores and shows as NaN (file, SQL and REST stores
+    alike), so the row stays visible as failed. Children start when the
+    parent starts; all runs end FINISHED.
 
     Unlike ``mlflow.sklearn.autolog``: any search class is logged (autolog
     knows ``GridSearchCV`` and ``RandomizedSearchCV`` only), after the fit and
@@ -124,7 +140,8 @@ def log_search(search, tracking_uri=None, experiment=None, max_child_runs=None, 
     the searched estimator's unsearched parameters (the parent's
     ``estimator`` shows them), and every row by default (autolog: 5). No
     training metrics or MLflow model flavour are logged (there is no data
-    here); the best model is our own format (see ``best_model/`` above).
+    here, and an MLflow flavour would pickle); the best model is in the safe
+    formats above.
 
     Examples
     --------

@@ -50,8 +50,8 @@ def _short(value):
     """A repr without memory addresses, NumPy scalar types or scipy's frozen-object text."""
     if isinstance(value, np.generic):
         return repr(value.item())
-    if isinstance(value, BaseEstimator):
-        return repr(value)  # scikit-learn's own compact repr, changed parameters only
+    if isinstance(value, BaseEstimator):  # scikit-learn's compact repr, on one line
+        return " ".join(repr(value).split())
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_short(k)}: {_short(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
@@ -72,8 +72,9 @@ def _short(value):
 
 
 def metric_value(value):
-    """``value`` as a metric (a float, NaN kept), or None if it is no real number."""
-    if value is np.ma.masked or isinstance(value, (bool, np.bool_)):
+    """``value`` as a metric (a float, NaN kept), or None if it is no real number (a bool,
+    a string, a masked entry)."""
+    if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, (numbers.Real, np.floating, np.integer)):
         return float(value)
