@@ -27,7 +27,7 @@ import zipfile
 from skkeras_search._core.files import atomic_path, atomic_write, json_value
 from skkeras_search._core.validation import fitted_network
 from skkeras_search._version import __version__
-from skkeras_search.datasets import ImageScaler, TableSchema
+from skkeras_search.datasets import ImageScaler, NumericScaler, TableSchema
 from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor
 from skkeras_search.mlp._training import TrainState
 from skkeras_search.wrappers import KerasClassifier, KerasRegressor
@@ -40,7 +40,8 @@ FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)
 PIPELINE_FILE = "pipeline.skops"
 
-_OUR_TYPES = (KerasMLPClassifier, KerasMLPRegressor, TrainState, TableSchema, ImageScaler)
+_OUR_TYPES = (KerasMLPClassifier, KerasMLPRegressor, TrainState, TableSchema, ImageScaler,
+              NumericScaler)
 
 #: Types outside skops's own safe defaults (scikit-learn, NumPy, SciPy) that a
 #: saved model may hold. Loading refuses every other type.

@@ -102,9 +102,9 @@ def test_each_fold_fits_preprocessing_on_its_own_training_rows(table):
         imputed = rows[["height", "weight"]].fillna(pd.Series(medians, ["height", "weight"]))
         indicator = rows["height"].isna().to_numpy(np.float32)
         means = np.r_[imputed.mean().to_numpy(), indicator.mean()]
-        np.testing.assert_allclose(numeric.named_steps["scale"].mean_, means, rtol=1e-5)
+        np.testing.assert_allclose(numeric.named_steps["scale"].scaler_.mean_, means, rtol=1e-5)
         full_mean = X[["height", "weight"]].fillna(X[["height", "weight"]].median()).mean()
-        assert not np.allclose(numeric.named_steps["scale"].mean_[:2], full_mean, rtol=1e-6)
+        assert not np.allclose(numeric.named_steps["scale"].scaler_.mean_[:2], full_mean, rtol=1e-6)
         categorical = fitted.named_steps["preprocess"].named_transformers_["categorical"]
         mode = rows["sex"].mode().sort_values().iloc[0]
         assert categorical.named_steps["impute"].statistics_[0] == mode

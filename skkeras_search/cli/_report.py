@@ -325,7 +325,9 @@ def preprocessing_text(description):
     parts = [f"{len(d['columns'])} columns -> {d['n_features_out']} features"]
     if d["numeric"]:
         imputed = [f"{c} {n}" for c, n in d["imputed"].items() if c in set(d["numeric"])]
-        parts.append(f"{len(d['numeric'])} numeric standardised"
+        scaled = {"standard": "standardised", "quantile": "quantile-transformed (normal)",
+                  "robust": "robust-scaled, smooth-clipped"}[d.get("numeric_scaling") or "standard"]
+        parts.append(f"{len(d['numeric'])} numeric {scaled}"
                      + (f", median-imputed ({', '.join(imputed[:5])}"
                         f"{', ...' if len(imputed) > 5 else ''} missing)" if imputed else ""))
     if d["categorical"]:

@@ -400,10 +400,10 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
     final : str, default='classifier'
         Name of the estimator's step ('regressor' for a regression pipeline).
     numeric_scaling : {'standard', 'quantile', 'robust'}, default='standard'
-        'standard' is scikit-learn's ``StandardScaler``, as before; the others
-        build a :class:`NumericScaler`, whose method ('standard' included: the
-        same numbers) a search sets as ``preprocess__numeric__scale__method``.
-        Ignored for images.
+        The method of the numeric columns' :class:`NumericScaler` ('standard':
+        scikit-learn's ``StandardScaler``, the same numbers as before), which
+        a search sets as ``preprocess__numeric__scale__method``. Ignored for
+        images.
     random_state : int, RandomState instance or None, default=None
         The :class:`NumericScaler`'s seed (the quantile method's noise).
 
@@ -419,7 +419,7 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder
 
     check_scaling(numeric_scaling)
     if image_max is not None:
@@ -430,8 +430,7 @@ def build_pipeline(classifier, *, columns=None, categorical=(), na_values=(), im
     if numeric:
         transformers.append(("numeric", Pipeline([
             ("impute", SimpleImputer(strategy="median", add_indicator=True)),
-            ("scale", StandardScaler() if numeric_scaling == "standard"
-             else NumericScaler(method=numeric_scaling, random_state=random_state)),
+            ("scale", NumericScaler(method=numeric_scaling, random_state=random_state)),
         ]), numeric))
     if categorical:
         transformers.append(("categorical", Pipeline([
