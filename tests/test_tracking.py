@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -79,6 +80,7 @@ def background(request, tmp_path_factory):
         proc = subprocess.Popen(cmd, stdout=err, stderr=err, cwd=root, env=env,
                                 start_new_session=True)
         procs["server"] = (proc, port, root / "server.log", time.monotonic())
+        procs["server_log"] = err
     if _selected(request, _NO_MLFLOW_TEST):
         procs["no_mlflow"] = subprocess.Popen([sys.executable, "-c", _NO_MLFLOW_CHILD],
                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -90,8 +92,13 @@ def background(request, tmp_path_factory):
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)  # its own session: the server and its uvicorn worker
+            proc.kill()
             proc.wait()
+        try:  # its own session: a uvicorn worker left behind by the server
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        procs["server_log"].close()
     if "no_mlflow" in procs and procs["no_mlflow"].poll() is None:
         procs["no_mlflow"].kill()
         procs["no_mlflow"].communicate()
