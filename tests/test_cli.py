@@ -226,6 +226,8 @@ def test_report_json_fields(digits_run):
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "finished"
     assert report["command"][:3] == ["skkeras-search", "--n-iter", "2"]
+    fingerprint = report["data"].pop("fingerprint")  # what --warm-start-from compares
+    assert re.fullmatch("[0-9a-f]{40}", fingerprint)
     assert report["data"] == {"name": "digits", "n_samples": 1797, "n_features": 64,
                               "task": "classification", "n_classes": 10, "n_train": 1347,
                               "n_test": 450}
