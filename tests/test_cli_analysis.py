@@ -194,8 +194,10 @@ def _mlflow_runs(uri):
     *[pytest.param(s, marks=pytest.mark.extended) for s in STRATEGIES if s not in
       ("hyperband", "tpe")],
 ])
-def test_mlflow_uri_logs_a_parent_and_one_child_per_row(tmp_path, digits_npz, strategy):
+def test_mlflow_uri_logs_a_parent_and_one_child_per_row(tmp_path, monkeypatch, digits_npz,
+                                                        strategy):
     pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # a sqlite store keeps new experiments' artifacts in ./mlruns
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     n_iter = "4"
     out = tmp_path / "out"
@@ -218,8 +220,9 @@ def test_mlflow_uri_logs_a_parent_and_one_child_per_row(tmp_path, digits_npz, st
         assert all("n_resources" in c.data.params for c in children)
 
 
-def test_mlflow_failure_keeps_the_results(tmp_path, digits_npz):
+def test_mlflow_failure_keeps_the_results(tmp_path, monkeypatch, digits_npz):
     pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the store's folder should be")
     out = tmp_path / "out"

@@ -175,8 +175,9 @@ def build_parser():
                      help="also write the search to OUT/tensorboard in TensorBoard's HParams "
                           "format (needs the tensorboard package)")
     out.add_argument("--mlflow-uri", metavar="URI",
-                     help="also log the search to MLflow at URI (a file:, sqlite: or http: "
-                          "tracking URI): a parent run with the best parameters, the report, "
+                     help="also log the search to MLflow at URI (a tracking URI such as "
+                          "sqlite:///mlflow.db or http://host:5000; MLflow 3 refuses file: "
+                          "stores unless MLFLOW_ALLOW_FILE_STORE=true): a parent run with the best parameters, the report, "
                           "plots and model, and a child run per row of cv_results.csv "
                           "(needs the mlflow extra)")
     out.add_argument("--mlflow-experiment", metavar="NAME",
