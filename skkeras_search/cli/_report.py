@@ -306,8 +306,10 @@ def analysis_lines(report):
                      + ("; the best is not clearly better than them." if n else "."))
     imp = report.get("importance") or {}
     if imp.get("values"):
-        shares = ", ".join(f"{k} {v:.2f}" for k, v in imp["values"].items())
-        lines.append(f"Importance ({imp['method']}): {shares}")
+        methods = [imp] + ([imp["fanova"]] if (imp.get("fanova") or {}).get("values") else [])
+        lines.append("Importance, " + "; ".join(
+            f"{m['method'].split(' (')[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in m["values"].items())
+            for m in methods) + " (share of the score's variation; report.json, importance.png)")
     corr = report.get("budget_correlation") or {}
     if corr.get("overall"):
         pairs = ", ".join(f"{p['from']}->{p['to']} epochs "
