@@ -15,7 +15,15 @@ from skkeras_search._core.validation import (
     class_weights,
 )
 from skkeras_search.mlp import _training
-from skkeras_search.mlp._base import ADDED_PARAMS, COMMON_CONSTRAINTS, BaseKerasMLP, FitMode
+from skkeras_search.mlp._base import (
+    ADDED_PARAMS,
+    COMMON_CONSTRAINTS,
+    TABULAR_DEFAULTS,
+    TABULAR_NUMERIC_SCALING,
+    BaseKerasMLP,
+    FitMode,
+    preset,
+)
 
 __all__ = ["KerasMLPClassifier"]
 
@@ -230,6 +238,52 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         self.random_state = random_state
         self.verbose = verbose
         self.cache_dir = cache_dir
+
+    #: The numeric scaling :meth:`tabular_defaults` was chosen with, for
+    #: ``skkeras_search.datasets.build_pipeline(numeric_scaling=...)``.
+    tabular_numeric_scaling = TABULAR_NUMERIC_SCALING
+
+    @classmethod
+    def tabular_defaults(cls, **overrides):
+        """A classifier with the tuned defaults for tables, untuned by any search.
+
+        The preset: 3 hidden layers of 256 ReLU units, ``dropout=0.15``,
+        ``optimizer='adamw'`` with ``weight_decay=0.02`` and no L2
+        (``alpha=0``), ``label_smoothing=0.1``, ``learning_rate=2e-3`` on a
+        cosine schedule, ``batch_size=256``, ``epochs=64``; meant for a table
+        pipeline with ``numeric_scaling=`` :attr:`tabular_numeric_scaling`
+        (``'robust'``). The starting point is RealMLP's meta-tuned defaults
+        (Holzmuller et al., NeurIPS 2024: 3 x 256, dropout 0.15, weight decay
+        0.02, label smoothing 0.1, cosine schedule, robust scaling with smooth
+        clipping), without its SELU, numeric embeddings and 256 epochs; the
+        values were then chosen by ``benchmarks/meta_tune_tabular.py``
+        (one-knob variants and their combination, cross-validated on the
+        training splits of ``benchmarks/bench_tabular.py``'s tables, best
+        median normalised score; results in ``benchmarks/results/``).
+
+        Parameters
+        ----------
+        **overrides
+            Parameters to set instead of the preset's, e.g. ``random_state=0``.
+
+        Returns
+        -------
+        classifier : KerasMLPClassifier
+            Unfitted.
+
+        Raises
+        ------
+        TypeError
+            An override names no parameter of the classifier.
+
+        Examples
+        --------
+        >>> from skkeras_search import KerasMLPClassifier
+        >>> clf = KerasMLPClassifier.tabular_defaults(random_state=0)
+        >>> clf.n_layers, clf.hidden_units, clf.label_smoothing
+        (3, 256, 0.1)
+        """
+        return preset(cls, {**TABULAR_DEFAULTS, "label_smoothing": 0.1}, overrides)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)

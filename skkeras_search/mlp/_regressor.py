@@ -5,7 +5,14 @@ from sklearn.base import RegressorMixin
 
 from skkeras_search._core.validation import StrOptions, _check_sample_weight, _fit_context
 from skkeras_search.mlp import _training
-from skkeras_search.mlp._base import COMMON_CONSTRAINTS, BaseKerasMLP, FitMode
+from skkeras_search.mlp._base import (
+    COMMON_CONSTRAINTS,
+    TABULAR_DEFAULTS,
+    TABULAR_NUMERIC_SCALING,
+    BaseKerasMLP,
+    FitMode,
+    preset,
+)
 
 __all__ = ["KerasMLPRegressor"]
 
@@ -187,6 +194,51 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
         self.random_state = random_state
         self.verbose = verbose
         self.cache_dir = cache_dir
+
+    #: The numeric scaling :meth:`tabular_defaults` was chosen with, for
+    #: ``skkeras_search.datasets.build_pipeline(numeric_scaling=...)``.
+    tabular_numeric_scaling = TABULAR_NUMERIC_SCALING
+
+    @classmethod
+    def tabular_defaults(cls, **overrides):
+        """A regressor with the tuned defaults for tables, untuned by any search.
+
+        The preset: 3 hidden layers of 256 ReLU units, ``dropout=0.15``,
+        ``optimizer='adamw'`` with ``weight_decay=0.02`` and no L2
+        (``alpha=0``), ``learning_rate=2e-3`` on a cosine schedule,
+        ``batch_size=256``, ``epochs=64``; meant for a table pipeline with
+        ``numeric_scaling=`` :attr:`tabular_numeric_scaling` (``'robust'``)
+        and standardised targets (``TransformedTargetRegressor(...,
+        transformer=StandardScaler())``, log first for a positive, skewed
+        target). The starting point is RealMLP's meta-tuned defaults
+        (Holzmuller et al., NeurIPS 2024), without its SELU, numeric
+        embeddings and 256 epochs; the values were then chosen by
+        ``benchmarks/meta_tune_tabular.py`` on the regression tables'
+        training splits (see :meth:`KerasMLPClassifier.tabular_defaults`).
+
+        Parameters
+        ----------
+        **overrides
+            Parameters to set instead of the preset's, e.g. ``random_state=0``.
+
+        Returns
+        -------
+        regressor : KerasMLPRegressor
+            Unfitted.
+
+        Raises
+        ------
+        TypeError
+            An override names no parameter of the regressor.
+
+        Examples
+        --------
+        >>> from skkeras_search import KerasMLPRegressor
+        >>> reg = KerasMLPRegressor.tabular_defaults(epochs=32)
+        >>> reg.n_layers, reg.hidden_units, reg.epochs
+        (3, 256, 32)
+        """
+        return preset(cls, TABULAR_DEFAULTS, overrides)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

