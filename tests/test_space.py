@@ -118,3 +118,49 @@ def test_space_from_dict_names_the_owner_of_the_parameters():
         space_from_dict({"hiden_units": [8]}, valid_names={"hidden_units", "loss"},
                         owner="KerasMLPRegressor")
     assert space_from_dict({"loss": ["huber"]}, valid_names={"loss"}) == {"loss": ["huber"]}
+
+
+# ------------------------------------------------------------------ tabular_space
+def test_tabular_space_branches_hold_only_their_parameters():
+    from skkeras_search.space import NUMERIC_SCALING, distribution_bounds, tabular_space
+
+    space = tabular_space()
+    base = {"n_layers", "hidden_units", "learning_rate", "batch_size", NUMERIC_SCALING}
+    assert [set(branch) - base for branch in space] == [
+        set(), {"dropout"}, {"optimizer", "weight_decay"}, {"dropout", "optimizer", "weight_decay"}]
+    assert all(base <= set(branch) for branch in space)
+    first = space[0]
+    assert first["n_layers"] == int_range(1, 4) and first["hidden_units"] == int_range(64, 512, 64)
+    assert first["learning_rate"] == log_uniform(3e-4, 1e-2)
+    assert first["batch_size"] == [128, 256, 512]
+    assert first[NUMERIC_SCALING] == ["standard", "quantile", "robust"]
+    assert distribution_bounds(space[1]["dropout"]) == {
+        "kind": "float", "low": 0.0, "high": 0.5, "step": None, "log": False}
+    assert space[2]["optimizer"] == ["adamw"]
+    assert space[2]["weight_decay"] == log_uniform(1e-4, 0.1)
+    # the shared parameters are the same in every branch (one Optuna parameter each)
+    for name in base:
+        assert all(repr(branch[name]) == repr(first[name]) for branch in space)
+
+
+def test_tabular_space_without_numeric_scaling_and_fresh_each_call():
+    from skkeras_search.space import NUMERIC_SCALING, tabular_space
+
+    assert all(NUMERIC_SCALING not in branch for branch in tabular_space(numeric_scaling=False))
+    a, b = tabular_space(), tabular_space()
+    a[0]["batch_size"].append(1024)
+    assert b[0]["batch_size"] == [128, 256, 512]  # no shared mutable state between calls
+    with pytest.raises(TypeError, match=re.escape("numeric_scaling='yes' is not a bool")):
+        tabular_space(numeric_scaling="yes")
+
+
+def test_tabular_space_samples_one_branch_per_candidate():
+    from skkeras_search.space import tabular_space
+
+    space = tabular_space()
+    names = [set(branch) for branch in space]
+    samples = list(ParameterSampler(space, n_iter=200, random_state=0))
+    assert all(set(s) in names for s in samples)
+    assert {frozenset(s) for s in samples} == {frozenset(n) for n in names}  # all four drawn
+    assert all(0 <= s.get("dropout", 0) <= 0.5 and 3e-4 <= s["learning_rate"] <= 1e-2
+               and 1e-4 <= s.get("weight_decay", 1e-4) <= 0.1 for s in samples)

@@ -8,10 +8,15 @@ refused run leaves earlier results as they were. ``args`` is never
 rewritten: what is derived from it (the delimiter, the batch size, the
 scorer of the task) is a field of :class:`Inputs`.
 
-``--space`` is checked against the estimator of the task, which is known
-only once the data is read: :class:`~skkeras_search.KerasMLPRegressor` for a
-regression target (it has ``loss``), :class:`~skkeras_search.KerasMLPClassifier`
-otherwise (it has ``class_weight``).
+``--strategy``, ``--n-iter``, ``--epochs`` and ``--space`` are resolved
+first, once (:func:`~skkeras_search.cli._args.choose`: a table file's
+defaults where a flag is not given), and every check reads the result,
+``Inputs.choices``. ``--space`` is checked against the estimator of the
+task, which is known only once the data is read:
+:class:`~skkeras_search.KerasMLPRegressor` for a regression target (it has
+``loss``), :class:`~skkeras_search.KerasMLPClassifier` otherwise (it has
+``class_weight``); a file may also search the pipeline's
+``preprocess__numeric__scale__method`` where the table has numeric columns.
 """
 
 import argparse
@@ -35,20 +40,22 @@ from skkeras_search.cli._args import (
     ASYNCHRONOUS,
     CAN_BE_ASYNCHRONOUS,
     MULTI_FIDELITY,
+    SPACES,
+    UsageError,
     asynchronous,
+    check_numbers,
+    choose,
     in_flags,
+    table_sep,
 )
+from skkeras_search.cli._args import batch_size as parse_batch_size
 from skkeras_search.cli._tensorboard import available as tensorboard_available
 from skkeras_search.datasets import Dataset
 from skkeras_search.exceptions import DataError, DataWarning, literal
 from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor
-from skkeras_search.space import space_from_dict
+from skkeras_search.space import NUMERIC_SCALING, SCALING_METHODS, space_from_dict
 
 __all__ = ["UsageError", "Inputs", "read_inputs", "network_class", "check_writable"]
-
-
-class UsageError(Exception):
-    """Bad flags or paths: exit status 2."""
 
 
 #: Parameters the command sets itself, so ``--space`` may not search them.
@@ -67,8 +74,11 @@ class Inputs:
     without the target, the dropped and the empty columns). ``task`` is
     ``'classification'`` or ``'regression'`` and ``network`` its estimator
     class. The split is stratified for classification; ``idx_te`` are the
-    held-out rows' indices in the source. ``space`` is ``--space``, checked
-    against ``network`` (None: the plan chooses).
+    held-out rows' indices in the source. ``choices`` are the resolved
+    strategy, ``n_iter``, ``epochs`` and space name
+    (:class:`~skkeras_search.cli._args.Choices`); ``space`` is a ``--space``
+    file read and checked against ``network`` (None for ``paper`` and
+    ``tabular``: the plan builds those).
     """
 
     args: argparse.Namespace
@@ -95,6 +105,7 @@ class Inputs:
     y_te: np.ndarray
     idx_te: np.ndarray
     space: object
+    choices: object
 
 
 def read_inputs(args, argv, stderr):
@@ -107,10 +118,11 @@ def read_inputs(args, argv, stderr):
     DataUsageError, DataError
         From the data functions: asked for wrongly (2), or unusable (1).
     """
-    _check_numbers(args)
-    _check_options(args)
-    _check_tracking_and_warm_start(args)
-    sep, batch_size = _table_flags(args), _batch_size(args.batch_size)
+    choices = choose(args, argv)
+    check_numbers(args)
+    _check_options(args, choices.strategy)
+    _check_tracking_and_warm_start(args, choices)
+    sep, batch_size = table_sep(args), parse_batch_size(args.batch_size)
     _check_scorer_name(args.scoring)
     cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(args.out, "fit-cache"))
     check_writable(args.out)
@@ -122,35 +134,23 @@ def read_inputs(args, argv, stderr):
         stderr.write(f"skkeras-search: warning: {message}\n")
     regression = ds.task == "regression"
     scoring = args.scoring or ("r2" if regression else "accuracy")
+    _check_target_transform(args.target_transform, ds, args.target)
     X_tr, X_te, y_tr, y_te, idx_te = _split(ds, X, args)
     _check_scoring(scoring, y_tr, ds.task)
     classes = None if ds.task == "regression" else np.unique(ds.y)
-    space = read_space(args.space, ds.task, args.strategy, classes) if args.space else None
+    space = None if choices.space in SPACES else read_space(
+        choices.space, ds.task, choices.strategy, classes,
+        numeric_scaling=ds.kind == "table" and len(columns) > len(categorical))
     return Inputs(args=args, argv=tuple(argv), started=started, sep=sep, batch_size=batch_size,
                   cache_dir=cache_dir, dataset=ds, X=X, n_features=int(np.shape(X)[1]),
                   columns=columns, categorical=categorical, dropped=dropped,
                   warnings=tuple(messages), task=ds.task, regression=regression,
                   n_classes=None if regression else int(len(np.unique(ds.y))),
                   network=network_class(ds.task), scoring=scoring, X_tr=X_tr, X_te=X_te,
-                  y_tr=y_tr, y_te=y_te, idx_te=idx_te, space=space)
+                  y_tr=y_tr, y_te=y_te, idx_te=idx_te, space=space, choices=choices)
 
 
-def _check_numbers(args):
-    if not 0 <= args.random_state < 2**32:
-        raise UsageError(f"--random-state {args.random_state} is out of range. Use an integer "
-                         "from 0 to 4294967295.")
-    if args.n_iter < 1:
-        raise UsageError(f"--n-iter {args.n_iter} samples no candidate. Use --n-iter 1 or more.")
-    if args.cv < 2:
-        raise UsageError(f"--cv {args.cv} is not a cross-validation. Use --cv 2 or more.")
-    if args.epochs < 1:
-        raise UsageError(f"--epochs {args.epochs} trains nothing. Use --epochs 1 or more.")
-    if not 0 < args.test_size < 1:
-        raise UsageError(f"--test-size {args.test_size} must lie strictly between 0 and 1, "
-                         "e.g. --test-size 0.25.")
-
-
-def _check_options(args):
+def _check_options(args, strategy):
     if args.tensorboard and not tensorboard_available():
         raise UsageError("--tensorboard needs the tensorboard package, which is not "
                          "installed. Install it with pip install 'skkeras-search[tensorboard]'.")
@@ -158,17 +158,17 @@ def _check_options(args):
         raise UsageError("--resume needs the fit cache, but --no-cache was given. Drop one.")
     if args.n_jobs == 0:
         raise UsageError("--n-jobs 0 runs nothing. Use --n-jobs 1, a larger number, or -1.")
-    if args.asynchronous and args.strategy not in CAN_BE_ASYNCHRONOUS + ASYNCHRONOUS:
+    if args.asynchronous and strategy not in CAN_BE_ASYNCHRONOUS + ASYNCHRONOUS:
         raise UsageError(
-            f"--asynchronous does not apply to --strategy {args.strategy}: only "
+            f"--asynchronous does not apply to --strategy {strategy}: only "
             f"{' and '.join(CAN_BE_ASYNCHRONOUS)} have an asynchronous mode "
             f"({', '.join(ASYNCHRONOUS)} always runs so). Drop --asynchronous, or use "
             f"--strategy {', '.join(CAN_BE_ASYNCHRONOUS)} or {', '.join(ASYNCHRONOUS)}."
         )
-    _check_gpus(args)
+    _check_gpus(args, strategy)
 
 
-def _check_tracking_and_warm_start(args):
+def _check_tracking_and_warm_start(args, choices):
     if args.mlflow_experiment and not args.mlflow_uri:
         raise UsageError("--mlflow-experiment names an experiment of --mlflow-uri, which was not "
                          "given. Add --mlflow-uri URI, or drop --mlflow-experiment.")
@@ -177,9 +177,11 @@ def _check_tracking_and_warm_start(args):
                          "Install it with pip install 'skkeras-search[mlflow]'.")
     if args.warm_start_from is None:
         return
-    if args.strategy != "tpe":
+    if choices.strategy != "tpe":
+        default = " (the default for a table)" if "--strategy" in choices.table_defaults else ""
         raise UsageError(f"--warm-start-from gives earlier results to TPE's model, but --strategy "
-                         f"{args.strategy} has none. Use --strategy tpe, or drop --warm-start-from.")
+                         f"{choices.strategy}{default} has none. Use --strategy tpe, or drop "
+                         "--warm-start-from.")
     path = os.path.join(args.warm_start_from, "cv_results.csv")
     if not os.path.isfile(path):
         raise UsageError(f"--warm-start-from {args.warm_start_from}: no cv_results.csv there. "
@@ -189,17 +191,17 @@ def _check_tracking_and_warm_start(args):
                          "cv_results.csv this run replaces. Use another --out.")
 
 
-def _check_gpus(args):
+def _check_gpus(args, strategy):
     """``--gpus``: a count, for an asynchronous search run here, at most the GPUs visible."""
     n = args.gpus
     if n is None:
         return
     if n < 0:
         raise UsageError(f"--gpus {n} is not a number of GPUs. Use --gpus 0 (no pinning) or more.")
-    if not asynchronous(args):
+    if not asynchronous(strategy, args.asynchronous):
         raise UsageError(
             f"--gpus {n} pins one worker process per GPU for an asynchronous search, but "
-            f"--strategy {args.strategy} runs its fits through joblib. Use --strategy asha, or "
+            f"--strategy {strategy} runs its fits through joblib. Use --strategy asha, or "
             f"--strategy {' or '.join(CAN_BE_ASYNCHRONOUS)} with --asynchronous, or drop --gpus.")
     if args.scheduler:
         raise UsageError(
@@ -213,40 +215,31 @@ def _check_gpus(args):
             "CUDA_VISIBLE_DEVICES and nvidia-smi.")
 
 
+def _check_target_transform(transform, ds, column):
+    """``--target-transform``: a regression target inside the function's domain."""
+    if transform is None:
+        return
+    if ds.task != "regression":
+        raise UsageError(f"--target-transform {transform} applies to regression targets, but "
+                         f"this target is {ds.task}. Drop --target-transform, or use --task "
+                         "regression for a numeric target.")
+    y = np.asarray(ds.y, dtype=float)
+    low, outside = (0.0, y <= 0) if transform == "log" else (-1.0, y <= -1)
+    if outside.any():
+        where = f"column {column!r}" if column else literal(ds.name)
+        fix = ("Use --target-transform log1p for a target >= 0, or drop --target-transform."
+               if transform == "log" and y.min() >= 0 else "Drop --target-transform.")
+        raise UsageError(f"--target-transform {transform} needs every target above {low:g}, but "
+                         f"{where} has {int(outside.sum())} value(s) <= {low:g} (smallest "
+                         f"{y.min():g}). {fix}")
+
+
 def _check_scorer_name(scoring):
     if scoring is not None and scoring not in get_scorer_names():
         close = difflib.get_close_matches(scoring, get_scorer_names(), n=1)
         hint = (f"Did you mean --scoring {close[0]}?" if close
                 else "See sklearn.metrics.get_scorer_names().")
         raise UsageError(f"--scoring {scoring!r} is not a scikit-learn scorer. {hint}")
-
-
-def _table_flags(args):
-    """The delimiter ``--sep`` means (``\\t`` and ``tab`` are a tab); checks ``--decimal``."""
-    sep = args.sep
-    if sep is not None:
-        sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(sep, sep)
-        if len(sep) != 1:
-            raise UsageError(f"--sep {sep!r} is not one character. Use e.g. --sep ';', "
-                             "--sep '|' or --sep tab.")
-    if args.decimal is not None and len(args.decimal) != 1:
-        raise UsageError(f"--decimal {args.decimal!r} is not one character. Use --decimal , "
-                         "or --decimal .")
-    return sep
-
-
-def _batch_size(text):
-    """``--batch-size`` as the estimators take it: ``'auto'`` or a positive int."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"--batch-size {text!r} is not an integer. "
-                         "Use e.g. --batch-size 128 or --batch-size auto.") from None
-    if value < 1:
-        raise UsageError(f"--batch-size {value} must be at least 1.")
-    return value
 
 
 def check_writable(path, flag="--out"):
@@ -377,14 +370,16 @@ def network_class(task):
     return KerasMLPRegressor if task == "regression" else KerasMLPClassifier
 
 
-def read_space(path, task, strategy, classes=None):
+def read_space(path, task, strategy, classes=None, numeric_scaling=False):
     """``--space``'s file as a search space, every name and value legal for the task's estimator.
 
     The file holds one JSON object (a space) or a list of them (a conditional
     space, as ``RandomizedSearchCV`` takes it: each candidate is drawn from
     one branch and has only that branch's parameters). JSON writes every key
     as text, so a ``class_weight`` dict's keys are read as the target's
-    ``classes`` they spell (``"0"`` as the label 0).
+    ``classes`` they spell (``"0"`` as the label 0). With ``numeric_scaling``
+    (a table with numeric columns) a branch may also hold the pipeline's
+    ``preprocess__numeric__scale__method``: a list of scaling methods.
 
     Raises
     ------
@@ -404,25 +399,29 @@ def read_space(path, task, strategy, classes=None):
         raise UsageError(f"--space {path}: not valid JSON ({exc.msg} at line {exc.lineno}). "
                          "Fix the file.") from None
     if not isinstance(spec, list):
-        return _read_branch(spec, path, "", task, strategy, classes)
+        return _read_branch(spec, path, "", task, strategy, classes, numeric_scaling)
     if not spec:
         raise UsageError(f"--space {path}: the list of spaces is empty. Give one object per "
                          'branch, e.g. [{"optimizer": ["adam"]}, {"optimizer": ["sgd"], '
                          '"momentum": [0.0, 0.9]}], or one object.')
-    return [_read_branch(branch, path, f"branch {i}: ", task, strategy, classes)
+    return [_read_branch(branch, path, f"branch {i}: ", task, strategy, classes, numeric_scaling)
             for i, branch in enumerate(spec)]
 
 
-def _read_branch(spec, path, where, task, strategy, classes):
+def _read_branch(spec, path, where, task, strategy, classes, numeric_scaling):
     """One JSON object of ``--space`` as a space (``where`` names its branch in messages)."""
     estimator = network_class(task)
     try:
         if isinstance(spec, dict):
-            _check_names(spec, estimator, task)
+            _check_names(spec, estimator, task, numeric_scaling)
         space = space_from_dict(spec)
         for name, dist in space.items():  # every choice and bound must be a legal value
             for value in dist if isinstance(dist, list) else [dist.low, dist.high]:
-                estimator(**{name: value})._validate_params()
+                if name != NUMERIC_SCALING:
+                    estimator(**{name: value})._validate_params()
+                elif value not in SCALING_METHODS:
+                    raise ValueError(f"{name}={value!r} is not a scaling method. Use a list of "
+                                     f"{', '.join(map(repr, SCALING_METHODS))}.")
     except (TypeError, ValueError) as exc:
         raise UsageError(f"--space {path}: {where}{' '.join(str(exc).split())}") from None
     _check_strategy(space, strategy, where)
@@ -444,11 +443,14 @@ def _weights_by_label(weights, classes, path):
     return {by_text[k]: v for k, v in weights.items()}
 
 
-def _check_names(spec, estimator, task):
-    names = set(estimator().get_params()) - _FIXED
+def _check_names(spec, estimator, task, numeric_scaling=False):
+    names = set(estimator().get_params()) - _FIXED | ({NUMERIC_SCALING} if numeric_scaling else set())
     for name in spec:
         if name in names:
             continue
+        if name == NUMERIC_SCALING:
+            raise ValueError(f"{name!r} scales a table's numeric columns, but this data has none "
+                             "(images, or only categorical columns). Remove it from the space.")
         if name in _FIXED:
             raise ValueError(f"{name!r} is set by the command for every fit, not searched: "
                              f"{_FIXED_BY[name]} Remove it from the space.")

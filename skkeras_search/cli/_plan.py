@@ -10,7 +10,9 @@ arithmetic is the search wing's (:func:`skkeras_search.search.hyperband_brackets
 ``rung_budgets``). An asynchronous search (asha, ``--asynchronous``) decides as
 fits end, so its number of fits is known only roughly in advance: the plan
 counts the rows of successive halving with every candidate succeeding, and
-says "about".
+says "about". The strategy, candidates, epochs and space name are the
+inputs' ``choices`` (a table file's defaults where a flag was not given),
+and the banner says which table defaults were taken, and why.
 """
 
 import math
@@ -27,9 +29,16 @@ from sklearn.model_selection import (
     StratifiedKFold,
     check_cv,
 )
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from skkeras_search.cli._args import MULTI_FIDELITY, ORDER_NOTE, STRATEGIES, asynchronous
+from skkeras_search.cli._args import (
+    MULTI_FIDELITY,
+    ORDER_NOTE,
+    STRATEGIES,
+    TABLE_BUDGET_NOTE,
+    asynchronous,
+)
 from skkeras_search.cli._progress import ProgressScorer
 from skkeras_search.datasets import build_pipeline
 from skkeras_search.search import (
@@ -43,17 +52,21 @@ from skkeras_search.search import (
 from skkeras_search.search._asha import rung_budgets
 from skkeras_search.search._candidates import list_space_size
 from skkeras_search.search._folds import splits_digest
-from skkeras_search.space import paper_grid, paper_space
+from skkeras_search.space import paper_grid, paper_space, tabular_space
 
 __all__ = ["Plan", "make_plan", "STRATEGIES", "MULTI_FIDELITY", "build_search", "grid_for",
            "expected_fits", "n_candidates", "rung_sizes", "TPE_BATCH_SIZE", "TPE_N_STARTUP",
-           "FACTOR"]
+           "FACTOR", "prefixed", "target_transformer", "UNPREFIXED"]
 
 #: TPE asks this many candidates at a time, whatever ``--n-jobs`` is, so results
 #: do not depend on the number of workers; the first ``TPE_N_STARTUP`` are random.
 TPE_BATCH_SIZE, TPE_N_STARTUP = 4, 8
 #: Hyperband's eta: each round keeps a third of the candidates for three times the epochs.
 FACTOR = 3
+#: Searched names that are the pipeline's own step paths, not the network's: not prefixed.
+UNPREFIXED = "preprocess__"
+#: ``--target-transform``'s function and inverse.
+_LOGS = {"log": (np.log, np.exp), "log1p": (np.log1p, np.expm1)}
 
 
 @dataclass(frozen=True)
@@ -116,59 +129,105 @@ class Plan:
 
 def make_plan(inputs):
     """The :class:`Plan` of ``inputs`` (nothing is fitted or written)."""
-    args = inputs.args
-    space = inputs.space if inputs.space is not None else (
-        grid_for(args.n_iter) if args.strategy == "grid" else paper_space())
+    args, chosen = inputs.args, inputs.choices
+    strategy, n_iter, epochs = chosen.strategy, chosen.n_iter, chosen.epochs
+    space = inputs.space if inputs.space is not None else _named_space(inputs)
     prefix = "regressor__regressor__" if inputs.regression else "classifier__"
     size = list_space_size(space)
-    rungs = _rungs(args.strategy, args.asynchronous, args.epochs)
-    brackets = () if rungs else _brackets(args.strategy, args.epochs)
-    rounds = _planned_rounds(args.strategy, args.n_iter, args.epochs, size, args.asynchronous)
-    count = _n_candidates(args.strategy, args.n_iter, rounds, size)
+    rungs = _rungs(strategy, args.asynchronous, epochs)
+    brackets = () if rungs else _brackets(strategy, epochs)
+    rounds = _planned_rounds(strategy, n_iter, epochs, size, args.asynchronous)
+    count = _n_candidates(strategy, n_iter, rounds, size)
     total = args.cv * (sum(sum(r) for r in rounds) if rounds else count)
     folds = (KFold if inputs.regression else StratifiedKFold)(args.cv, shuffle=True,
                                                              random_state=args.random_state)
     progress_path = os.path.join(args.out, "progress.jsonl")
-    return Plan(strategy=args.strategy, space=space,
+    return Plan(strategy=strategy, space=space,
                 space_text=describe_space(space), prefix=prefix,
                 search=_search(inputs, space, prefix, folds, progress_path),
                 n_candidates=count, total_fits=total, rounds=rounds,
                 cv_digest=_cv_digest(folds, inputs), progress_path=progress_path,
                 banner=_banner(inputs, count, total, rungs),
-                warnings=tuple(filter(None, [_small_space(args, brackets, size)])),
-                asynchronous=asynchronous(args), rungs=rungs)
+                warnings=tuple(filter(None, [_small_space(inputs, brackets, size)])),
+                asynchronous=asynchronous(strategy, args.asynchronous), rungs=rungs)
+
+
+def _named_space(inputs):
+    """The space ``--space paper`` or ``tabular`` names, for these inputs' data.
+
+    ``paper`` under ``--strategy grid`` is :func:`grid_for` ``--n-iter``.
+    ``tabular`` searches the numeric scaling only where the table has numeric
+    columns, and only the batch sizes that fit the smallest training fold
+    (``'auto'``, the whole fold, where none does): a larger one would be cut
+    to the fold, with a warning from every fit. A ``--batch-size`` given
+    replaces the space's batch sizes.
+    """
+    chosen = inputs.choices
+    if chosen.space == "paper":
+        return grid_for(chosen.n_iter) if chosen.strategy == "grid" else paper_space()
+    numeric = inputs.columns is not None and len(inputs.columns) > len(inputs.categorical)
+    rows = len(inputs.y_tr) - math.ceil(len(inputs.y_tr) / inputs.args.cv)
+    space = tabular_space(numeric_scaling=numeric)
+    for branch in space:
+        if "batch_size" in chosen.given:  # --batch-size, for every fit
+            del branch["batch_size"]
+        else:
+            branch["batch_size"] = [b for b in branch["batch_size"] if b <= rows] or ["auto"]
+    return space
+
+
+def target_transformer(transform=None):
+    """The regression target's transformer: ``transform`` ('log', 'log1p' or None), then
+    standardisation, as one ``TransformedTargetRegressor(transformer=...)``.
+
+    The network trains on ``(f(y) - mean) / std`` (``f`` the transform, fitted
+    in each fold); ``TransformedTargetRegressor`` turns its predictions back
+    with the inverse, ``exp`` or ``expm1``, so they are scored, saved and
+    returned in the target's own units. ``FunctionTransformer`` checks on a
+    sample at fit that the inverse undoes the function (``check_inverse``).
+    """
+    if transform is None:
+        return StandardScaler()
+    func, inverse = _LOGS[transform]
+    return Pipeline([("log", FunctionTransformer(func, inverse_func=inverse,
+                                                 check_inverse=True)),
+                     ("standardise", StandardScaler())])
 
 
 def _search(inputs, space, prefix, folds, progress_path):
     """The search object of the plan: the task's pipeline under the strategy's search."""
-    args = inputs.args
-    network = inputs.network(epochs=args.epochs, batch_size=inputs.batch_size,
+    args, chosen = inputs.args, inputs.choices
+    network = inputs.network(epochs=chosen.epochs, batch_size=inputs.batch_size,
                              random_state=args.random_state, cache_dir=inputs.cache_dir)
-    if inputs.regression:  # targets standardised inside each fold, predictions in their units
-        network = TransformedTargetRegressor(network, transformer=StandardScaler())
+    if inputs.regression:  # targets (log-)standardised inside each fold, predictions in units
+        network = TransformedTargetRegressor(
+            network, transformer=target_transformer(args.target_transform))
     pipeline = build_pipeline(network, columns=inputs.columns, categorical=inputs.categorical,
                               na_values=args.na_values,
                               final="regressor" if inputs.regression else "classifier",
                               image_max=inputs.dataset.image_max
-                              if inputs.dataset.kind == "images" else None)
+                              if inputs.dataset.kind == "images" else None,
+                              random_state=args.random_state)
     searched = prefixed(space, prefix)
     names = dict.fromkeys(k for branch in (searched if isinstance(searched, list) else [searched])
                           for k in branch)  # in order, once each
-    keys = list(names) + ([f"{prefix}epochs"] if args.strategy in MULTI_FIDELITY else [])
+    keys = list(names) + ([f"{prefix}epochs"] if chosen.strategy in MULTI_FIDELITY else [])
     return build_search(
-        args.strategy, pipeline, searched, n_iter=args.n_iter, cv=folds,
+        chosen.strategy, pipeline, searched, n_iter=chosen.n_iter, cv=folds,
         scoring=ProgressScorer(inputs.scoring, progress_path, keys=keys),
         n_jobs=_n_jobs(args),
-        random_state=args.random_state, epochs=args.epochs, resource=f"{prefix}epochs",
+        random_state=args.random_state, epochs=chosen.epochs, resource=f"{prefix}epochs",
         asynchronous=args.asynchronous, warm_start=args.warm_start_from,
     )
 
 
 def prefixed(space, prefix):
-    """``space`` (a dict, or a list of dicts: a conditional space) with each name under ``prefix``."""
+    """``space`` (a dict, or a list of dicts: a conditional space) with each network name
+    under ``prefix``; the pipeline's own names (``preprocess__...``) stay as they are."""
     if isinstance(space, list):
         return [prefixed(branch, prefix) for branch in space]
-    return {f"{prefix}{name}": dist for name, dist in space.items()}
+    return {name if name.startswith(UNPREFIXED) else f"{prefix}{name}": dist
+            for name, dist in space.items()}
 
 
 def _n_jobs(args):
@@ -345,27 +404,29 @@ def _cv_digest(folds, inputs):
     return splits_digest(list(folds.split(inputs.X_tr, inputs.y_tr)), len(inputs.y_tr))
 
 
-def _small_space(args, brackets, size):
+def _small_space(inputs, brackets, size):
     """The warning for a list-only space with fewer points than the plan asks for, or None."""
+    chosen = inputs.choices
+    strategy, n_iter = chosen.strategy, chosen.n_iter
     if size is None:
         return None
     if brackets:
         asked = max(b.n_candidates[0] for b in brackets)
-        why = f"with --epochs {args.epochs} its largest bracket starts {asked} candidates"
-    elif args.strategy == "random" or args.strategy in MULTI_FIDELITY:  # random, ASHA's rungs
-        asked, why = args.n_iter, f"--n-iter {args.n_iter} asks for more"
+        why = f"with --epochs {chosen.epochs} its largest bracket starts {asked} candidates"
+    elif strategy == "random" or strategy in MULTI_FIDELITY:  # random, ASHA's rungs
+        asked, why = n_iter, f"--n-iter {n_iter} asks for more"
     else:
         return None
     if size >= asked:
         return None
-    step = "rung" if args.strategy in MULTI_FIDELITY and not brackets else "round"
-    return (f"--space has only {size} points; {args.strategy} search evaluates each at most "
+    step = "rung" if strategy in MULTI_FIDELITY and not brackets else "round"
+    return (f"--space has only {size} points; {strategy} search evaluates each at most "
             f"once per {step} ({why}). Widen the space, or use --strategy grid to evaluate each "
             "point once.")
 
 
 def _banner(inputs, count, total, rungs=()):
-    args, ds = inputs.args, inputs.dataset
+    args, ds, chosen = inputs.args, inputs.dataset, inputs.choices
     if ds.kind == "table":
         columns = (f"{len(inputs.columns)} feature columns "
                    f"({len(inputs.columns) - len(inputs.categorical)} numeric, "
@@ -375,19 +436,21 @@ def _banner(inputs, count, total, rungs=()):
     notes = "".join(f"; {note}" for note in ds.notes)
     if rungs:
         budget = f"rungs of {', '.join(map(str, rungs))} epochs"
-    elif args.strategy in MULTI_FIDELITY:
-        budget = f"Hyperband brackets up to {args.epochs} epochs, candidate counts from --epochs"
+    elif chosen.strategy in MULTI_FIDELITY:
+        budget = f"Hyperband brackets up to {chosen.epochs} epochs, candidate counts from --epochs"
     else:
-        budget = f"{args.epochs} epochs each"
-    kind = f"asynchronous {args.strategy}" if args.asynchronous and args.strategy != "asha" \
-        else args.strategy
+        budget = f"{chosen.epochs} epochs each"
+    kind = f"asynchronous {chosen.strategy}" if args.asynchronous and chosen.strategy != "asha" \
+        else chosen.strategy
+    space = " (tabular space)" if chosen.space == "tabular" else ""
     line = (
         f"skkeras-search: {ds.name}, {len(ds.y)} samples x {columns}, {_target_text(inputs)}"
         f"{notes}; {len(inputs.y_tr)} for the search, {len(inputs.y_te)} held out. "
-        f"{kind} search: {count} candidates ({budget}), {args.cv} folds, "
+        f"{kind} search{space}: {count} candidates ({budget}), {args.cv} folds, "
         f"{'about ' if rungs else ''}{total} fits."
     )
-    if asynchronous(args):
+    line += _table_defaults_text(chosen, rungs)
+    if asynchronous(chosen.strategy, args.asynchronous):
         line += f" A fit starts whenever a worker is free ({ORDER_NOTE})."
     if args.gpus:
         workers = min(args.gpus, joblib.effective_n_jobs(_n_jobs(args)))
@@ -395,9 +458,24 @@ def _banner(inputs, count, total, rungs=()):
     return line
 
 
+def _table_defaults_text(chosen, rungs):
+    """The banner's sentence on the table defaults taken (flags not given), or ''."""
+    if not chosen.table_defaults:
+        return ""
+    said = {"--space": f"the {chosen.space} space", "--strategy": chosen.strategy,
+            "--n-iter": f"{chosen.n_iter} candidates",
+            "--epochs": f"up to {chosen.epochs} epochs" if rungs else f"{chosen.epochs} epochs"}
+    flags = chosen.table_defaults
+    return (f" Defaults for a table: {', '.join(said[f] for f in flags)} ({TABLE_BUDGET_NOTE}; "
+            f"{'/'.join(flags)} to change).")
+
+
 def _target_text(inputs):
     if not inputs.regression:
         return f"{inputs.n_classes} classes"
     how = (f"auto: {len(np.unique(inputs.dataset.y))} distinct numeric values; --task "
            "classification to override" if inputs.args.task == "auto" else "--task regression")
+    transform = inputs.args.target_transform
+    if transform:
+        how += f"; fitted on {transform}(y), scored in the target's units"
     return f"regression target ({how})"

@@ -46,10 +46,13 @@ def _header(inputs, plan):
                  # what --warm-start-from compares (TPESearchCV's data_fingerprint_)
                  "fingerprint": data_fingerprint(np.asarray(inputs.X_tr), np.asarray(inputs.y_tr))},
         "random_state": args.random_state,
-        "search": {"space": plan.space_text, "n_iter": args.n_iter,
-                   "cv": args.cv, "epochs": args.epochs, "batch_size": inputs.batch_size,
+        "search": {"space": plan.space_text, "space_name": inputs.choices.space,
+                   "table_defaults": list(inputs.choices.table_defaults),
+                   "n_iter": inputs.choices.n_iter,
+                   "cv": args.cv, "epochs": inputs.choices.epochs, "batch_size": inputs.batch_size,
+                   "target_transform": args.target_transform,
                    "cv_splits_digest": plan.cv_digest,
-                   "n_jobs": args.n_jobs, "scoring": inputs.scoring, "strategy": args.strategy,
+                   "n_jobs": args.n_jobs, "scoring": inputs.scoring, "strategy": plan.strategy,
                    "asynchronous": plan.asynchronous, "gpus": args.gpus,
                    **({"rung_epochs": list(plan.rungs)} if plan.rungs else {}),
                    "scheduler": args.scheduler, "resume": args.resume,
@@ -367,6 +370,9 @@ def summary(report, out, cache_dir, elapsed):
         f"Preprocessing: {preprocessing_text(report['preprocessing'])}",
     ]
     lines += [f"Data: {note}" for note in report["preprocessing"].get("notes", [])]
+    if search.get("target_transform"):
+        lines.append(f"Target: the network fits {search['target_transform']}(y), standardised; "
+                     "predictions and scores are in the target's units")
     lines.append(f"Results written to {out}/")
     for row in report["failed_candidates"]:
         params = " ".join(f"{k}={_fmt_param(v)}" for k, v in row["params"].items())
