@@ -147,6 +147,8 @@ def test_a_table_gets_the_table_defaults_and_the_banner_says_so(tmp_path, table)
         f"classifier__{n}" for n in NETWORK_NAMES}
     # 80 rows: 60 for the search, 30 per training fold, below every batch size of the space
     assert all(b["classifier__batch_size"] == ["auto"] for b in searched)
+    # the quantile method's noise is seeded: each fold's scaling, and the fit cache, repeat
+    assert plan.search.estimator.get_params()["preprocess__numeric__scale__random_state"] == 0
     banner = plan.banner
     assert "\n" not in banner
     assert "asha search (tabular space): 60 candidates (rungs of 1, 3, 9, 27 epochs)" in banner
