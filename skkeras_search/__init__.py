@@ -12,7 +12,7 @@ from skkeras_search._version import __version__
 from skkeras_search.exceptions import TrainingDivergedError
 from skkeras_search.mlp import KerasMLPClassifier, KerasMLPRegressor
 from skkeras_search.search import ASHASearchCV, HyperbandSearchCV, TPESearchCV
-from skkeras_search.space import int_range, log_uniform, paper_grid, paper_space
+from skkeras_search.space import int_range, log_uniform, paper_grid, paper_space, tabular_space
 from skkeras_search.wrappers import KerasClassifier, KerasRegressor  # no TensorFlow import until a fit
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "log_uniform",
     "paper_grid",
     "paper_space",
+    "tabular_space",
     "__version__",
 ]

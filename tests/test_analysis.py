@@ -236,7 +236,7 @@ def test_a_real_search_ties_its_near_twins_and_not_a_clearly_worse_candidate():
 fold_values = st.integers(-40, 40).map(lambda v: v / 8)
 
 
-@given(st.integers(2, 6).flatmap(lambda j: st.lists(st.lists(fold_values, min_size=j,
+@given(st.integers(3, 6).flatmap(lambda j: st.lists(st.lists(fold_values, min_size=j,
                                                              max_size=j), min_size=2, max_size=5)),
        st.integers(-100, 100))
 def test_tied_with_best_properties(folds, shift):
@@ -248,11 +248,14 @@ def test_tied_with_best_properties(folds, shift):
         [(r["index"], r["p_value"]) for r in got["rows"]]
 
 
-def test_tied_with_best_needs_two_folds():
+def test_tied_with_best_needs_three_folds():
     one = GridSearchCV(Quadratic(), {"a": [0.1, 0.5]},
                        cv=ShuffleSplit(1, test_size=0.5, random_state=0)).fit(X, Y)
     with pytest.raises(ValueError, match="1 fold"):
         tied_with_best(one)
+    two = GridSearchCV(Quadratic(), {"a": [0.1, 0.5]}, cv=2).fit(X, Y)
+    with pytest.raises(ValueError, match=r"2 fold\(s\).*needs at least 3.*cv>=3"):
+        tied_with_best(two)
 
 
 # ----------------------------------------------------------------- budgets
@@ -332,13 +335,13 @@ def test_analyse_records_reasons_for_degenerate_searches_instead_of_raising():
     one_fold = GridSearchCV(Quadratic(), {"a": [0.1, 0.5]},
                             cv=ShuffleSplit(1, test_size=0.5, random_state=0)).fit(X, Y)
     got = analyse(one_fold)
-    assert "needs at least 2" in got["ties"]["error"] and "error" in got["importance"]
+    assert "needs at least 3" in got["ties"]["error"] and "error" in got["importance"]
     json.dumps(got, allow_nan=False)
 
 
 def test_metric_none_reads_the_refit_metric_and_a_wrong_name_is_refused():
     scoring = {"r2": "r2", "own": lambda est, X, y: est.score(X, y)}
-    search = RandomizedSearchCV(Quadratic(), {"a": UNIT, "b": UNIT}, n_iter=12, cv=2,
+    search = RandomizedSearchCV(Quadratic(), {"a": UNIT, "b": UNIT}, n_iter=12, cv=3,
                                 scoring=scoring, refit="own", random_state=0).fit(X, Y)
     assert tied_with_best(search)["best_index"] == search.best_index_
     with pytest.raises(ValueError, match="metric=None finds no mean_test_score"):

@@ -54,7 +54,7 @@ def tpe_run(tmp_path_factory, digits_npz, branches):
     """A TPE run over the conditional space: report, HTML and cv_results read by several tests."""
     out = tmp_path_factory.mktemp("tpe")
     run = _run(["--data", digits_npz, "--strategy", "tpe", "--n-iter", "10", "--space", branches,
-                *SMALL, "--out", out])
+                *SMALL, "--cv", "3", "--out", out])  # the t-test needs 3 folds
     return out, run
 
 
@@ -145,6 +145,8 @@ def test_multi_fidelity_report_has_the_budget_correlation(tmp_path, digits_npz):
     assert report["files"]["budget_correlation"] == "budget_correlation.png"
     assert (tmp_path / "budget_correlation.png").stat().st_size > 1000
     assert "Budget rank correlation (Spearman" in stdout
+    assert "Ties with the best not tested: " in stdout and "Use --cv 3 or more" in stdout
+    assert "needs at least 3" in report["ties"]["error"]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -152,6 +154,7 @@ def test_multi_fidelity_report_has_the_budget_correlation(tmp_path, digits_npz):
     (["--warm-start-from", "{empty}", "--strategy", "tpe"], "no cv_results.csv there"),
     (["--warm-start-from", "{out}", "--strategy", "tpe"], "is also --out"),
     (["--mlflow-experiment", "x"], "--mlflow-uri, which was not given"),
+    (["--mlflow-uri", "http://127.0.0.1:9"], "no server answers at 127.0.0.1:9"),
 ])
 def test_bad_flags_are_refused_before_any_fit(tmp_path, capsys, argv, message):
     (tmp_path / "prev").mkdir()

@@ -86,17 +86,19 @@ def tied_with_best(results, *, alpha=0.05, test_train_ratio=None, metric=None):
     Raises
     ------
     ValueError
-        Fewer than 2 folds, no usable row, or ``alpha`` outside (0, 1).
+        Fewer than 3 folds, no usable row, or ``alpha`` outside (0, 1).
     """
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha={alpha!r} is not a significance level. Use 0 < alpha < 1.")
     cv = _rows.cv_results_of(results)
     metric = _rows.resolve_metric(results, metric)
     folds = _rows.fold_scores(cv, metric)
-    if folds.shape[1] < 2:
+    if folds.shape[1] < 3:
         raise ValueError(
             f"results have {folds.shape[1]} fold(s) of split{{i}}_test_{metric}; the t-test "
-            "compares candidates fold by fold and needs at least 2. Search with cv>=2.")
+            "compares candidates fold by fold and needs at least 3 (with 2 it has one degree "
+            "of freedom, and its verdict only says whether the two fold differences happen to "
+            "be equal). Search with cv>=3.")
     rows = [i for i in _rows.usable_rows(cv, metric) if np.isfinite(folds[i]).all()]
     if not rows:
         raise ValueError(f"results have no full-budget row with finite {metric} on every fold. "

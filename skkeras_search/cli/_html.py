@@ -99,9 +99,9 @@ def _top(report):
     if "error" in ties:
         text += f"<p class=\"note\">Ties not tested: {_e(ties['error'])}</p>"
     elif ties:
-        n = sum(row["tied"] for row in ties["rows"])
-        text += (f"<p class=\"note\">{n} candidate{'s' if n != 1 else ''} statistically tied "
-                 f"with the best: {_e(ties['method'])}, two-sided, alpha={ties['alpha']}, on the "
+        n = sum(row["tied"] for row in ties["rows"]) - 1
+        text += (f"<p class=\"note\">{n} other candidate{'s' if n != 1 else ''} statistically "
+                 f"tied with the best: {_e(ties['method'])}, two-sided, alpha={ties['alpha']}, on the "
                  "per-fold scores.</p>")
     return text + _table(header, rows, classes)
 
@@ -117,8 +117,9 @@ def _importance(report):
     names = list(imp["values"])
     rows = [[name, *[_num(m["values"].get(name), 3) for m in methods]] for name in names]
     return ("<h2>Hyperparameter importance</h2>"
-            "<p class=\"note\">Share of the score's variation each parameter explains, over the "
-            "full-budget candidates.</p>"
+            "<p class=\"note\">Each parameter's share of the importance, over the full-budget "
+            "candidates (fANOVA: of the score's variance; PED-ANOVA: of what sets the best "
+            "candidates apart).</p>"
             + _table(["parameter", *[m["method"] for m in methods]], rows))
 
 
@@ -163,7 +164,8 @@ def html_report(report, out):
         One HTML5 document, images embedded.
     """
     versions = ", ".join(f"{k} {v}" for k, v in report["versions"].items())
-    files = "".join(f"<li><code>{_e(v)}</code></li>" for v in sorted(set(map(str, report["files"].values()))))
+    names = {"report.json", *map(str, report["files"].values())}
+    files = "".join(f"<li><code>{_e(v)}</code></li>" for v in sorted(names))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>skkeras-search report: {_e(report['data']['name'])}</title>"

@@ -24,8 +24,10 @@ import difflib
 import importlib.util
 import json
 import os
+import socket
 import tempfile
 import time
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 
@@ -175,6 +177,8 @@ def _check_tracking_and_warm_start(args, choices):
     if args.mlflow_uri and importlib.util.find_spec("mlflow") is None:
         raise UsageError("--mlflow-uri needs the mlflow package, which is not installed. "
                          "Install it with pip install 'skkeras-search[mlflow]'.")
+    if args.mlflow_uri:
+        _check_reachable(args.mlflow_uri)
     if args.warm_start_from is None:
         return
     if choices.strategy != "tpe":
@@ -189,6 +193,21 @@ def _check_tracking_and_warm_start(args, choices):
     if os.path.abspath(args.warm_start_from) == os.path.abspath(args.out):
         raise UsageError(f"--warm-start-from {args.warm_start_from} is also --out, whose "
                          "cv_results.csv this run replaces. Use another --out.")
+
+
+def _check_reachable(uri, timeout=5.0):
+    """Refuse an http(s) tracking server that does not answer, before the search runs
+    (MLflow itself would retry for minutes, after it)."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise UsageError(f"--mlflow-uri {uri}: no server answers at {parts.hostname}:{port} "
+                         f"({exc.strerror or exc}). Start it (mlflow server --host ... --port "
+                         f"{port}) or check the address; nothing was run.") from None
 
 
 def _check_gpus(args, strategy):
@@ -387,7 +406,7 @@ def read_space(path, task, strategy, classes=None, numeric_scaling=False):
         Unreadable or invalid JSON; an empty list; a name the estimator does
         not have (with "did you mean"); a value it refuses; a distribution
         under ``--strategy grid``; ``epochs`` under a multi-fidelity strategy.
-        A message about a branch of a list names it (``branch 1``, from 0).
+        A message about a branch of a list names it (``(branch 1)``, from 0).
     """
     try:
         with open(path) as fh:
@@ -423,7 +442,7 @@ def _read_branch(spec, path, where, task, strategy, classes, numeric_scaling):
                     raise ValueError(f"{name}={value!r} is not a scaling method. Use a list of "
                                      f"{', '.join(map(repr, SCALING_METHODS))}.")
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--space {path}: {where}{' '.join(str(exc).split())}") from None
+        raise UsageError(f"--space {path}{where}: {' '.join(str(exc).split())}") from None
     _check_strategy(space, strategy, where)
     if isinstance(space.get("class_weight"), list) and classes is not None:
         space["class_weight"] = [_weights_by_label(w, classes, path) for w in space["class_weight"]]
@@ -470,9 +489,9 @@ def _check_strategy(space, strategy, where=""):
         ranges = [k for k, v in space.items() if not isinstance(v, list)]
         if ranges:
             raise UsageError(f"--strategy grid needs a list of values for every parameter of "
-                             f"--space, but {where}{ranges[0]!r} is a distribution. Write it as a list, "
+                             f"--space, but {ranges[0]!r}{where} is a distribution. Write it as a list, "
                              "e.g. [0.001, 0.01, 0.1].")
     if strategy in MULTI_FIDELITY and "epochs" in space:
-        raise UsageError(f"--strategy {strategy} sets the epoch budget itself, but --space "
-                         f"{where}has 'epochs'. Remove it from the space and use --epochs for the full "
+        raise UsageError(f"--strategy {strategy} sets the epoch budget itself, but --space"
+                         f"{where} has 'epochs'. Remove it from the space and use --epochs for the full "
                          "budget.")

@@ -126,14 +126,15 @@ def write_plots(out, results, inputs, network, predictions, test_score):
     """The PNG plots; returns them by name (for the report's ``files``)."""
     args = inputs.args
     held_out = (inputs.y_te, predictions, test_score) if inputs.regression else None
-    return _plots.write_plots(out, results, inputs.scoring, args.strategy, args.epochs, args.cv,
+    chosen = inputs.choices  # the strategy and budget the run took (a table's defaults)
+    return _plots.write_plots(out, results, inputs.scoring, chosen.strategy, chosen.epochs, args.cv,
                               network.loss_curve_, held_out,
                               asynchronous=bool(args.asynchronous))
 
 
 def write_tensorboard(out, results, inputs):
     """``tensorboard/``: one HParams run per row."""
-    write_hparams(results, os.path.join(out, "tensorboard"), inputs.scoring, inputs.args.epochs)
+    write_hparams(results, os.path.join(out, "tensorboard"), inputs.scoring, inputs.choices.epochs)
 
 
 def write_best_model(out, best, inputs):

@@ -302,7 +302,10 @@ def analysis_lines(report):
     """What the search learned, in a few lines: ties, importances, budget correlations."""
     lines = []
     ties = report.get("ties") or {}
-    if ties.get("rows"):
+    if "error" in ties:  # the library's keyword as this command's flag
+        lines.append("Ties with the best not tested: "
+                     + ties["error"].replace("Search with cv>=3", "Use --cv 3 or more"))
+    elif ties.get("rows"):
         n = sum(t["tied"] for t in ties["rows"]) - 1
         lines.append(f"Tied with the best ('='): {n} other candidate{'s' if n != 1 else ''} "
                      f"({ties['method']}, p > {ties['alpha']})"
@@ -312,7 +315,7 @@ def analysis_lines(report):
         methods = [imp] + ([imp["fanova"]] if (imp.get("fanova") or {}).get("values") else [])
         lines.append("Importance, " + "; ".join(
             f"{m['method'].split(' (')[0]}: " + ", ".join(f"{k} {v:.2f}" for k, v in m["values"].items())
-            for m in methods) + " (share of the score's variation; report.json, importance.png)")
+            for m in methods) + " (shares of the importance; report.json, importance.png)")
     corr = report.get("budget_correlation") or {}
     if corr.get("overall"):
         pairs = ", ".join(f"{p['from']}->{p['to']} epochs "
