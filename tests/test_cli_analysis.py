@@ -192,10 +192,9 @@ def _mlflow_runs(uri):
     return client, parents, runs
 
 
-@pytest.mark.parametrize("strategy", [
-    "hyperband", "tpe",
-    *[pytest.param(s, marks=pytest.mark.extended) for s in STRATEGIES if s not in
-      ("hyperband", "tpe")],
+@pytest.mark.parametrize("strategy", [  # by default one multi-fidelity run; all in extended
+    "hyperband", *[pytest.param(s, marks=pytest.mark.extended) for s in STRATEGIES
+                   if s != "hyperband"],
 ])
 def test_mlflow_uri_logs_a_parent_and_one_child_per_row(tmp_path, monkeypatch, digits_npz,
                                                         strategy):

@@ -396,7 +396,9 @@ def test_log_batches_goes_past_mlflow_per_batch_limits(sqlite_store):
 
 
 # -------------------------------------------------------------------------- a real server
+# The server takes 17 to 29 s (10 s of CPU) to answer here: the extended run.
 @pytest.mark.slow
+@pytest.mark.extended
 def test_log_search_over_a_tracking_server(background, grid, tmp_path):
     proc, port, log, started = background["server"]
     url = f"http://127.0.0.1:{port}"
