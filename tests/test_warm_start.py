@@ -18,12 +18,13 @@ import pandas as pd
 import pytest
 import scipy.stats
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skkeras_search import KerasMLPClassifier, paper_space
 from skkeras_search.cli import main
+from skkeras_search.cli._progress import ProgressScorer
 from skkeras_search.exceptions import SearchWarning
 from skkeras_search.search import HyperbandSearchCV, TPESearchCV, describe_space
 from skkeras_search.search._warm_start import warm_start_digest
@@ -193,6 +194,100 @@ def test_other_data_is_named(tiny, source):
     # the fingerprint of a DataFrame is that of its values
     frame = tpe(n_iter=1).fit(pd.DataFrame(X), pd.Series(y))
     assert frame.data_fingerprint_ == source.data_fingerprint_
+
+
+def _folder(tmp_path, results, report=None, name="out"):
+    """A folder as the command writes one: cv_results.csv (JSON params) and report.json."""
+    folder = tmp_path / name
+    folder.mkdir()
+    table = pd.DataFrame({k: v for k, v in results.items()
+                          if k.startswith(("mean_test_", "n_resources"))})
+    table.insert(0, "params", [json.dumps(p) for p in results["params"]])
+    table.to_csv(folder / "cv_results.csv", index=False)
+    if report is not None:
+        (folder / "report.json").write_text(json.dumps(report))
+    return folder
+
+
+def _messages(record):
+    return [str(w.message) for w in record if issubclass(w.category, SearchWarning)]
+
+
+def test_a_source_scored_otherwise_gives_no_result(tiny, source, tmp_path):
+    X, y = tiny
+    cold = tpe(n_startup=8, scoring="balanced_accuracy").fit(X, y).cv_results_["params"]
+    with pytest.warns(SearchWarning) as record:  # source: SGDClassifier's score, accuracy
+        warm = tpe(n_startup=8, scoring="balanced_accuracy", warm_start=source).fit(X, y)
+    assert _messages(record) == [
+        "warm_start=TPESearchCV(...) was scored with 'accuracy', this search with "
+        "'balanced_accuracy': its scores are not on this search's scale; no earlier result "
+        "is used. Give results scored alike, or set scoring to match."]
+    assert warm.cv_results_["params"] == cold
+    with no_search_warning():  # None is the classifier's accuracy
+        assert tpe(n_startup=8, scoring="accuracy", warm_start=source).fit(X, y) \
+            .cv_results_["params"] != tpe(n_startup=8, scoring="accuracy").fit(X, y) \
+            .cv_results_["params"]
+    # a folder's report names its scorer; the command's ProgressScorer wraps the new one's
+    folder = _folder(tmp_path, source.cv_results_, {"search": {"scoring": "accuracy"}})
+    other = ProgressScorer("balanced_accuracy", str(tmp_path / "p.jsonl"), keys=())
+    with pytest.warns(SearchWarning, match=re.escape(
+            f"warm_start={str(folder)!r} was scored with 'accuracy', this search with "
+            "'balanced_accuracy': its scores are not on this search's scale")):
+        tpe(scoring=other, warm_start=folder).fit(X, y)
+    same = ProgressScorer("accuracy", str(tmp_path / "q.jsonl"), keys=())
+    with no_search_warning():
+        tpe(scoring=same, warm_start=folder).fit(X, y)
+
+
+def test_a_multi_metric_search_reads_its_refit_metric(tiny, source):
+    X, y = tiny
+    metrics = {"scoring": ["accuracy", "balanced_accuracy"], "refit": "balanced_accuracy",
+               "n_startup": 8}
+    cold = tpe(**metrics).fit(X, y).cv_results_["params"]
+    # a dict tells no scorer: its mean_test_score is not the balanced accuracy
+    with pytest.warns(SearchWarning) as record:
+        warm = tpe(warm_start=source.cv_results_, **metrics).fit(X, y)
+    assert _messages(record) == [
+        "warm_start=<cv_results_ dict of 8 rows> has no column mean_test_balanced_accuracy "
+        "(it has ['mean_test_score']), the objective of this search's refit metric: no "
+        "earlier result is used. Give results of this search's space and objective, or "
+        "warm_start=None."]
+    assert warm.cv_results_["params"] == cold
+    earlier = tpe(n_iter=8, random_state=0, **metrics).fit(X, y)
+    with no_search_warning():
+        assert tpe(warm_start=earlier, **metrics).fit(X, y).cv_results_["params"] != cold
+
+
+def test_another_estimator_class_is_named(tiny, source):
+    X, y = tiny
+    logistic = TPESearchCV(LogisticRegression(), {"C": log_uniform(1e-2, 1e2)}, n_iter=2, cv=2,
+                           random_state=0)
+    with pytest.warns(SearchWarning) as record:
+        logistic.set_params(warm_start=source).fit(X, y)
+    assert "warm_start=TPESearchCV(...) searched SGDClassifier, this search LogisticRegression: " \
+           "its scores are not comparable with this search's." in " ".join(_messages(record))
+    # a pipeline by its final step: the same class, no warning
+    pipe = Pipeline([("scale", FunctionTransformer()), ("clf", sgd())])
+    with no_search_warning():
+        TPESearchCV(pipe, {f"clf__{k}": v for k, v in SPACE.items()}, n_iter=2, cv=2,
+                    random_state=0, warm_start=source).fit(X, y)
+
+
+def test_another_number_of_epochs_is_named(tiny, source, tmp_path):
+    X, y = tiny
+    folder = _folder(tmp_path, source.cv_results_, {"search": {"epochs": 3}})
+    search = TPESearchCV(KerasMLPClassifier(hidden_units=4, epochs=1, random_state=0),
+                         {"learning_rate": log_uniform(1e-3, 1e-1)}, n_iter=1, cv=2,
+                         random_state=0, warm_start=folder, refit=False)
+    with pytest.warns(SearchWarning) as record:
+        search.fit(X.astype("float32"), y)
+    epochs = [m for m in _messages(record) if "epochs per fit" in m]
+    assert epochs == [
+        f"warm_start={str(folder)!r} trained 3 epochs per fit, this search 1: its scores are "
+        "not comparable with this search's. They are used as they are; give results of 1 "
+        "epochs, or warm_start=None."]
+    with no_search_warning():  # SGDClassifier has no epochs: nothing to compare
+        tpe(warm_start=folder).fit(X, y)
 
 
 def test_sources_that_cannot_be_read_are_refused_before_any_fit(tiny, tmp_path):

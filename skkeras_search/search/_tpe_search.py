@@ -280,14 +280,17 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
                 self._warm = warm_start_trials(
                     self.warm_start, search_space(self.param_distributions, "TPESearchCV"),
                     self.param_distributions, objectives=self._objectives(),
-                    fingerprint=self.data_fingerprint_, shape=_shape(X))
+                    fingerprint=self.data_fingerprint_, shape=_shape(X), search=self)
             try:
                 return super().fit(X, y, **params)
             finally:
                 del self._warm
 
     def _objectives(self):
-        """The ``cv_results_`` columns that may hold the objective of a ``warm_start`` source."""
+        """The ``cv_results_`` columns that may hold the objective of a ``warm_start`` source:
+        the ``refit`` metric's alone for several metrics."""
+        if isinstance(self.scoring, (dict, list, tuple, set)) and isinstance(self.refit, str):
+            return [f"mean_test_{self.refit}"]
         return ["mean_test_score"] + ([f"mean_test_{self.refit}"] if isinstance(self.refit, str)
                                       else [])
 

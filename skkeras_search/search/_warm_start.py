@@ -22,6 +22,7 @@ import os
 import re
 import warnings
 from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 
@@ -95,9 +96,13 @@ class WarmStart:
 
 
 class _Earlier:
-    def __init__(self, label, results, fingerprint=None, space=None, shape=None):
+    """A source's rows, and what it tells of its data, space and objective (None: untold)."""
+
+    def __init__(self, label, results, fingerprint=None, space=None, shape=None, *,
+                 scoring=None, epochs=None, estimator=None):
         self.label, self.results, self.fingerprint = label, results, fingerprint
         self.space, self.shape = space, shape
+        self.scoring, self.epochs, self.estimator = scoring, epochs, estimator
 
 
 def _label(source):
@@ -122,8 +127,75 @@ def _read(source):
                          f"search's results). Fit it first, or pass its cv_results_.")
     space = getattr(source, "param_distributions", getattr(source, "param_grid", None))
     n_features = getattr(source, "n_features_in_", None)
+    estimator = getattr(source, "estimator", None)
     return _Earlier(label, source.cv_results_, getattr(source, "data_fingerprint_", None), space,
-                    (None, n_features))
+                    (None, n_features),
+                    scoring=scoring_text(getattr(source, "scoring", None), estimator,
+                                         getattr(source, "refit", True)),
+                    epochs=_source_epochs(source), estimator=_final_class(estimator))
+
+
+def scoring_text(scoring, estimator, refit=True):
+    """Text of a search's ``scoring``, for comparing the objectives of two searches.
+
+    A string as is (``'accuracy'``); an object with a ``scoring`` attribute (the
+    command's ``ProgressScorer``) by it; None by the estimator's default score
+    (``'accuracy'`` for a scikit-learn classifier, ``'r2'`` for a regressor, the final
+    step's for a pipeline); several metrics by their names and ``refit``.
+
+    Returns
+    -------
+    text : str
+    """
+    from sklearn.base import ClassifierMixin, RegressorMixin
+
+    if isinstance(scoring, str):
+        return repr(scoring)
+    if scoring is None:
+        score = getattr(type(_final(estimator)), "score", None)
+        return {ClassifierMixin.score: "'accuracy'", RegressorMixin.score: "'r2'"}.get(
+            score, "the estimator's default score")
+    if isinstance(scoring, (Mapping, list, tuple, set)):
+        return f"{sorted(map(str, scoring))} (refit={refit!r})"
+    if hasattr(scoring, "scoring"):
+        return scoring_text(scoring.scoring, estimator, refit)
+    name = getattr(scoring, "__qualname__", None)
+    return name if name is not None else re.sub(r" at 0x[0-9a-fA-F]+", "", repr(scoring))
+
+
+def _final(estimator):
+    """A pipeline's final step (recursively), else the estimator."""
+    steps = getattr(estimator, "steps", None)
+    return _final(steps[-1][1]) if steps else estimator
+
+
+def _final_class(estimator):
+    return None if estimator is None else type(_final(estimator)).__name__
+
+
+def epochs_of(estimator):
+    """The estimator's ``epochs`` (or one ``*__epochs`` value of a pipeline); None if it has
+    none, or several different ones."""
+    try:
+        params = estimator.get_params()
+    except (AttributeError, TypeError):
+        return None
+    values = {v for k, v in params.items() if k.rsplit("__", 1)[-1] == "epochs"
+              and isinstance(v, Integral) and not isinstance(v, bool)}
+    return int(values.pop()) if len(values) == 1 else None
+
+
+def _source_epochs(source):
+    """Epochs per full-budget fit of a search: its largest ``n_resources`` when its budget
+    is the epochs, None when its rows search the epochs, else its estimator's."""
+    results = source.cv_results_
+    resource = str(getattr(source, "resource", ""))
+    if "n_resources" in results and resource.rsplit("__", 1)[-1] == "epochs":
+        budgets = np.asarray(results["n_resources"], dtype=float)
+        return int(np.nanmax(budgets)) if np.isfinite(budgets).any() else None
+    if any(k.rsplit("__", 1)[-1] == "epochs" for p in results["params"] for k in p):
+        return None
+    return epochs_of(getattr(source, "estimator", None))
 
 
 def _read_folder(path, label):
@@ -146,18 +218,56 @@ def _read_folder(path, label):
         with open(report_path, encoding="utf-8") as f:
             report = json.load(f)
     data, search = report.get("data") or {}, report.get("search") or {}
+    scoring, epochs = search.get("scoring"), search.get("epochs")
     return _Earlier(label, results, data.get("fingerprint"), search.get("space"),
-                    (data.get("n_train"), data.get("n_features")))
+                    (data.get("n_train"), data.get("n_features")),
+                    scoring=repr(scoring) if isinstance(scoring, str) else None,
+                    epochs=int(epochs) if isinstance(epochs, Integral) else None)
 
 
-def _objective(earlier, names):
+def _objective(earlier, names, required=True):
+    """The first of ``names`` the source has; else ValueError, or None if not ``required``."""
     for name in names:
         if name in earlier.results:
             return name
     have = sorted(k for k in earlier.results if k.startswith("mean_test_"))
+    if not required:
+        return None
     raise ValueError(f"{earlier.label} has none of the columns {list(names)} (it has {have}), "
                      "so its scores are not this search's objective. Set refit to the metric "
                      "of one of them.")
+
+
+def _same_objective(earlier, search, space):
+    """False (with a warning) if the source was scored otherwise; warnings for another
+    budget or estimator, whose scores are used as they are."""
+    scoring = scoring_text(search.scoring, search.estimator, search.refit)
+    if earlier.scoring is not None and earlier.scoring != scoring:
+        warnings.warn(
+            f"{earlier.label} was scored with {earlier.scoring}, this search with {scoring}: "
+            "its scores are not on this search's scale; no earlier result is used. Give "
+            "results scored alike, or set scoring to match.", SearchWarning, stacklevel=4)
+        return False
+    searched = any(name.rsplit("__", 1)[-1] == "epochs" for name in space.names)
+    epochs = None if searched else epochs_of(search.estimator)
+    if earlier.epochs is not None and epochs is not None and earlier.epochs != epochs:
+        warnings.warn(
+            f"{earlier.label} trained {earlier.epochs} epochs per fit, this search {epochs}: "
+            "its scores are not comparable with this search's. They are used as they are; "
+            f"give results of {epochs} epochs, or warm_start=None.", SearchWarning, stacklevel=4)
+    estimator = _final_class(search.estimator)
+    if earlier.estimator is not None and earlier.estimator != estimator:
+        warnings.warn(
+            f"{earlier.label} searched {earlier.estimator}, this search {estimator}: its scores "
+            "are not comparable with this search's. They are used as they are; give results "
+            f"of {estimator}, or warm_start=None.", SearchWarning, stacklevel=4)
+    return True
+
+
+def _nothing_used(label, why):
+    warnings.warn(f"{label} {why}: no earlier result is used. Give results of this search's "
+                  "space and objective, or warm_start=None.", SearchWarning, stacklevel=4)
+    return WarmStart([], [])
 
 
 def _rename(there, here):
@@ -175,7 +285,7 @@ def _rename(there, here):
 def _full_budget(results):
     """Row indices to use: all, or those of the largest ``n_resources`` (multi-fidelity)."""
     n = len(results["params"])
-    if "n_resources" not in results:
+    if "n_resources" not in results or not n:
         return np.arange(n), None
     budgets = np.asarray(results["n_resources"], dtype=float)
     return np.flatnonzero(budgets == np.nanmax(budgets)), budgets
@@ -234,7 +344,8 @@ def _is_described(space):
                for s in spaces)
 
 
-def warm_start_trials(source, space, param_distributions, *, objectives, fingerprint, shape):
+def warm_start_trials(source, space, param_distributions, *, objectives, fingerprint, shape,
+                      search):
     """The finished trials of ``source`` that fit ``space``, with warnings for what differs.
 
     Parameters
@@ -252,6 +363,9 @@ def warm_start_trials(source, space, param_distributions, *, objectives, fingerp
         The new data's ``data_fingerprint`` (None: no comparison).
     shape : tuple of (int or None, int or None)
         ``(n_samples, n_features)`` of the new data, named when data differ.
+    search : BaseSearchCV
+        The new search, for its ``scoring``, ``refit`` and ``estimator`` (its class,
+        a pipeline's final step's, and its ``epochs``), compared with the source's.
 
     Returns
     -------
@@ -268,17 +382,29 @@ def warm_start_trials(source, space, param_distributions, *, objectives, fingerp
     SearchWarning
         Once for rows that do not fit ``space`` (how many, the parameters, an
         example); once for other data (fingerprints differ); once for a search
-        (or report) whose space differs (the parameters that differ).
+        (or report) whose space differs (the parameters that differ); once for a
+        source trained another number of epochs, or of another estimator class
+        (both named; its scores are used). Once, and no earlier result is used, for
+        a source scored otherwise (both scorers named), without the column of a
+        multi-metric search's ``refit`` metric, or without a usable row.
     """
     from optuna.trial import TrialState, create_trial
 
     earlier = _read(source)
     _check_data(earlier, fingerprint, shape)
     _check_space(earlier, param_distributions)
+    if not _same_objective(earlier, search, space):
+        return WarmStart([], [])
     results = earlier.results
     rows, budgets = _full_budget(results)
-    scores = np.asarray(results[_objective(earlier, objectives)], dtype=float) if len(rows) \
-        else np.array([])
+    if not len(rows):
+        return _nothing_used(earlier.label, "holds no rows")
+    column = _objective(earlier, objectives, required=not _multimetric(search.scoring))
+    if column is None:
+        return _nothing_used(earlier.label, f"has no column {objectives[0]} (it has "
+                             f"{sorted(k for k in results if k.startswith('mean_test_'))}), "
+                             "the objective of this search's refit metric")
+    scores = np.asarray(results[column], dtype=float)
     names = {k for i in rows for k in results["params"][i]}
     mapping = _rename(names, space.names)
     trials, known, skipped = [], [], []
@@ -304,6 +430,10 @@ def warm_start_trials(source, space, param_distributions, *, objectives, fingerp
     return WarmStart(trials, known)
 
 
+def _multimetric(scoring):
+    return isinstance(scoring, (Mapping, list, tuple, set))
+
+
 def _equals(value, budget):
     try:
         return float(value) == float(budget)
@@ -319,7 +449,9 @@ def _warn_skipped(label, skipped, total, space):
         f"{name}={value!r} {problem} (row {i})"
     warnings.warn(
         f"{label}: {len(skipped)} of {total} earlier rows do not fit param_distributions "
-        f"({', '.join(names)}) and were skipped; e.g. {example}. Give results of this space, "
+        f"({', '.join(names)}) and were skipped"
+        + (": no earlier result is used" if len(skipped) == total else "")
+        + f"; e.g. {example}. Give results of this space, "
         "or widen param_distributions to hold them.",
         SearchWarning, stacklevel=4,
     )
