@@ -290,6 +290,23 @@ def test_another_number_of_epochs_is_named(tiny, source, tmp_path):
         tpe(warm_start=folder).fit(X, y)
 
 
+def test_a_source_that_holds_every_point_is_refused_before_any_fit(tiny):
+    X, y = tiny
+    first = TPESearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, n_iter=2, cv=2,
+                        random_state=0).fit(X, y)
+    again = TPESearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, n_iter=2, cv=2,
+                        random_state=0, warm_start=first)
+    with pytest.raises(ValueError, match=re.escape(
+            "warm_start=TPESearchCV(...) already holds every one of the 2 points of "
+            "param_distributions: nothing is left to evaluate. Widen param_distributions, or "
+            "drop warm_start.")):
+        again.fit(X, y)
+    assert not hasattr(again, "cv_results_")
+    wider = again.set_params(param_distributions={"C": [0.1, 1.0, 10.0]}, n_iter=1)
+    with pytest.warns(SearchWarning, match="searched another space"):
+        assert wider.fit(X, y).cv_results_["params"] == [{"C": 10.0}]
+
+
 def test_sources_that_cannot_be_read_are_refused_before_any_fit(tiny, tmp_path):
     X, y = tiny
     missing = tmp_path / "nowhere"

@@ -179,7 +179,9 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         an empty list, the objective is ambiguous (several metrics without
         ``refit=name``), ``cv`` yields no fold, or ``warm_start`` cannot be
         read (a path that does not exist or holds no ``cv_results.csv``, an
-        unfitted search, no column of the objective); all before any fit.
+        unfitted search, no column of the objective, a hand-edited
+        ``cv_results.csv`` cell it cannot read) or holds every point of a
+        finite space; all before any fit.
 
     Warns
     -----
@@ -269,18 +271,21 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         Raises
         ------
         ValueError
-            Before any fit, for a space TPE cannot model or a ``warm_start``
-            that cannot be read (see ``warm_start``).
+            Before any fit, for a space TPE cannot model, a ``warm_start``
+            that cannot be read (see ``warm_start``), or one that holds every
+            point of a finite space.
         """
         self._validate_params()
         self.data_fingerprint_ = _fingerprint(X, y)
         self._warm = None
         with _optuna_space.quiet_optuna():
             if self.warm_start is not None:
+                space = search_space(self.param_distributions, "TPESearchCV")
                 self._warm = warm_start_trials(
-                    self.warm_start, search_space(self.param_distributions, "TPESearchCV"),
-                    self.param_distributions, objectives=self._objectives(),
-                    fingerprint=self.data_fingerprint_, shape=_shape(X), search=self)
+                    self.warm_start, space, self.param_distributions,
+                    objectives=self._objectives(), fingerprint=self.data_fingerprint_,
+                    shape=_shape(X), search=self)
+                _check_not_exhausted(self._warm, space)
             try:
                 return super().fit(X, y, **params)
             finally:
@@ -369,6 +374,17 @@ def _fingerprint(X, y):
         return data_fingerprint(*arrays, *([] if y is None else [np.asarray(y)]))
     except Exception:  # noqa: BLE001 - an input NumPy cannot read has no fingerprint
         return None
+
+
+def _check_not_exhausted(warm, space):
+    """ValueError, before any fit, if ``warm_start`` knows every point of a finite space
+    (scikit-learn's search would fail on a search without rows)."""
+    size = space.n_points()
+    if size is not None and len({candidate_key(c) for c, _ in warm.known}) >= size:
+        raise ValueError(
+            f"{warm.label} already holds every one of the {size} points of "
+            "param_distributions: nothing is left to evaluate. Widen param_distributions, "
+            "or drop warm_start.")
 
 
 def _shape(X):

@@ -89,10 +89,12 @@ class WarmStart:
         For ``study.add_trials``, in the source's row order.
     known : list of (dict, float)
         Each trial's candidate (decoded by the new space) and score.
+    label : str or None
+        ``warm_start=...`` as messages name the source.
     """
 
-    def __init__(self, trials, known):
-        self.trials, self.known = trials, known
+    def __init__(self, trials, known, label=None):
+        self.trials, self.known, self.label = trials, known, label
 
 
 class _Earlier:
@@ -427,7 +429,7 @@ def warm_start_trials(source, space, param_distributions, *, objectives, fingerp
         known.append((space.decode(encoded), float(scores[i])))
     if skipped:
         _warn_skipped(earlier.label, skipped, len(rows), space)
-    return WarmStart(trials, known)
+    return WarmStart(trials, known, earlier.label)
 
 
 def _multimetric(scoring):
