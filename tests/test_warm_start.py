@@ -323,6 +323,38 @@ def test_sources_that_cannot_be_read_are_refused_before_any_fit(tiny, tmp_path):
         tpe(warm_start=5).fit(X, y)
 
 
+@pytest.mark.parametrize("column, cell, problem", [
+    ("params", '{"alpha": 0.01,', "is not valid JSON (Expecting property name enclosed in "
+                                  "double quotes at character 15"),
+    ("params", "", "is empty"),
+    ("params", "[1, 2]", "is not a JSON object of parameters ('[1, 2]')"),
+    ("mean_test_score", "n/a?", "holds 'n/a?', not a number"),
+])
+def test_a_hand_edited_folder_names_the_row_and_column(tiny, source, tmp_path, column, cell,
+                                                       problem):
+    X, y = tiny
+    folder = _folder(tmp_path, source.cv_results_)
+    table = pd.read_csv(folder / "cv_results.csv", dtype=str, keep_default_na=False)
+    table.loc[2, column] = cell  # the third data row
+    table.to_csv(folder / "cv_results.csv", index=False)
+    with pytest.raises(ValueError, match=re.escape(
+            f"warm_start={str(folder)!r}: cv_results.csv row 3 (data rows from 1), column "
+            f"{column!r} {problem}")) as error:
+        tpe(warm_start=folder).fit(X, y)
+    assert str(error.value).endswith(
+        ". Write the file back as the command wrote it, or remove the row.")
+
+
+def test_an_empty_score_cell_is_a_failed_row(tiny, source, tmp_path):
+    X, y = tiny
+    results = {**source.cv_results_, "mean_test_score": np.full(8, np.nan)}
+    folder = _folder(tmp_path, results)  # pandas writes NaN as an empty cell
+    cells = pd.read_csv(folder / "cv_results.csv", dtype=str, keep_default_na=False)
+    assert (cells["mean_test_score"] == "").all()
+    warm = tpe(n_startup=8, warm_start=folder).fit(X, y)
+    assert warm.cv_results_["params"] != tpe(n_startup=8).fit(X, y).cv_results_["params"]
+
+
 def test_describe_space_is_stable_text():
     space = [{"a": log_uniform(1e-3, 1.0), "b": scipy.stats.uniform(0, 2)}, {"c": [1, (2, 3)]}]
     assert describe_space(space) == [

@@ -213,8 +213,11 @@ def _read_folder(path, label):
     table = pd.read_csv(csv)
     if "params" not in table:
         raise ValueError(f"{label}: {csv} has no params column. {_EXPECTED}.")
-    results = {k: table[k].to_numpy() for k in table.columns if k != "params"}
-    results["params"] = [json.loads(p) for p in table["params"]]
+    results = {k: _numbers(table[k], label, k) if k.startswith("mean_test_")
+               or k == "n_resources" else table[k].to_numpy()
+               for k in table.columns if k != "params"}
+    results["params"] = [_params(cell, label, row) for row, cell in
+                         enumerate(table["params"], start=1)]
     report, report_path = {}, os.path.join(path, "report.json")
     if os.path.isfile(report_path):
         with open(report_path, encoding="utf-8") as f:
@@ -225,6 +228,45 @@ def _read_folder(path, label):
                     (data.get("n_train"), data.get("n_features")),
                     scoring=repr(scoring) if isinstance(scoring, str) else None,
                     epochs=int(epochs) if isinstance(epochs, Integral) else None)
+
+
+def _bad_cell(label, row, column, problem):
+    return ValueError(f"{label}: cv_results.csv row {row} (data rows from 1), column {column!r} "
+                      f"{problem}. Write the file back as the command wrote it, or remove the "
+                      "row.")
+
+
+def _params(cell, label, row):
+    """One ``params`` cell of a folder's table: a JSON object."""
+    if not isinstance(cell, str) or not cell.strip():
+        if not isinstance(cell, str) and not _missing(cell):  # pandas read a number
+            cell = str(cell)
+        else:
+            raise _bad_cell(label, row, "params", "is empty")
+    try:
+        params = json.loads(cell)
+    except json.JSONDecodeError as error:
+        raise _bad_cell(label, row, "params", f"is not valid JSON ({error.msg} at character "
+                        f"{error.pos}: {cell!r})") from None
+    if not isinstance(params, dict):
+        raise _bad_cell(label, row, "params", f"is not a JSON object of parameters ({cell!r})")
+    return params
+
+
+def _numbers(column, label, name):
+    """A folder's score or budget column as floats (an empty cell: NaN, a failed fit)."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce")
+    bad = np.flatnonzero(values.isna().to_numpy() & column.notna().to_numpy())
+    if len(bad):
+        raise _bad_cell(label, int(bad[0]) + 1, name,
+                        f"holds {column.iloc[bad[0]]!r}, not a number")
+    return values.to_numpy(dtype=float)
+
+
+def _missing(value):
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _objective(earlier, names, required=True):
