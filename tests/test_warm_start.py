@@ -355,6 +355,25 @@ def test_an_empty_score_cell_is_a_failed_row(tiny, source, tmp_path):
     assert warm.cv_results_["params"] != tpe(n_startup=8).fit(X, y).cv_results_["params"]
 
 
+def test_a_source_without_a_usable_row_says_no_earlier_result_is_used(tiny, source, tmp_path):
+    X, y = tiny
+    cold = tpe().fit(X, y).cv_results_["params"]
+    empty = {"params": [], "mean_test_score": np.array([]), "n_resources": np.array([])}
+    for earlier in (empty, _folder(tmp_path, empty)):  # a dict, a header-only table
+        with pytest.warns(SearchWarning) as record:
+            assert tpe(warm_start=earlier).fit(X, y).cv_results_["params"] == cold
+        assert len(_messages(record)) == 1
+        assert re.fullmatch(r"warm_start=.* holds no rows: no earlier result is used\. .*",
+                            _messages(record)[0])
+    far = {"alpha": log_uniform(0.5, 1.0), "l1_ratio": scipy.stats.uniform(0, 1),
+           "penalty": ["l2", "elasticnet"]}  # every earlier alpha is below 0.5
+    with pytest.warns(SearchWarning) as record:
+        tpe(far, warm_start=source.cv_results_).fit(X, y)
+    assert len(_messages(record)) == 1
+    assert "8 of 8 earlier rows do not fit param_distributions (alpha) and were skipped: no " \
+           "earlier result is used; e.g. alpha=" in _messages(record)[0]
+
+
 def test_describe_space_is_stable_text():
     space = [{"a": log_uniform(1e-3, 1.0), "b": scipy.stats.uniform(0, 2)}, {"c": [1, (2, 3)]}]
     assert describe_space(space) == [
