@@ -179,9 +179,8 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         an empty list, the objective is ambiguous (several metrics without
         ``refit=name``), ``cv`` yields no fold, or ``warm_start`` cannot be
         read (a path that does not exist or holds no ``cv_results.csv``, an
-        unfitted search, no column of the objective, a hand-edited
-        ``cv_results.csv`` cell it cannot read) or holds every point of a
-        finite space; all before any fit.
+        unfitted search, no objective column, a bad hand-edited cell) or
+        holds every point of a finite space; all before any fit.
 
     Warns
     -----
@@ -271,9 +270,8 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         Raises
         ------
         ValueError
-            Before any fit, for a space TPE cannot model, a ``warm_start``
-            that cannot be read (see ``warm_start``), or one that holds every
-            point of a finite space.
+            Before any fit, for a space TPE cannot model or a ``warm_start``
+            that cannot be read or holds every point of a finite space.
         """
         self._validate_params()
         self.data_fingerprint_ = _fingerprint(X, y)
@@ -377,8 +375,7 @@ def _fingerprint(X, y):
 
 
 def _check_not_exhausted(warm, space):
-    """ValueError, before any fit, if ``warm_start`` knows every point of a finite space
-    (scikit-learn's search would fail on a search without rows)."""
+    """ValueError if ``warm_start`` knows every point of a finite space (no row to fit)."""
     size = space.n_points()
     if size is not None and len({candidate_key(c) for c, _ in warm.known}) >= size:
         raise ValueError(

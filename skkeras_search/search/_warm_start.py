@@ -238,8 +238,10 @@ def _bad_cell(label, row, column, problem):
 
 def _params(cell, label, row):
     """One ``params`` cell of a folder's table: a JSON object."""
+    from pandas import isna as pd_isna
+
     if not isinstance(cell, str) or not cell.strip():
-        if not isinstance(cell, str) and not _missing(cell):  # pandas read a number
+        if not isinstance(cell, str) and not pd_isna(cell):  # pandas read a number
             cell = str(cell)
         else:
             raise _bad_cell(label, row, "params", "is empty")
@@ -263,10 +265,6 @@ def _numbers(column, label, name):
         raise _bad_cell(label, int(bad[0]) + 1, name,
                         f"holds {column.iloc[bad[0]]!r}, not a number")
     return values.to_numpy(dtype=float)
-
-
-def _missing(value):
-    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _objective(earlier, names, required=True):
@@ -443,7 +441,8 @@ def warm_start_trials(source, space, param_distributions, *, objectives, fingerp
     rows, budgets = _full_budget(results)
     if not len(rows):
         return _nothing_used(earlier.label, "holds no rows")
-    column = _objective(earlier, objectives, required=not _multimetric(search.scoring))
+    several = isinstance(search.scoring, (Mapping, list, tuple, set))
+    column = _objective(earlier, objectives, required=not several)
     if column is None:
         return _nothing_used(earlier.label, f"has no column {objectives[0]} (it has "
                              f"{sorted(k for k in results if k.startswith('mean_test_'))}), "
@@ -472,10 +471,6 @@ def warm_start_trials(source, space, param_distributions, *, objectives, fingerp
     if skipped:
         _warn_skipped(earlier.label, skipped, len(rows), space)
     return WarmStart(trials, known, earlier.label)
-
-
-def _multimetric(scoring):
-    return isinstance(scoring, (Mapping, list, tuple, set))
 
 
 def _equals(value, budget):
