@@ -7,6 +7,9 @@ previous version.
 """
 
 import contextlib
+import csv
+import io
+import json
 import os
 import platform
 import sys
@@ -18,7 +21,7 @@ import sklearn
 
 from skkeras_search import _version
 
-__all__ = ["atomic_write", "atomic_path", "json_value", "versions"]
+__all__ = ["atomic_write", "atomic_path", "json_value", "cv_results_csv", "versions"]
 
 
 def _umask():
@@ -69,6 +72,30 @@ def json_value(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
+
+
+def cv_results_csv(cv_results, text=repr):
+    """All of ``cv_results_`` as CSV text, one row per row of the search.
+
+    Every column as it is (a masked entry: an empty cell, integers stay
+    integers), the ``params`` column as JSON, a value JSON cannot hold (an
+    estimator, a function) written by ``text``. ``pandas.DataFrame.to_csv``
+    would turn a masked integer column into floats and write ``params`` as
+    Python reprs, hence the csv module. The one format of ``cv_results.csv``,
+    the command's file and the MLflow artefact alike.
+    """
+    def default(value):
+        converted = json_value(value)
+        return converted if converted is not value else text(value)
+
+    columns = {k: v.tolist() if isinstance(v, np.ndarray) else list(v)
+               for k, v in cv_results.items()}
+    columns["params"] = [json.dumps(p, default=default) for p in columns["params"]]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(list(columns))
+    writer.writerows(zip(*columns.values()))
+    return out.getvalue()
 
 
 def versions(*, full=False):

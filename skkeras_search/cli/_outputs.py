@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.metrics import get_scorer
 
 from skkeras_search._core.files import atomic_write, json_value
+from skkeras_search._core.files import cv_results_csv as _cv_results_csv
 from skkeras_search._core.validation import fitted_network
 from skkeras_search.analysis import analyse, write_analysis_plots
 from skkeras_search.cli import _plots
@@ -190,20 +191,10 @@ def unprefixed(cv_results, prefix="classifier__"):
     return out
 
 
-def _column(values):
-    """A ``cv_results_`` column as a list of Python values (a masked entry: None)."""
-    return values.tolist() if isinstance(values, np.ndarray) else list(values)
-
-
 def cv_results_csv(cv_results):
-    """All of ``cv_results_`` as CSV text, one row per candidate."""
-    columns = {k: _column(v) for k, v in cv_results.items()}
-    columns["params"] = [json.dumps(p, default=json_value) for p in columns["params"]]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(list(columns))
-    writer.writerows(zip(*columns.values()))
-    return out.getvalue()
+    """All of ``cv_results_`` as CSV text, one row per candidate (the one format,
+    :func:`skkeras_search._core.files.cv_results_csv`)."""
+    return _cv_results_csv(cv_results)
 
 
 def predictions_csv(index, y_true, y_pred):

@@ -9,16 +9,13 @@ writes ``cv_results_`` as the command's ``cv_results.csv`` does (the same few
 lines, copied: ``cli`` sits a floor above).
 """
 
-import csv
-import io
-import json
 import numbers
 import re
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from skkeras_search._core.files import json_value
+from skkeras_search._core.files import cv_results_csv as _cv_results_csv
 
 __all__ = ["MAX_PARAM_LENGTH", "param_text", "metric_value", "cv_results_csv"]
 
@@ -81,28 +78,7 @@ def metric_value(value):
     return None
 
 
-def _json_default(value):
-    converted = json_value(value)
-    return converted if converted is not value else param_text(value)
-
-
-def _column(values):
-    """A ``cv_results_`` column as a list of Python values (a masked entry: None)."""
-    return values.tolist() if isinstance(values, np.ndarray) else list(values)
-
-
 def cv_results_csv(cv_results):
-    """All of ``cv_results_`` as CSV text, one row per row of the search.
-
-    Every column as it is (a masked entry: an empty cell, integers stay
-    integers), the ``params`` column as JSON. ``pandas.DataFrame.to_csv``
-    would turn a masked integer column into floats and write ``params`` as
-    Python reprs, hence the csv module, as the command's ``cv_results.csv``.
-    """
-    columns = {k: _column(v) for k, v in cv_results.items()}
-    columns["params"] = [json.dumps(p, default=_json_default) for p in columns["params"]]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(list(columns))
-    writer.writerows(zip(*columns.values()))
-    return out.getvalue()
+    """``cv_results.csv``'s text (:func:`skkeras_search._core.files.cv_results_csv`), a value
+    JSON cannot hold written as :func:`param_text` (no memory address)."""
+    return _cv_results_csv(cv_results, text=param_text)
