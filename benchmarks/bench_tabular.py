@@ -34,10 +34,16 @@ contender) runs in its own fresh process (order reversed every other table),
 so ``process_s`` includes Python's start, imports and TensorFlow's first
 trace; ``fit_s`` is the search (or fit) with its refit.
 
-Sample output (2 cores)::
+Sample output (2 cores, load 1-4; 57 minutes in all, the MLP searches 30 of them)::
 
-    table     task  rows  search  preset     hgb     mlp  search-hgb  ...
-    oj        clf   1070  0.8284  0.8284  0.8097  0.8246      0.0187
+    table       task  rows  cols  search  preset     hgb     mlp  search-hgb  preset-hgb  ...
+    oj           clf  1070    17  0.8172  0.8358  0.8097  0.7985    0.007463     0.02612  ...
+    ...
+    median (7)   clf     -     -  0.8172   0.807  0.8097  0.8016    0.007463      0.0096  ...
+    median (4)   reg     -     -  0.8426  0.8209   0.911  0.8164    -0.02729    -0.05621  ...
+
+HistGradientBoosting's fit times vary from 0.2 s to 60 s between tables of
+like size: its OpenMP threads wait on cores that other processes hold.
 """
 
 import argparse

@@ -31,10 +31,11 @@ Procedure, on the training splits of ``bench_tabular.py``'s tables only
 Each (stage, table) runs in a fresh process. Default HistGradientBoosting's
 CV score on the same folds is shown beside each table for reference.
 
-Sample output (2 cores)::
+Sample output (2 cores, about 25 minutes)::
 
-    task            candidate       median_norm  mean_norm  wins  ...
-    classification  lr=1e-3               0.93       0.85     2
+    task                       candidate  chosen  median_norm  mean_norm  wins      oj  ...
+    classification  combined (classification)   *            1     0.8522     5  0.8267  ...
+    classification                epochs=32           0.6115     0.6084     0  0.8254  ...
 """
 
 import argparse
@@ -197,7 +198,7 @@ def main(argv=None):
     results = {}
     _run(1, names, lambda n: {k: v for k, v in variants.items() if applies(v, regression[n])},
          args, results)
-    chosen, stage2 = {}, {}
+    stage2 = {}
     for task, is_reg in (("classification", False), ("regression", True)):
         tables = [n for n in names if regression[n] == is_reg]
         labels = [k for k, v in variants.items() if applies(v, is_reg)]
@@ -205,6 +206,26 @@ def main(argv=None):
             stage2[task] = combined(results, tables, labels)
     _run(2, names, lambda n: ({} if len(stage2.get(_task(n), {})) < 2
                               else {f"combined ({_task(n)})": stage2[_task(n)]}), args, results)
+    rows, chosen = _rows(results, names, stage2, variants, regression)
+    print(f"combinations (stage 2): {json.dumps(stage2)}")
+    print(f"chosen: {json.dumps(chosen)}")
+    columns = ["task", "candidate", "chosen", "median_norm", "mean_norm", "wins", *names]
+    code = _common.finish(
+        __file__, env, rows, columns,
+        "mean CV score (accuracy or R2) per table on its training split; median_norm/"
+        "mean_norm: over the task's tables, the score scaled between the worst (0) and best (1) "
+        "candidate of the table; wins: tables where it is the best; *: the chosen preset; "
+        "(HistGradientBoosting): default HGB on the same folds, for reference",
+        extra={"base": BASE, "variants": VARIANTS, "stage2": stage2, "chosen": chosen,
+               "tables": {n: _tables.describe(n) for n in names}, "cv": args.cv,
+               "quick": args.quick, "results": results}, out=args.out)
+    _write_markdown(rows, columns, chosen, args.out)
+    return code
+
+
+def _rows(results, names, stage2, variants, regression):
+    """Each task's candidates ranked (with HGB's reference row), and the chosen preset per task."""
+    chosen = {}
     rows = []
     for task, changes in stage2.items():
         is_reg = task == "regression"
@@ -226,20 +247,7 @@ def main(argv=None):
         hgb = {"task": task, "candidate": "(HistGradientBoosting)"}
         hgb.update({t: results[t]["(HistGradientBoosting)"]["mean"] for t in tables})
         rows.append(hgb)
-    print(f"combinations (stage 2): {json.dumps(stage2)}")
-    print(f"chosen: {json.dumps(chosen)}")
-    columns = ["task", "candidate", "chosen", "median_norm", "mean_norm", "wins", *names]
-    code = _common.finish(
-        __file__, env, rows, columns,
-        "mean CV score (accuracy or R2) per table on its training split; median_norm/"
-        "mean_norm: over the task's tables, the score scaled between the worst (0) and best (1) "
-        "candidate of the table; wins: tables where it is the best; *: the chosen preset; "
-        "(HistGradientBoosting): default HGB on the same folds, for reference",
-        extra={"base": BASE, "variants": VARIANTS, "stage2": stage2, "chosen": chosen,
-               "tables": {n: _tables.describe(n) for n in names}, "cv": args.cv,
-               "quick": args.quick, "results": results}, out=args.out)
-    _write_markdown(rows, columns, chosen, args.out)
-    return code
+    return rows, chosen
 
 
 def _task(name):
