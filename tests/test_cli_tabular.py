@@ -209,7 +209,7 @@ def test_given_reads_what_was_typed():
 def test_space_keywords_on_images_and_a_given_batch_size(tmp_path, table):
     _, plan = _stages(tmp_path, "--space", "tabular", "--strategy", "random", "--n-iter", "2")
     assert all(NUMERIC_SCALING not in b for b in plan.space)  # digits: no numeric branch
-    assert plan.space[0]["batch_size"] == [128, 256, 512]  # 898-row folds take them all
+    assert plan.space[0]["batch_size"] == [32, 64, 128, 256, 512]  # 898-row folds take them all
     inputs, plan = _stages(tmp_path, "--data", table, "--target", "label", "--batch-size", "16")
     assert inputs.batch_size == 16 and plan.search.estimator.steps[-1][1].batch_size == 16
     assert all("batch_size" not in b for b in plan.space)  # the flag, for every fit
@@ -228,6 +228,23 @@ def test_a_space_file_may_search_the_numeric_scaling(tmp_path, table):
     assert plan.search.param_distributions == {"classifier__hidden_units": [8],
                                                NUMERIC_SCALING: ["standard", "robust"]}
     assert inputs.choices.table_defaults == ()
+
+
+def test_progress_names_a_pipeline_parameter_whole(tmp_path, table):
+    # the network's prefix is dropped, the scaling's path kept (it was shown as 'method=')
+    from skkeras_search.cli._progress import ProgressMonitor, read_progress
+
+    spec = {"hidden_units": [8], NUMERIC_SCALING: ["robust"]}
+    inputs, plan = _stages(tmp_path, "--data", table, "--target", "label", "--strategy",
+                           "random", "--epochs", "1", "--space", _space_file(tmp_path, spec))
+    scorer, model = plan.search.scoring, plan.search.estimator
+    model.set_params(classifier__hidden_units=8, **{NUMERIC_SCALING: "robust"})
+    model.fit(inputs.X_tr, inputs.y_tr)
+    scorer(model, inputs.X_tr, inputs.y_tr)
+    records = read_progress(scorer.path)
+    assert [r["params"] for r in records] == [{"hidden_units": 8, NUMERIC_SCALING: "robust"}]
+    line = ProgressMonitor(scorer.path, 2, 2, None).line(records)
+    assert f"| hidden_units=8 {NUMERIC_SCALING}=robust:" in line
 
 
 @pytest.mark.parametrize("flags, message", [

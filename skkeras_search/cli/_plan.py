@@ -214,7 +214,7 @@ def _search(inputs, space, prefix, folds, progress_path):
     keys = list(names) + ([f"{prefix}epochs"] if chosen.strategy in MULTI_FIDELITY else [])
     return build_search(
         chosen.strategy, pipeline, searched, n_iter=chosen.n_iter, cv=folds,
-        scoring=ProgressScorer(inputs.scoring, progress_path, keys=keys),
+        scoring=ProgressScorer(inputs.scoring, progress_path, keys=keys, prefix=prefix),
         n_jobs=_n_jobs(args),
         random_state=args.random_state, epochs=chosen.epochs, resource=f"{prefix}epochs",
         asynchronous=args.asynchronous, warm_start=args.warm_start_from,

@@ -25,12 +25,18 @@ __all__ = ["ProgressScorer", "ProgressMonitor", "read_progress"]
 
 
 class ProgressScorer:
-    """Score with ``scoring`` and record the fold's result in ``path``."""
+    """Score with ``scoring`` and record the fold's result in ``path``.
 
-    def __init__(self, scoring, path, keys):
+    A record names the parameters ``keys`` as the command's files do: without
+    the network step's ``prefix`` (``classifier__hidden_units`` is
+    ``hidden_units``), other steps' whole (``preprocess__numeric__scale__method``).
+    """
+
+    def __init__(self, scoring, path, keys, prefix=""):
         self.scoring = scoring
         self.path = path
         self.keys = tuple(keys)
+        self.prefix = prefix
 
     def __repr__(self):
         # Stable across runs (no memory address): an asynchronous search keys its
@@ -43,8 +49,7 @@ class ProgressScorer:
         params = estimator.get_params()
         final = fitted_network(estimator)
         record = {
-            # a pipeline's 'classifier__epochs' is shown as 'epochs'
-            "params": {k.rsplit("__", 1)[-1]: params[k] for k in self.keys if k in params},
+            "params": {k.removeprefix(self.prefix): params[k] for k in self.keys if k in params},
             "score": score,
             "epochs_run": int(getattr(final, "n_iter_", 0)),
             # epochs this fit trained: fewer when it continued a cached shorter
