@@ -229,8 +229,12 @@ def tabular_space(*, numeric_scaling=True):
       epochs (3 folds): 1e-4 underfits (accuracy 0.69-0.75 against
       0.79-0.81 for 3e-4 to 1e-2), and the best rate falls from 1e-2 (two
       layers of 256) to 3e-4-1e-3 (four of 512);
-    - ``batch_size``: 128, 256 or 512 (TabM: 256). A batch larger than the
-      training rows is cut to them, with a warning (as MLPClassifier does);
+    - ``batch_size``: 32, 64, 128, 256 or 512 (TabM: 256, for hundreds of
+      epochs). Within a few dozen epochs a small table gets few updates from
+      large batches: on concrete (772 training rows), the regression preset
+      at batch 64 reached held-out R2 0.883-0.888 against 0.857-0.863 at
+      256 (3 seeds each). A batch larger than the training rows is cut to
+      them, with a warning (as MLPClassifier does);
     - with ``numeric_scaling``, :data:`NUMERIC_SCALING` in
       :data:`SCALING_METHODS` (``'standard'``, Gorishniy et al.'s noisy
       ``'quantile'``, RealMLP's ``'robust'``).
@@ -279,13 +283,14 @@ def tabular_space(*, numeric_scaling=True):
     [[], ['dropout'], ['optimizer', 'weight_decay'], ['dropout', 'optimizer', 'weight_decay']]
     >>> space[0]
     {'n_layers': IntRange(1, 4), 'hidden_units': IntRange(64, 512, step=64), \
-'learning_rate': LogUniform(0.0003, 0.01), 'batch_size': [128, 256, 512]}
+'learning_rate': LogUniform(0.0003, 0.01), 'batch_size': [32, 64, 128, 256, 512]}
     """
     if not isinstance(numeric_scaling, bool):
         raise TypeError(f"numeric_scaling={numeric_scaling!r} is not a bool. "
                         "Pass True or False.")
     base = {"n_layers": int_range(1, 4), "hidden_units": int_range(64, 512, 64),
-            "learning_rate": log_uniform(3e-4, 1e-2), "batch_size": [128, 256, 512]}
+            "learning_rate": log_uniform(3e-4, 1e-2),
+            "batch_size": [32, 64, 128, 256, 512]}
     if numeric_scaling:
         base[NUMERIC_SCALING] = list(SCALING_METHODS)
     dropout = ({}, {"dropout": stats.uniform(0.0, 0.5)})

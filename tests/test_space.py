@@ -132,7 +132,7 @@ def test_tabular_space_branches_hold_only_their_parameters():
     first = space[0]
     assert first["n_layers"] == int_range(1, 4) and first["hidden_units"] == int_range(64, 512, 64)
     assert first["learning_rate"] == log_uniform(3e-4, 1e-2)
-    assert first["batch_size"] == [128, 256, 512]
+    assert first["batch_size"] == [32, 64, 128, 256, 512]
     assert first[NUMERIC_SCALING] == ["standard", "quantile", "robust"]
     assert distribution_bounds(space[1]["dropout"]) == {
         "kind": "float", "low": 0.0, "high": 0.5, "step": None, "log": False}
@@ -149,7 +149,7 @@ def test_tabular_space_without_numeric_scaling_and_fresh_each_call():
     assert all(NUMERIC_SCALING not in branch for branch in tabular_space(numeric_scaling=False))
     a, b = tabular_space(), tabular_space()
     a[0]["batch_size"].append(1024)
-    assert b[0]["batch_size"] == [128, 256, 512]  # no shared mutable state between calls
+    assert b[0]["batch_size"] == [32, 64, 128, 256, 512]  # no shared mutable state between calls
     with pytest.raises(TypeError, match=re.escape("numeric_scaling='yes' is not a bool")):
         tabular_space(numeric_scaling="yes")
 
