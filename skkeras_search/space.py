@@ -235,6 +235,8 @@ def tabular_space(*, numeric_scaling=True):
       at batch 64 reached held-out R2 0.883-0.888 against 0.857-0.863 at
       256 (3 seeds each). A batch larger than the training rows is cut to
       them, with a warning (as MLPClassifier does);
+    - ``alpha``: 0 (``[0.0]``), no L2 penalty: the regularisation is TabM's,
+      dropout and weight decay, each off in two of the branches;
     - with ``numeric_scaling``, :data:`NUMERIC_SCALING` in
       :data:`SCALING_METHODS` (``'standard'``, Gorishniy et al.'s noisy
       ``'quantile'``, RealMLP's ``'robust'``).
@@ -242,7 +244,8 @@ def tabular_space(*, numeric_scaling=True):
     The branches are the cross product of dropout off/on and weight decay
     off/on; a branch holds only the parameters that matter in it:
 
-    0. neither (the estimator's ``dropout`` and ``weight_decay``, 0 by default);
+    0. neither (the estimator's ``dropout`` and ``weight_decay``, 0 by default;
+       no regularisation at all);
     1. ``dropout`` uniform on [0, 0.5];
     2. ``optimizer='adamw'`` with ``weight_decay`` log-uniform on [1e-4, 0.1];
     3. both.
@@ -283,14 +286,15 @@ def tabular_space(*, numeric_scaling=True):
     [[], ['dropout'], ['optimizer', 'weight_decay'], ['dropout', 'optimizer', 'weight_decay']]
     >>> space[0]
     {'n_layers': IntRange(1, 4), 'hidden_units': IntRange(64, 512, step=64), \
-'learning_rate': LogUniform(0.0003, 0.01), 'batch_size': [32, 64, 128, 256, 512]}
+'learning_rate': LogUniform(0.0003, 0.01), 'batch_size': [32, 64, 128, 256, 512], \
+'alpha': [0.0]}
     """
     if not isinstance(numeric_scaling, bool):
         raise TypeError(f"numeric_scaling={numeric_scaling!r} is not a bool. "
                         "Pass True or False.")
     base = {"n_layers": int_range(1, 4), "hidden_units": int_range(64, 512, 64),
             "learning_rate": log_uniform(3e-4, 1e-2),
-            "batch_size": [32, 64, 128, 256, 512]}
+            "batch_size": [32, 64, 128, 256, 512], "alpha": [0.0]}
     if numeric_scaling:
         base[NUMERIC_SCALING] = list(SCALING_METHODS)
     dropout = ({}, {"dropout": stats.uniform(0.0, 0.5)})

@@ -34,7 +34,7 @@ from skkeras_search.space import (
     tabular_space,
 )
 
-NETWORK_NAMES = ("n_layers", "hidden_units", "learning_rate", "batch_size", "dropout",
+NETWORK_NAMES = ("n_layers", "hidden_units", "learning_rate", "batch_size", "alpha", "dropout",
                  "optimizer", "weight_decay")
 
 

@@ -125,7 +125,7 @@ def test_tabular_space_branches_hold_only_their_parameters():
     from skkeras_search.space import NUMERIC_SCALING, distribution_bounds, tabular_space
 
     space = tabular_space()
-    base = {"n_layers", "hidden_units", "learning_rate", "batch_size", NUMERIC_SCALING}
+    base = {"n_layers", "hidden_units", "learning_rate", "batch_size", "alpha", NUMERIC_SCALING}
     assert [set(branch) - base for branch in space] == [
         set(), {"dropout"}, {"optimizer", "weight_decay"}, {"dropout", "optimizer", "weight_decay"}]
     assert all(base <= set(branch) for branch in space)
@@ -133,6 +133,7 @@ def test_tabular_space_branches_hold_only_their_parameters():
     assert first["n_layers"] == int_range(1, 4) and first["hidden_units"] == int_range(64, 512, 64)
     assert first["learning_rate"] == log_uniform(3e-4, 1e-2)
     assert first["batch_size"] == [32, 64, 128, 256, 512]
+    assert first["alpha"] == [0.0]  # TabM: no L2 penalty, dropout and weight decay only
     assert first[NUMERIC_SCALING] == ["standard", "quantile", "robust"]
     assert distribution_bounds(space[1]["dropout"]) == {
         "kind": "float", "low": 0.0, "high": 0.5, "step": None, "log": False}
