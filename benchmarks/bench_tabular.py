@@ -182,7 +182,7 @@ def mlp_space(prefix):
                                             for w in (64, 128, 256, 512)],
             f"{prefix}alpha": loguniform(1e-5, 1e-1),
             f"{prefix}learning_rate_init": loguniform(3e-4, 1e-2),
-            f"{prefix}batch_size": [128, 256, 512]}
+            f"{prefix}batch_size": [32, 64, 128, 256, 512]}
 
 
 def run_mlp(name, X, y, categorical, quick):
