@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from _signals import SIGINT_READY, WITH_SIGINT, sigint_state
 from matplotlib import image
 
 from skkeras_search.cli import main
@@ -139,37 +140,15 @@ def _console_runs(tmp):
     return [_finished(proc) for proc in procs]
 
 
-# Starts the command with SIGINT at its default and unblocked, whatever the test process has.
-# A process started in the background by a non-interactive shell (`pytest ... &`, nohup, some
-# CI runners) ignores SIGINT; an ignored signal stays ignored across fork and exec, and Python
-# then installs no KeyboardInterrupt handler: the command, rightly for a background job, would
-# not see the test's Ctrl-C and would run its whole search.
-_WITH_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-                "signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT]); "
-                "os.execv(sys.argv[1], sys.argv[1:])")
-_SIGINT_READY = {"SigBlk": False, "SigIgn": False, "SigCgt": True}
-
-
-def _sigint_state(pid):
-    """SIGINT's bits in /proc/<pid>/status (blocked, ignored, caught); None off Linux."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            fields = dict(line.rstrip("\n").split(":\t", 1) for line in fh if ":\t" in line)
-    except FileNotFoundError:
-        return None
-    bit = 1 << (signal.SIGINT - 1)
-    return {name: bool(int(fields[name], 16) & bit) for name in _SIGINT_READY}
-
-
 def _interrupted_run(tmp):
     """A long command, sent SIGINT after its third finished fit: (returncode, stderr, state).
 
-    ``state`` is the command's SIGINT state just before the signal (see ``_sigint_state``);
+    ``state`` is the command's SIGINT state just before the signal (see ``_signals.sigint_state``);
     a command not ready to catch it is killed instead. The run is far longer than any lag of
     this reader (a thread of the loaded test process may read the third progress line long
     after it was written), so the signal always finds it searching."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", _WITH_SIGINT, *_script(), "--n-iter", "300", "--cv", "2",
+        [sys.executable, "-c", WITH_SIGINT, *_script(), "--n-iter", "300", "--cv", "2",
          "--epochs", "30", "--out", str(tmp)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -177,8 +156,8 @@ def _interrupted_run(tmp):
     for line in proc.stderr:  # wait for the third finished fit
         if line.startswith("[3/600]") or time.time() > deadline:
             break
-    state = _sigint_state(proc.pid)
-    proc.send_signal(signal.SIGINT if state in (None, _SIGINT_READY) else signal.SIGKILL)
+    state = sigint_state(proc.pid)
+    proc.send_signal(signal.SIGINT if state in (None, SIGINT_READY) else signal.SIGKILL)
     _, err = proc.communicate(timeout=300)  # unloaded it exits in 0.2 s; a loaded CI took > 60 s
     return proc.returncode, err, state
 
@@ -391,7 +370,7 @@ def test_console_script_subprocess(background):
 @pytest.mark.slow
 def test_ctrl_c_exits_130_and_keeps_finished_fits(background):
     code, err, state, out = background["ctrl-c"].result(timeout=600)  # started with the module
-    assert state in (None, _SIGINT_READY), (
+    assert state in (None, SIGINT_READY), (
         f"the command could not catch SIGINT (/proc/<pid>/status, SIGINT's bits: {state}): "
         f"it was started with SIGINT ignored or blocked. Its stderr:\n{err[-2000:]}")
     assert code == 130, err

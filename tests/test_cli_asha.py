@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pytest
+from _signals import SIGINT_READY, WITH_SIGINT, sigint_state
 from matplotlib import image
 
 from skkeras_search.cli import main
@@ -353,15 +354,17 @@ def test_ctrl_c_then_resume_finishes_without_retraining_the_finished_fits(tmp_pa
     out = str(tmp_path / "o")
     command = ["--data", digits_npz, "--strategy", "asha", "--n-iter", "12", "--cv", "2",
                "--epochs", "9", "--out", out]
-    proc = subprocess.Popen([*_script(), *command], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen([sys.executable, "-c", WITH_SIGINT, *_script(), *command],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     deadline = time.time() + 300
     for line in proc.stderr:  # wait for the fourth finished fit
         if line.startswith("[4/") or time.time() > deadline:
             break
-    proc.send_signal(signal.SIGINT)
+    state = sigint_state(proc.pid)
+    proc.send_signal(signal.SIGINT if state in (None, SIGINT_READY) else signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
+    assert state in (None, SIGINT_READY), f"started with SIGINT ignored or blocked: {state}"
     assert proc.returncode == 130, err
     interrupted = _report(out)
     assert interrupted["status"] == "interrupted" and interrupted["fits_finished"] >= 4
