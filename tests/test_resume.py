@@ -194,13 +194,29 @@ def test_halving_strategy_cli(tmp_path, capsys):
     assert epochs == {1, 3, 9}
 
 
-@pytest.mark.slow
-def test_scheduler_local_cli(fast_run, tmp_path, capsys):
-    assert main(["--scheduler", "local", *FAST, "--out", str(tmp_path / "dask")]) == 0
-    assert _scores(str(tmp_path / "dask")) == _scores(fast_run)  # the same run, in-process
-    with open(tmp_path / "dask" / "progress.jsonl") as fh:
+def _ran_on_a_cluster_like(out, fast_run):
+    assert _scores(out) == _scores(fast_run)  # the same run, in-process
+    with open(os.path.join(out, "progress.jsonl")) as fh:
         pids = {json.loads(line)["pid"] for line in fh}
     assert os.getpid() not in pids  # the fits ran in the cluster's worker processes
+
+
+@pytest.mark.slow
+def test_scheduler_address_cli(fast_run, dask_cluster, tmp_path):
+    out = str(tmp_path / "dask")
+    assert main(["--scheduler", dask_cluster.scheduler_address, *FAST, "--out", out]) == 0
+    _ran_on_a_cluster_like(out, fast_run)
+    assert dask_cluster.status.name == "running"  # the command closed its client, not the cluster
+
+
+# extended (about 30 s): a LocalCluster of its own, started and closed by the command; the
+# address path above runs the same search on the session's cluster in the default run
+@pytest.mark.slow
+@pytest.mark.extended
+def test_scheduler_local_cli(fast_run, tmp_path):
+    out = str(tmp_path / "dask")
+    assert main(["--scheduler", "local", *FAST, "--out", out]) == 0
+    _ran_on_a_cluster_like(out, fast_run)
 
 
 def test_unreachable_scheduler_is_a_usage_error_that_changes_nothing(tmp_path, capsys,
