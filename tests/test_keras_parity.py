@@ -12,6 +12,12 @@ Sample weights differ from Keras on purpose: a batch's loss is
 ``sum(w * l) / sum(w)`` (so integer weights equal repeated rows, as in
 scikit-learn), where Keras divides by the batch size. Keras given the weights
 renormalised per batch reproduces ours exactly.
+
+``alpha`` is scikit-learn's (``0.5 * alpha * sum(W**2) / batch_weight`` per
+batch, tests/test_mlp_alpha.py): Keras's ``L2(l2)`` is ours at ``alpha = 2 *
+l2 * batch_size`` on unweighted full batches (``alpha = l2 * batch_size``
+for the mean squared error, twice scikit-learn's squared loss), and at
+``l2 * batch_size / batch_weight`` on each weighted batch.
 """
 
 import numpy as np
@@ -34,22 +40,53 @@ def data():
     return X, y, w
 
 
-def _ours(X, y, w, optimizer, alpha, batch_size):
+def _alpha(l2, batch_size, loss="cross_entropy"):
+    """Our (scikit-learn's) alpha whose penalty on a full unweighted batch is Keras's L2(l2)."""
+    return l2 * batch_size * (1.0 if loss == "squared_error" else 2.0)
+
+
+def _ours(X, y, w, optimizer, l2, batch_size):
     state = _training.new_state(SEED, SIZES, np.float32)
     initial = [p.copy() for p in state.params]
     hyper = {"activation": "relu", "optimizer": optimizer, "learning_rate": LEARNING_RATE,
-             "alpha": alpha, "dropout": 0.0}
+             "alpha": _alpha(l2, batch_size), "dropout": 0.0}
     schedule = _training.Schedule(epochs=EPOCHS, batch_size=batch_size, tol=0.0,
                                   n_iter_no_change=10**9)
-    _training.train(state, X, y, w * (N / w.sum()), hyper=hyper, schedule=schedule, seed=SEED)
+    _training.train(state, X, y, w, hyper=hyper, schedule=schedule, seed=SEED)
     return initial, state.params
 
 
-def _keras(initial, X, y, w, optimizer, alpha, batch_size, constants=None, per_batch=True):
-    """Keras's Model.fit over our row order (shuffle=False), one fit call per epoch."""
+def _batch_l2(keras, tf, l2):
+    """Keras's ``L2`` with a coefficient a callback sets before each batch: (regulariser,
+    callback taking the epoch's coefficients)."""
+    coefficient = tf.Variable(float(l2), trainable=False)
+
+    class BatchL2(keras.regularizers.Regularizer):
+        def __call__(self, x):
+            return coefficient * keras.ops.sum(keras.ops.square(x))
+
+    class SetL2(keras.callbacks.Callback):
+        values = ()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            coefficient.assign(self.values[batch])
+
+    return BatchL2(), SetL2()
+
+
+def _keras(initial, X, y, w, optimizer, l2, batch_size, constants=None, per_batch=True):
+    """Keras's Model.fit over our row order (shuffle=False), one fit call per epoch.
+
+    With ``per_batch``, each batch's weights are renormalised to its size and its
+    ``L2`` coefficient is ``l2 * size / weight sum`` (ours, scikit-learn's, for those
+    weights); otherwise Keras's own convention: raw weights, ``L2(l2)`` throughout.
+    """
     keras = _backend.keras()
     c = {"beta_2": 0.999, "rho": 0.9, "momentum": 0.9, **(constants or {})}
-    reg = keras.regularizers.L2(alpha) if alpha else None
+    reg, set_l2 = _batch_l2(keras, _backend.tensorflow(), l2)
+    if not per_batch:
+        reg = keras.regularizers.L2(l2)
+    reg = reg if l2 else None
     model = keras.Sequential([
         keras.Input((SIZES[0],)),
         keras.layers.Dense(SIZES[1], activation="relu", kernel_regularizer=reg),
@@ -64,12 +101,14 @@ def _keras(initial, X, y, w, optimizer, alpha, batch_size, constants=None, per_b
     for epoch in range(EPOCHS):
         order = stream(SEED, "shuffle", epoch).permutation(N)
         weights = w[order].copy()
+        set_l2.values = [l2] * -(-N // batch_size)
         if per_batch:  # Keras divides by the batch size; ours by the batch's weight sum
-            for start in range(0, N, batch_size):
+            for b, start in enumerate(range(0, N, batch_size)):
                 part = weights[start:start + batch_size]
+                set_l2.values[b] = l2 * len(part) / float(part.sum())
                 weights[start:start + batch_size] = part * (len(part) / part.sum())
         model.fit(X[order], y[order], sample_weight=weights, batch_size=batch_size, epochs=1,
-                  shuffle=False, verbose=0)
+                  shuffle=False, verbose=0, callbacks=[set_l2])
     return [np.asarray(v) for v in model.get_weights()]
 
 
@@ -79,13 +118,13 @@ def _assert_same(ours, theirs):
 
 
 @pytest.mark.parametrize("optimizer", _graph.UPDATE_RULES)
-@pytest.mark.parametrize("alpha", [0.0, 1e-2])
+@pytest.mark.parametrize("l2", [0.0, 1e-2])
 @pytest.mark.parametrize("batch_size", [N, 8], ids=["full-batch", "mini-batch"])
-def test_unweighted_training_matches_keras_fit(data, optimizer, alpha, batch_size):
+def test_unweighted_training_matches_keras_fit(data, optimizer, l2, batch_size):
     X, y, _ = data
     ones = np.ones(N, np.float32)
-    initial, ours = _ours(X, y, ones, optimizer, alpha, batch_size)
-    _assert_same(ours, _keras(initial, X, y, ones, optimizer, alpha, batch_size))
+    initial, ours = _ours(X, y, ones, optimizer, l2, batch_size)
+    _assert_same(ours, _keras(initial, X, y, ones, optimizer, l2, batch_size, per_batch=False))
 
 
 @pytest.mark.parametrize("optimizer", _graph.UPDATE_RULES)
@@ -120,7 +159,7 @@ def test_regression_losses_match_keras_fit(data, optimizer, loss):
     state = _training.new_state(SEED, sizes, np.float32)
     initial = [p.copy() for p in state.params]
     hyper = {"activation": "relu", "optimizer": optimizer, "learning_rate": LEARNING_RATE,
-             "alpha": 1e-2, "dropout": 0.0, "loss": loss}
+             "alpha": _alpha(1e-2, 8, loss), "dropout": 0.0, "loss": loss}
     schedule = _training.Schedule(epochs=EPOCHS, batch_size=8, tol=0.0, n_iter_no_change=10**9)
     _training.train(state, X, targets, np.ones(N, np.float32), hyper=hyper, schedule=schedule,
                     seed=SEED)
@@ -147,11 +186,11 @@ WEIGHT_DECAY, SMOOTHING = 0.1, 0.2
 
 
 def _ours_with(X, y, optimizer, batch_size, **options):
-    """Our weights after EPOCHS epochs with the training ``options`` (and alpha=1e-2)."""
+    """Our weights after EPOCHS epochs with the training ``options`` (and Keras's L2(1e-2))."""
     state = _training.new_state(SEED, SIZES, np.float32)
     initial = [p.copy() for p in state.params]
     hyper = {"activation": "relu", "optimizer": optimizer, "learning_rate": LEARNING_RATE,
-             "alpha": 1e-2, "dropout": 0.0, **options}
+             "alpha": _alpha(1e-2, batch_size), "dropout": 0.0, **options}
     schedule = _training.Schedule(epochs=EPOCHS, batch_size=batch_size, tol=0.0,
                                   n_iter_no_change=10**9)
     _training.train(state, X, y, np.ones(N, np.float32), hyper=hyper, schedule=schedule,

@@ -25,7 +25,7 @@ from skkeras_search._core.fit_cache import (
     key_params,
 )
 from skkeras_search.exceptions import TrainingDivergedError
-from skkeras_search.mlp import _graph, _training
+from skkeras_search.mlp import _cached_state, _graph, _training
 
 LR, WD, EPOCHS = 0.05, 0.5, 6
 OPTIONS = ("weight_decay", "learning_rate_schedule", "label_smoothing")
@@ -208,7 +208,7 @@ def test_a_shorter_fits_failure_counts_only_for_a_constant_schedule(zero_column,
 
     def record(epochs):
         est = make(epochs=epochs, **options)
-        FitCache(str(tmp_path), key_params(est.get_params()), data, 0).store_failure(
+        FitCache(str(tmp_path), _cached_state.key(est.get_params()), data, 0).store_failure(
             epochs, "diverged in epoch 1")
         return est
 

@@ -77,7 +77,8 @@ def test_model_carries_the_l2_penalty_and_trains_further(tiny):
     clf = KerasMLPClassifier(hidden_units=8, epochs=5, alpha=0.1, random_state=0)
     model = clf.fit(X.astype(np.float32), y).model_
     assert len(model.losses) == 2  # one L2 penalty per kernel
-    penalty = 0.1 * sum(float(np.sum(c.astype(np.float64) ** 2)) for c in clf.coefs_)
+    # alpha is MLPClassifier's: Keras's L2(0.5 * alpha / batch_size), 'auto' = all 60 rows
+    penalty = 0.5 * 0.1 / 60 * sum(float(np.sum(c.astype(np.float64) ** 2)) for c in clf.coefs_)
     assert float(sum(model.losses)) == pytest.approx(penalty, rel=1e-5)
     model.fit(X.astype(np.float32), y, epochs=1, verbose=0)
     # a float64 model has no Keras penalty (Keras adds losses in float32) but still trains

@@ -28,7 +28,6 @@ from skkeras_search._core.fit_cache import (
     cache_blocker,
     continuation_blocker,
     data_fingerprint,
-    key_params,
     unseeded_message,
 )
 from skkeras_search._core.seeding import preserve_global_rng, resolve_seed
@@ -187,21 +186,27 @@ class BaseKerasMLP(BaseEstimator):
             raise ValueError(
                 "sample_weight is zero for every sample. Give some samples positive weight."
             )
-        # Normalise so a batch's loss is sum(w * l) / sum(w): integer weights
-        # then equal repeated samples.
-        sw = (sw * (sw.shape[0] / sw.sum())).astype(X.dtype)
+        # Weights as given (training normalises them): their scale sets the
+        # strength of alpha's penalty, as in MLPClassifier, so the cache keys on it.
 
         sizes = ([X.shape[1]] + [self.hidden_units] * self.n_layers
                  + [self._n_outputs(targets, labels)])
         seed, state = self._start(sizes, X.dtype, reset)
         fingerprint = (X, targets, sw) if labels is None else (X, targets, sw, labels)
         cache = self._cache(fingerprint, seed, reset, mode)
-        state, history = self._train_or_load(state, X, targets, sw, seed, mode, cache)
+        train, validation = (X, targets, sw), None
+        if self.early_stopping and mode.stopping:
+            train, (X_val, t_val, _) = self._split_validation(X, targets, sw, seed)
+            validation = (X_val, t_val)
+        batch_size = resolve_batch_size(self.batch_size, train[0].shape[0])
+        state, history = self._train_or_load(state, train, validation, batch_size, seed, mode,
+                                             cache)
         if mode.stopping and not history.converged and not self.early_stopping:
             _warn_not_converged(mode.epochs)
         # Commit: nothing above changed the estimator.
         self._commit_targets(labels, targets, y, reset)
-        self._commit(seed, state, history, with_validation=self.early_stopping and mode.stopping)
+        self._commit(seed, state, history, with_validation=validation is not None)
+        self._batch_rows = batch_size
         return self
 
     def _commit(self, seed, state, history, *, with_validation):
@@ -248,10 +253,15 @@ class BaseKerasMLP(BaseEstimator):
             warnings.warn(unseeded_message(self.cache_dir), UserWarning, stacklevel=6)
         if blocker is not None:
             return None
-        return FitCache(self.cache_dir, key_params(params), data_fingerprint(*fingerprint), seed)
+        return FitCache(self.cache_dir, _cached_state.key(params), data_fingerprint(*fingerprint),
+                        seed)
 
-    def _train_or_load(self, state, X, targets, sw, seed, mode, cache):
-        """Train ``state`` (or load or continue it from ``cache``); return (state, history)."""
+    def _train_or_load(self, state, train, validation, batch_size, seed, mode, cache):
+        """Train ``state`` (or load or continue it from ``cache``); return (state, history).
+
+        ``train`` is ``(X, targets, sample_weight)``, ``validation`` the
+        early-stopping hold-out ``(X, targets)`` or None.
+        """
         entry = cache.lookup(mode.epochs) if cache is not None else None
         blocker = continuation_blocker(self.get_params())
         if entry is not None and entry.epochs != mode.epochs \
@@ -264,28 +274,24 @@ class BaseKerasMLP(BaseEstimator):
             state, previous = _cached_state.from_entry(entry)
             if state.epoch >= mode.epochs or state.converged:  # the cached fit is this fit
                 return state, _loaded_history(state, previous)
-        history, with_validation = self._train(state, X, targets, sw, seed, mode, cache,
-                                               previous)
+        history = self._train(state, train, validation, batch_size, seed, mode, cache, previous)
         if cache is not None:
-            cache.store(mode.epochs, *_cached_state.to_entry(state, history, with_validation))
+            cache.store(mode.epochs,
+                        *_cached_state.to_entry(state, history, validation is not None))
         return state, history
 
-    def _train(self, state, X, targets, sw, seed, mode, cache, previous):
-        """Train ``state`` in place for this call; return (history, whether it held out data).
+    def _train(self, state, train, validation, batch_size, seed, mode, cache, previous):
+        """Train ``state`` in place for this call; return its history.
 
         ``previous`` (a cached shorter fit that ``state`` continues) is trained
         on to the budget, and its loss curve goes before the new epochs'.
         """
-        train, validation = (X, targets, sw), None
-        if self.early_stopping and mode.stopping:
-            train, (X_val, t_val, _) = self._split_validation(X, targets, sw, seed)
-            validation = (X_val, t_val)
         if not mode.partial and previous is None:
             state.cycle_origin = state.step  # every fit runs a learning-rate cycle of its own
         schedule = _training.Schedule(
             # a continued cached run needs only the remaining epochs
             epochs=mode.epochs - state.epoch if previous is not None else mode.epochs,
-            batch_size=resolve_batch_size(self.batch_size, train[0].shape[0]),
+            batch_size=batch_size,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change if mode.stopping else 2**31,
             verbose=self.verbose,
@@ -304,7 +310,7 @@ class BaseKerasMLP(BaseEstimator):
         history.epochs_trained = len(history.loss_curve)
         if previous is not None:  # continued from a cached shorter run
             history.loss_curve = previous["loss_curve"] + history.loss_curve
-        return history, validation is not None
+        return history
 
     def _hyper(self):
         return {
@@ -342,10 +348,22 @@ class BaseKerasMLP(BaseEstimator):
                     self.optimizer,
                     self._seed,
                     alpha=self.alpha,
+                    batch_size=self._export_batch_size(),
                     loss=self._loss(),
                     weight_decay=self.weight_decay,
                 )
         return self._model
+
+    def _export_batch_size(self):
+        """The rows of a full training batch, which ``model_``'s L2 coefficient assumes.
+
+        An estimator fitted before it was recorded gets its ``batch_size``,
+        'auto' read as its cap of 200.
+        """
+        rows = getattr(self, "_batch_rows", None)
+        if rows is None:
+            rows = 200 if self.batch_size == "auto" else self.batch_size
+        return rows
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -11,9 +11,33 @@ training from scratch would.
 
 import numpy as np
 
+from skkeras_search._core.fit_cache import key_params
+from skkeras_search.mlp._graph import ARITHMETIC_REVISION
 from skkeras_search.mlp._training import TrainState
 
-__all__ = ["to_entry", "from_entry"]
+__all__ = ["key", "to_entry", "from_entry"]
+
+
+def key(params):
+    """The parameters that key an MLP's entries: the cache's rule, plus the arithmetic.
+
+    ``ARITHMETIC_REVISION`` is in the key so that an entry trained by an
+    earlier revision of the training arithmetic (``alpha`` as Keras's
+    ``L2(alpha)`` on every batch, before issue 21) never matches: the
+    package's version, also in the key, did not change with it.
+
+    Parameters
+    ----------
+    params : mapping
+        The estimator's parameters (``get_params()``).
+
+    Returns
+    -------
+    key : dict
+        :func:`~skkeras_search._core.fit_cache.key_params` of ``params``, plus
+        ``'arithmetic'``.
+    """
+    return {**key_params(params), "arithmetic": ARITHMETIC_REVISION}
 
 
 def to_entry(state, history, with_validation):

@@ -83,8 +83,13 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
         cosine fit never continues a cached fit of fewer ``epochs`` (see
         ``cache_dir``). Never ignored.
     alpha : float, default=1e-4
-        L2 penalty added to the loss as ``alpha * sum(W**2)`` over the
-        kernels (Keras's ``L2`` regulariser).
+        L2 penalty on the kernels with scikit-learn's MLPClassifier formula
+        (its ``_backprop``): each batch's loss gets ``0.5 * alpha *
+        sum(W**2) / batch_weight`` (nats per sample per squared weight),
+        ``batch_weight`` being the batch's rows, or its sum of
+        ``sample_weight`` times ``class_weight`` as given; a smaller last
+        batch is penalised more. Keras's ``L2(0.5 * alpha / batch_size)`` on
+        full batches (``model_`` carries it). Ignored when 0.
     dropout : float, default=0.0
         Fraction of each hidden layer's units dropped during training. With
         ``dropout > 0`` an integer ``sample_weight`` of 2 is not the same as
@@ -157,7 +162,9 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
     model_ : keras.Model
         The fitted network as a compiled Keras model (built on first access),
         with the same L2 penalty when it is a float32 model (Keras adds
-        penalties in float32) and weight decay. Its optimizer starts
+        penalties in float32), ``L2(0.5 * alpha / batch_size)`` for the
+        fit's resolved ``batch_size`` (exact on unweighted full batches of
+        that size; Keras adds it to every batch), and weight decay. Its optimizer starts
         afresh at a constant rate: ``model_.fit`` is not ``warm_start``.
         Keras's ``predict`` casts float64 input to float32; call
         ``model_(X)`` for a float64 model's full precision.

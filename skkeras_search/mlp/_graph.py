@@ -13,9 +13,16 @@ by every fit of every width, fold, learning rate, weight decay and smoothing
 The arithmetic is that of ``keras.layers.Dense`` followed by softmax with
 sparse categorical cross-entropy (classification), or by a linear output
 with Keras's mean squared error or Huber loss (regression), with Keras's L2
-regulariser (``alpha * sum(W**2)`` on kernels) and Keras's Adam/SGD/RMSprop
-update rules, so the weights load unchanged into the Keras model built by
-:mod:`._model`. Three options follow Keras 3 step for step:
+regulariser arithmetic on the kernels and Keras's Adam/SGD/RMSprop update
+rules, so the weights load unchanged into the Keras model built by
+:mod:`._model`. The L2 coefficient is scikit-learn's (``MLPClassifier`` and
+``MLPRegressor``'s ``_backprop``), on each batch in turn: its loss gets
+``0.5 * alpha * sum(W**2) / batch_weight`` (``alpha`` rather than ``0.5 *
+alpha`` with the mean squared error, twice scikit-learn's squared loss),
+``batch_weight`` being the sum of the batch's sample weights, its row count
+without weights, on the weights before the batch's update (see
+:func:`l2_coefficient`; the epoch's reported loss takes the term on the
+weights the epoch ends with). Three options follow Keras 3 step for step:
 
 * decoupled weight decay (Loshchilov & Hutter, "Decoupled Weight Decay
   Regularization", ICLR 2019): before each update every weight, biases
@@ -42,8 +49,9 @@ import numpy as np
 
 from skkeras_search._core import backend as _backend
 
-__all__ = ["epoch_runner", "proba_function", "output_function", "glorot_init", "ACTIVATIONS",
-           "OPTIMIZERS", "UPDATE_RULES", "LOSSES", "LR_SCHEDULES"]
+__all__ = ["epoch_runner", "proba_function", "output_function", "glorot_init", "l2_coefficient",
+           "ACTIVATIONS", "OPTIMIZERS", "UPDATE_RULES", "LOSSES", "LR_SCHEDULES",
+           "ARITHMETIC_REVISION"]
 
 ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "linear"}
 #: The update rules of the fused kernels; each optimizer name maps to one.
@@ -56,11 +64,50 @@ LR_SCHEDULES = ("constant", "cosine")
 #: MeanSquaredError / Huber(delta=1) (mean over the outputs) on float targets.
 LOSSES = ("cross_entropy", "squared_error", "huber")
 _HUBER_DELTA = 1.0
+#: Revision of what a fit computes from its parameters, data and seed, part
+#: of every fit-cache key of the MLP: an entry trained under another revision
+#: never matches. 1 (keys without it): ``alpha`` was Keras's ``L2(alpha)`` on
+#: every batch; 2: ``alpha`` is scikit-learn's (:func:`l2_coefficient`).
+ARITHMETIC_REVISION = 2
+#: The loss per unit of scikit-learn's data loss: MLPClassifier's log-loss is
+#: our cross-entropy, but MLPRegressor's squared loss is half the mean squared
+#: error (Keras's MSE is twice it). Huber(delta=1) is half the squared error
+#: below delta, scikit-learn's squared loss there.
+_SKLEARN_LOSS_SCALE = {"cross_entropy": 1.0, "squared_error": 2.0, "huber": 1.0}
 
 # Keras's defaults for the optimizers we implement.
 _BETA_1, _BETA_2, _EPSILON = 0.9, 0.999, 1e-7
 _MOMENTUM = 0.9
 _RHO = 0.9
+
+
+def l2_coefficient(alpha, loss, batch_weight):
+    """Keras's ``L2`` coefficient that is scikit-learn's ``alpha`` on one batch.
+
+    scikit-learn's multilayer perceptron adds ``0.5 * alpha * sum(W**2) /
+    sw_sum`` to each batch's loss, ``sw_sum`` being the batch's sum of sample
+    weights, its row count without them (``BaseMultilayerPerceptron._backprop``
+    in ``sklearn/neural_network/_multilayer_perceptron.py``; the gradient adds
+    ``alpha * W / sw_sum``). Keras's ``L2(l2)`` adds ``l2 * sum(W**2)``, so
+    ``l2 = 0.5 * alpha / batch_weight`` for cross-entropy and Huber, and
+    ``alpha / batch_weight`` for the mean squared error, which is twice
+    MLPRegressor's squared loss: the penalty keeps the same strength relative
+    to the data.
+
+    Parameters
+    ----------
+    alpha : float
+        scikit-learn's ``alpha``, >= 0.
+    loss : {'cross_entropy', 'squared_error', 'huber'}
+    batch_weight : float
+        The batch's total sample weight (rows, unweighted), > 0.
+
+    Returns
+    -------
+    l2 : float
+        Penalty per squared kernel weight, in loss units.
+    """
+    return 0.5 * _SKLEARN_LOSS_SCALE[loss] * float(alpha) / float(batch_weight)
 
 
 def glorot_init(rng, layer_sizes, dtype):
@@ -179,7 +226,7 @@ def _epoch_signature(tf, dt, loss):
         tf.TensorSpec([None], tf.int32),  # order of the rows this epoch
         tf.TensorSpec([], tf.int32),  # batch_size
         scalar,  # learning_rate
-        scalar,  # alpha
+        scalar,  # penalty: the L2 coefficient per unit of batch weight (l2_coefficient at 1)
         scalar,  # dropout rate
         tf.TensorSpec([2], tf.int64),  # dropout seed of this epoch
         scalar,  # step: optimizer updates so far
@@ -242,17 +289,16 @@ def _compile_epoch(tf, dt, variables, *, n_hidden, act, update, kind):
     # tracing time); the loop body is the same ops as before.
     @tf.function(input_signature=_epoch_signature(tf, dt, loss), jit_compile=False,
                  autograph=False)
-    def run_epoch(X, y, sw, order, batch_size, lr, alpha, rate, seed, step, weight_decay,
+    def run_epoch(X, y, sw, order, batch_size, lr, penalty, rate, seed, step, weight_decay,
                   smoothing, decay_steps, origin):
         n = tf.shape(order)[0]
         n_batches = (n + batch_size - 1) // batch_size
-        two_alpha = 2 * alpha
 
-        def more(b, step, loss_sum, weight_sum, last_loss):
+        def more(b, step, loss_sum, weight_sum, l2_sum, last_loss):
             # stop after the last batch, or after a batch whose loss is not finite
             return tf.logical_and(b < n_batches, tf.math.is_finite(last_loss))
 
-        def batch(b, step, loss_sum, weight_sum, last_loss):
+        def batch(b, step, loss_sum, weight_sum, l2_sum, last_loss):
             idx = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
             xb, yb, wb = tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)
             current = [p.read_value() for p in params]
@@ -265,24 +311,32 @@ def _compile_epoch(tf, dt, variables, *, n_hidden, act, update, kind):
                 wsum = tf.reduce_sum(wb)
                 batch_loss = tf.math.divide_no_nan(tf.reduce_sum(wb * ce), wsum)
             grads = tape.gradient(batch_loss, current)
+            # scikit-learn's L2 term of this batch, l2 * sum(W**2) on the weights before
+            # the update, l2 = penalty / batch weight (l2_coefficient): a smaller last
+            # batch is penalised more, a batch of zero weight not at all
+            l2 = tf.math.divide_no_nan(penalty, wsum)
             step_lr = _learning_rate(tf, kind.schedule, lr, step, decay_steps, origin)
             step = step + 1
             for i, g in enumerate(grads):
-                if i % 2 == 0:  # kernels: gradient of the L2 penalty alpha * sum(W**2)
-                    g = g + two_alpha * current[i]
+                if i % 2 == 0:  # kernels: gradient of the L2 term, 2 * l2 * W
+                    g = g + 2 * l2 * current[i]
                 if kind.weight_decay:  # Keras: variable.assign_sub(variable * wd * lr)
                     params[i].assign_sub(current[i] * weight_decay * step_lr)
                 update(params[i], slots_1[i], slots_2[i], g, step_lr, step)
-            return b + 1, step, loss_sum + batch_loss * wsum, weight_sum + wsum, batch_loss
+            return (b + 1, step, loss_sum + batch_loss * wsum, weight_sum + wsum,
+                    l2_sum + l2 * wsum, batch_loss)
 
         zero = tf.zeros([], dt)
-        _, step, loss_sum, weight_sum, last_loss = tf.while_loop(
-            more, batch, (tf.constant(0, tf.int32), step, zero, zero, zero),
+        _, step, loss_sum, weight_sum, l2_sum, last_loss = tf.while_loop(
+            more, batch, (tf.constant(0, tf.int32), step, zero, zero, zero, zero),
             maximum_iterations=n_batches)
-        # The epoch's loss: mean data loss over its batches, plus the penalty
-        # of the weights it ends with (computed once, not at every step).
-        penalty = alpha * tf.add_n([tf.reduce_sum(tf.square(p)) for p in params[0::2]])
-        mean_loss = tf.math.divide_no_nan(loss_sum, weight_sum) + penalty
+        # The epoch's loss: its batches' losses averaged by batch weight (as
+        # MLPClassifier's loss_ by rows: the same without sample weights), each
+        # batch's L2 term on the weights the epoch ends with (one pass over
+        # them, not one per batch: about 5% of a wide epoch; MLPClassifier
+        # takes the weights before each update).
+        squares = tf.add_n([tf.reduce_sum(tf.square(p)) for p in params[0::2]])
+        mean_loss = tf.math.divide_no_nan(loss_sum + l2_sum * squares, weight_sum)
         return step, tf.where(tf.math.is_finite(last_loss), mean_loss, last_loss)
 
     return run_epoch

@@ -1,13 +1,13 @@
 """Build the Keras model that holds a fitted MLP's weights."""
 
 from skkeras_search._core import backend as _backend
-from skkeras_search.mlp._graph import ACTIVATIONS
+from skkeras_search.mlp._graph import ACTIVATIONS, l2_coefficient
 
 __all__ = ["build_mlp"]
 
 
 def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, seed, alpha=0.0,
-              loss="cross_entropy", weight_decay=0.0):
+              loss="cross_entropy", weight_decay=0.0, batch_size=200):
     """Return a compiled ``keras.Sequential`` MLP carrying the given weights.
 
     Parameters
@@ -28,8 +28,15 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
     seed : int
         Seed of the dropout layers.
     alpha : float, default=0.0
-        L2 penalty of every kernel (``keras.regularizers.L2``), as in training,
-        so that ``model.fit`` and ``model.evaluate`` use the same objective.
+        scikit-learn's MLPClassifier ``alpha``, as in training, given to every
+        kernel as ``keras.regularizers.L2(l2)`` with ``l2 =
+        _graph.l2_coefficient(alpha, loss, batch_size)`` (``0.5 * alpha /
+        batch_size``; ``alpha / batch_size`` for the mean squared error).
+        Keras's ``L2`` is the same on every batch whatever its rows or sample
+        weights, so ``model.fit`` follows training's objective exactly only
+        on unweighted batches of ``batch_size`` rows: training penalised a
+        smaller last batch more, and a weighted batch by its weight sum
+        (Keras also divides a weighted data loss by the rows, not the weights).
         Only when the weights' dtype is Keras's floatx (float32 by default):
         Keras cannot add a float64 penalty to its float32 loss.
     loss : {'cross_entropy', 'squared_error', 'huber'}, default='cross_entropy'
@@ -39,6 +46,9 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
     weight_decay : float, default=0.0
         The optimizer's decoupled weight decay (Keras's ``weight_decay``
         argument, every weight decayed); 0 leaves it out.
+    batch_size : int, default=200
+        Rows of a full training batch, which ``alpha``'s coefficient is for
+        (the fit's resolved batch size).
 
     Returns
     -------
@@ -51,7 +61,9 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
         # Keras adds regularisation losses in its floatx; a penalty of another
         # dtype (a float64 model under float32 floatx) would break model.fit.
         same_dtype = dtype == keras.config.floatx()
-        return keras.regularizers.L2(float(alpha)) if alpha > 0 and same_dtype else None
+        if not (alpha > 0 and same_dtype):
+            return None
+        return keras.regularizers.L2(l2_coefficient(alpha, loss, batch_size))
 
     layers = [keras.Input(shape=(coefs[0].shape[0],), dtype=dtype)]
     for i, kernel in enumerate(coefs[:-1]):

@@ -70,7 +70,21 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
         cosine fit never continues a cached fit of fewer ``epochs`` (see
         ``cache_dir``). Never ignored.
     alpha : float, default=1e-4
-        L2 penalty ``alpha * sum(W**2)`` over the kernels (Keras's ``L2``).
+        Strength of the L2 penalty on the kernels (biases excluded), as in
+        scikit-learn's :class:`~sklearn.neural_network.MLPRegressor` (its
+        ``_backprop``), which adds ``0.5 * alpha * sum(W**2) / batch_weight``
+        to half the mean squared error of each batch, ``batch_weight`` being
+        the batch's rows, or the sum of its ``sample_weight`` on the scale
+        given, on the weights before that batch's update. Keras's mean squared
+        error is twice that loss, so with ``loss='squared_error'`` each batch
+        gets ``alpha * sum(W**2) / batch_weight`` (the objective is twice
+        MLPRegressor's, with the same minimiser), and with ``loss='huber'``,
+        which is half the squared error below ``delta=1``, ``0.5 * alpha *
+        sum(W**2) / batch_weight``. In squared target units per squared
+        weight; it weakens as batches grow and is stronger on a smaller last
+        batch. In Keras's arithmetic: ``keras.regularizers.L2(alpha /
+        batch_size)`` (Huber: half that), which ``model_`` carries. Ignored
+        when 0.
     dropout : float, default=0.0
         Fraction of each hidden layer's units dropped during training. With
         ``dropout > 0`` an integer ``sample_weight`` of 2 is not the same as
@@ -119,7 +133,9 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
     intercepts_ : list of ndarray
         Bias of each layer.
     model_ : keras.Model
-        The fitted network as a compiled Keras model (linear output).
+        The fitted network as a compiled Keras model (linear output), with
+        ``alpha``'s penalty as ``L2`` for the fit's resolved ``batch_size``
+        when it is a float32 model (exact on unweighted full batches).
     n_iter_ : int
         Number of epochs trained.
     n_epochs_trained_ : int

@@ -102,8 +102,13 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     y : ndarray of shape (n_samples,), int32 codes in [0, n_classes), or of shape
         (n_samples, n_outputs) in X's dtype for a regression loss
     sample_weight : ndarray of shape (n_samples,), same dtype as X
+        Non-negative, on the scale the user gave them: a batch's data loss is
+        ``sum(w * l) / sum(w)``, and its L2 term scikit-learn's ``0.5 * alpha *
+        sum(W**2) / sum(w)`` (:func:`_graph.l2_coefficient`), so scaling every
+        weight by ``c`` divides the penalty by ``c``, as in MLPClassifier.
     hyper : dict
-        ``activation``, ``optimizer``, ``learning_rate``, ``alpha``, ``dropout``, and
+        ``activation``, ``optimizer``, ``learning_rate``, ``alpha`` (scikit-learn's
+        MLPClassifier's), ``dropout``, and
         optionally ``loss`` (default ``'cross_entropy'``, see ``_graph.LOSSES``),
         ``weight_decay`` (0.0), ``learning_rate_schedule`` (``'constant'``, see
         ``_graph.LR_SCHEDULES``; its cycle starts at ``state.cycle_origin``) and
@@ -134,6 +139,7 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
         schedule=options["learning_rate_schedule"], smoothing=options["label_smoothing"] > 0,
     )
     cast = X.dtype.type
+    sample_weight, unit = _mean_one_weights(sample_weight)
     data = (tf.constant(X),
             tf.constant(y, dtype=tf.int32 if loss_name == "cross_entropy" else X.dtype),
             tf.constant(sample_weight))
@@ -142,7 +148,9 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     constants = (
         tf.constant(schedule.batch_size, tf.int32),
         tf.constant(cast(hyper["learning_rate"])),
-        tf.constant(cast(hyper["alpha"])),
+        # the L2 coefficient per unit of (mean-one) batch weight: a batch of weight
+        # w gets l2_coefficient(alpha, loss, w * unit), w * unit its weight as given
+        tf.constant(cast(_graph.l2_coefficient(hyper["alpha"], loss_name, unit))),
         tf.constant(cast(hyper["dropout"])),
     )
     # after the step argument: the options' values, the schedule's length and origin
@@ -165,6 +173,21 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     finally:
         runner.release()
     return history
+
+
+def _mean_one_weights(sample_weight):
+    """``(weights / their mean, their mean)``; the mean is 1.0 when every weight is 0.
+
+    The graph sees weights of mean one (integer weights then equal repeated
+    rows in the data loss, whatever their scale) and the mean converts its
+    batch weights back to the user's scale for the penalty.
+    """
+    total = float(np.sum(sample_weight, dtype=np.float64))
+    n = sample_weight.shape[0]
+    if not total > 0:
+        return sample_weight, 1.0
+    normalised = (sample_weight * (n / sample_weight.sum())).astype(sample_weight.dtype)
+    return normalised, total / n
 
 
 def _run_epochs(runner, state, history, data, constants, extra, step, *, hyper, schedule, seed,
