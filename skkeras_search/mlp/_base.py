@@ -186,12 +186,11 @@ class BaseKerasMLP(BaseEstimator):
             raise ValueError(
                 "sample_weight is zero for every sample. Give some samples positive weight."
             )
-        # Weights as given (training normalises them): their scale sets the
-        # strength of alpha's penalty, as in MLPClassifier, so the cache keys on it.
-
         sizes = ([X.shape[1]] + [self.hidden_units] * self.n_layers
                  + [self._n_outputs(targets, labels)])
         seed, state = self._start(sizes, X.dtype, reset)
+        # The weights as given (training normalises them): their scale sets the
+        # strength of alpha's penalty, as in MLPClassifier, so the cache keys on it.
         fingerprint = (X, targets, sw) if labels is None else (X, targets, sw, labels)
         cache = self._cache(fingerprint, seed, reset, mode)
         train, validation = (X, targets, sw), None
