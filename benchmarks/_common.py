@@ -110,6 +110,15 @@ def table(rows, columns):
     return "\n".join(out)
 
 
+def markdown_table(rows, columns, headers=None):
+    """A markdown table of ``rows`` (dicts) in ``columns``; strings as they are, numbers by _fmt."""
+    lines = ["| " + " | ".join(headers or columns) + " |", "|" + " --- |" * len(columns)]
+    for r in rows:
+        cells = (v if isinstance(v, str) else _fmt(v) for v in (r.get(c) for c in columns))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _fmt(v):
     if v is None:
         return "-"
@@ -173,16 +182,18 @@ def interleaved(names, repeats):
             yield rep, name
 
 
-def fresh_process(script, args):
+def fresh_process(script, args, timeout=None):
     """Run ``python script *args`` in a fresh interpreter; return (its last stdout line as JSON, wall s).
 
     The wall time is the whole process: interpreter start, imports, first
     traces, the work, and exit. A failing worker raises with its stderr, so
-    a broken baseline stops the benchmark instead of becoming a NaN.
+    a broken baseline stops the benchmark instead of becoming a NaN. A worker
+    still running after ``timeout`` seconds is killed and
+    ``subprocess.TimeoutExpired`` raised.
     """
     start = time.perf_counter()
     result = subprocess.run([sys.executable, os.path.abspath(script), *map(str, args)],
-                            capture_output=True, text=True,
+                            capture_output=True, text=True, timeout=timeout,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     wall = time.perf_counter() - start
     if result.returncode != 0:
@@ -202,10 +213,17 @@ def rss_mb():
 
 
 # ------------------------------------------------------------------ baselines
-def _keras_mlp(n_features, n_classes, hidden_units, learning_rate, loss, seed=None):
-    from skkeras_search._core import backend as _backend
+def _keras_mlp(n_features, n_classes, hidden_units, learning_rate, loss, seed=None, keras=None):
+    """A compiled one-hidden-layer Keras MLP; ``keras``: a module imported by the caller.
 
-    keras = _backend.keras()
+    Without ``keras``, Keras comes through this package's backend, which sets
+    TensorFlow's thread pools: a contender measured as plain Keras passes
+    ``import keras`` instead.
+    """
+    if keras is None:
+        from skkeras_search._core import backend as _backend
+
+        keras = _backend.keras()
     init = keras.initializers.GlorotUniform(seed=seed)
     model = keras.Sequential([
         keras.Input((n_features,)),
@@ -225,8 +243,13 @@ def have_scikeras():
     return True
 
 
-def make_estimator(name, hidden_units, learning_rate, epochs, batch_size, random_state):
-    """One of the compared estimators, with the paper's two hyperparameters."""
+def make_estimator(name, hidden_units, learning_rate, epochs, batch_size, random_state,
+                   keras=None):
+    """One of the compared estimators, with the paper's two hyperparameters.
+
+    ``keras`` (scikeras only): the Keras module its models are built with (see
+    :func:`_keras_mlp`).
+    """
     if name == "KerasMLPClassifier":
         from skkeras_search import KerasMLPClassifier
 
@@ -243,7 +266,7 @@ def make_estimator(name, hidden_units, learning_rate, epochs, batch_size, random
 
         def build(hidden_units, learning_rate, meta):
             return _keras_mlp(meta["n_features_in_"], meta["n_classes_"], hidden_units,
-                              learning_rate, "sparse_categorical_crossentropy")
+                              learning_rate, "sparse_categorical_crossentropy", keras=keras)
 
         return KerasClassifier(model=build, model__hidden_units=hidden_units,
                                model__learning_rate=learning_rate, epochs=epochs,
