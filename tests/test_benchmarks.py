@@ -27,6 +27,7 @@ SMALL = {
     "bench_halving.py": ["--n-samples", "400", "--cv", "2", "--epochs", "3"],
     "bench_strategies.py": ["--quick", "--repeats", "1"],
     "bench_importance.py": ["--n-iter", "6", "--epochs", "1", "--repeats", "1", "--n-samples", "600"],
+    "bench_time_to_target.py": ["--quick"],  # 8 contenders, a fresh process each: about 2 min
     "bench_tabular.py": ["--quick"],  # scikit-learn's breast_cancer and diabetes, 4 candidates
     "meta_tune_tabular.py": ["--quick"],  # the same two tables, two candidates, 2 epochs
     "bench_wrapper_overhead.py": ["--repeats", "2", "--warmup", "1", "--memory-fits", "8",
