@@ -23,8 +23,9 @@ def key(params):
 
     ``ARITHMETIC_REVISION`` is in the key so that an entry trained by an
     earlier revision of the training arithmetic (``alpha`` as Keras's
-    ``L2(alpha)`` on every batch, before issue 21) never matches: the
-    package's version, also in the key, did not change with it.
+    ``L2(alpha)`` on every batch, before issue 21; a multi-output
+    regressor's penalty not divided by its outputs, revision 2) never
+    matches: the package's version, also in the key, did not change with it.
 
     Parameters
     ----------

@@ -18,9 +18,11 @@ rules, so the weights load unchanged into the Keras model built by
 :mod:`._model`. The L2 coefficient is scikit-learn's (``MLPClassifier`` and
 ``MLPRegressor``'s ``_backprop``), on each batch in turn: its loss gets
 ``0.5 * alpha * sum(W**2) / batch_weight`` (``alpha`` rather than ``0.5 *
-alpha`` with the mean squared error, twice scikit-learn's squared loss),
-``batch_weight`` being the sum of the batch's sample weights, its row count
-without weights, on the weights before the batch's update (see
+alpha`` with the mean squared error, twice scikit-learn's squared loss; a
+regression loss's term divided by the number of outputs, which Keras's
+losses average and scikit-learn's gradient sums), ``batch_weight`` being
+the sum of the batch's sample weights, its row count without weights, on
+the weights before the batch's update (see
 :func:`l2_coefficient`; the epoch's reported loss takes the term on the
 weights the epoch ends with). Three options follow Keras 3 step for step:
 
@@ -67,8 +69,10 @@ _HUBER_DELTA = 1.0
 #: Revision of what a fit computes from its parameters, data and seed, part
 #: of every fit-cache key of the MLP: an entry trained under another revision
 #: never matches. 1 (keys without it): ``alpha`` was Keras's ``L2(alpha)`` on
-#: every batch; 2: ``alpha`` is scikit-learn's (:func:`l2_coefficient`).
-ARITHMETIC_REVISION = 2
+#: every batch; 2: ``alpha`` is scikit-learn's (:func:`l2_coefficient`); 3: a
+#: regression penalty per output, as scikit-learn's gradient for several outputs
+#: (revision 2 was n_outputs times stronger there, the same with one output).
+ARITHMETIC_REVISION = 3
 #: The loss per unit of scikit-learn's data loss: MLPClassifier's log-loss is
 #: our cross-entropy, but MLPRegressor's squared loss is half the mean squared
 #: error (Keras's MSE is twice it). Huber(delta=1) is half the squared error
@@ -81,7 +85,7 @@ _MOMENTUM = 0.9
 _RHO = 0.9
 
 
-def l2_coefficient(alpha, loss, batch_weight):
+def l2_coefficient(alpha, loss, batch_weight, n_outputs=1):
     """Keras's ``L2`` coefficient that is scikit-learn's ``alpha`` on one batch.
 
     scikit-learn's multilayer perceptron adds ``0.5 * alpha * sum(W**2) /
@@ -92,7 +96,11 @@ def l2_coefficient(alpha, loss, batch_weight):
     ``l2 = 0.5 * alpha / batch_weight`` for cross-entropy and Huber, and
     ``alpha / batch_weight`` for the mean squared error, which is twice
     MLPRegressor's squared loss: the penalty keeps the same strength relative
-    to the data.
+    to the data. With several regression outputs the data gradient of
+    MLPRegressor is that of the squared error *summed* over the outputs
+    (``deltas = activations - y``; its reported ``loss_`` averages them,
+    scikit-learn issue #8349), Keras's losses average them, so ``l2`` is
+    divided by ``n_outputs``: the minimiser stays MLPRegressor's.
 
     Parameters
     ----------
@@ -101,13 +109,17 @@ def l2_coefficient(alpha, loss, batch_weight):
     loss : {'cross_entropy', 'squared_error', 'huber'}
     batch_weight : float
         The batch's total sample weight (rows, unweighted), > 0.
+    n_outputs : int, default=1
+        Outputs of a regression network (the columns of ``y``); ignored by
+        'cross_entropy', whose loss sums over the classes.
 
     Returns
     -------
     l2 : float
         Penalty per squared kernel weight, in loss units.
     """
-    return 0.5 * _SKLEARN_LOSS_SCALE[loss] * float(alpha) / float(batch_weight)
+    outputs = 1 if loss == "cross_entropy" else int(n_outputs)
+    return 0.5 * _SKLEARN_LOSS_SCALE[loss] * float(alpha) / (float(batch_weight) * outputs)
 
 
 def glorot_init(rng, layer_sizes, dtype):

@@ -30,8 +30,9 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
     alpha : float, default=0.0
         scikit-learn's MLPClassifier ``alpha``, as in training, given to every
         kernel as ``keras.regularizers.L2(l2)`` with ``l2 =
-        _graph.l2_coefficient(alpha, loss, batch_size)`` (``0.5 * alpha /
-        batch_size``; ``alpha / batch_size`` for the mean squared error).
+        _graph.l2_coefficient(alpha, loss, batch_size, n_outputs)`` (``0.5 *
+        alpha / batch_size``; ``alpha / batch_size`` for the mean squared
+        error; a regression loss's divided by its outputs).
         Keras's ``L2`` is the same on every batch whatever its rows or sample
         weights, so ``model.fit`` follows training's objective exactly only
         on unweighted batches of ``batch_size`` rows: training penalised a
@@ -63,7 +64,8 @@ def build_mlp(coefs, intercepts, activation, dropout, learning_rate, optimizer, 
         same_dtype = dtype == keras.config.floatx()
         if not (alpha > 0 and same_dtype):
             return None
-        return keras.regularizers.L2(l2_coefficient(alpha, loss, batch_size))
+        return keras.regularizers.L2(l2_coefficient(alpha, loss, batch_size,
+                                                    coefs[-1].shape[1]))
 
     layers = [keras.Input(shape=(coefs[0].shape[0],), dtype=dtype)]
     for i, kernel in enumerate(coefs[:-1]):

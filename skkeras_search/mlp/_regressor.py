@@ -80,10 +80,14 @@ class KerasMLPRegressor(RegressorMixin, BaseKerasMLP):
         gets ``alpha * sum(W**2) / batch_weight`` (the objective is twice
         MLPRegressor's, with the same minimiser), and with ``loss='huber'``,
         which is half the squared error below ``delta=1``, ``0.5 * alpha *
-        sum(W**2) / batch_weight``. In squared target units per squared
-        weight; it weakens as batches grow and is stronger on a smaller last
-        batch. In Keras's arithmetic: ``keras.regularizers.L2(alpha /
-        batch_size)`` (Huber: half that), which ``model_`` carries. Ignored
+        sum(W**2) / batch_weight``. With ``n_outputs`` targets the term is
+        divided by ``n_outputs``: Keras's losses average the outputs, while
+        MLPRegressor's gradient is that of their sum (its ``loss_`` reports
+        the average, scikit-learn issue #8349), so the fit keeps MLPRegressor's
+        minimiser. In squared target units per squared weight; it weakens as
+        batches grow and is stronger on a smaller last batch. In Keras's
+        arithmetic: ``keras.regularizers.L2(alpha / (batch_size *
+        n_outputs))`` (Huber: half that), which ``model_`` carries. Ignored
         when 0.
     dropout : float, default=0.0
         Fraction of each hidden layer's units dropped during training. With

@@ -104,8 +104,9 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
     sample_weight : ndarray of shape (n_samples,), same dtype as X
         Non-negative, on the scale the user gave them: a batch's data loss is
         ``sum(w * l) / sum(w)``, and its L2 term scikit-learn's ``0.5 * alpha *
-        sum(W**2) / sum(w)`` (:func:`_graph.l2_coefficient`), so scaling every
-        weight by ``c`` divides the penalty by ``c``, as in MLPClassifier.
+        sum(W**2) / sum(w)`` (:func:`_graph.l2_coefficient`; a regression loss's
+        divided by the outputs), so scaling every weight by ``c`` divides the
+        penalty by ``c``, as in MLPClassifier.
     hyper : dict
         ``activation``, ``optimizer``, ``learning_rate``, ``alpha`` (scikit-learn's
         MLPClassifier's), ``dropout``, and
@@ -149,8 +150,9 @@ def train(state, X, y, sample_weight, *, hyper, schedule, seed, validation=None)
         tf.constant(schedule.batch_size, tf.int32),
         tf.constant(cast(hyper["learning_rate"])),
         # the L2 coefficient per unit of (mean-one) batch weight: a batch of weight
-        # w gets l2_coefficient(alpha, loss, w * unit), w * unit its weight as given
-        tf.constant(cast(_graph.l2_coefficient(hyper["alpha"], loss_name, unit))),
+        # w gets l2_coefficient(alpha, loss, w * unit, outputs), w * unit its weight as given
+        tf.constant(cast(_graph.l2_coefficient(hyper["alpha"], loss_name, unit,
+                                               state.params[-1].shape[0]))),
         tf.constant(cast(hyper["dropout"])),
     )
     # after the step argument: the options' values, the schedule's length and origin
