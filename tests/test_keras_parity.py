@@ -41,7 +41,8 @@ def data():
 
 
 def _alpha(l2, batch_size, loss="cross_entropy"):
-    """Our (scikit-learn's) alpha whose penalty on a full unweighted batch is Keras's L2(l2)."""
+    """Our (scikit-learn's) alpha whose penalty on a full unweighted batch is Keras's L2(l2)
+    (one output: a regression loss's coefficient is also divided by the outputs)."""
     return l2 * batch_size * (1.0 if loss == "squared_error" else 2.0)
 
 
@@ -159,7 +160,7 @@ def test_regression_losses_match_keras_fit(data, optimizer, loss):
     state = _training.new_state(SEED, sizes, np.float32)
     initial = [p.copy() for p in state.params]
     hyper = {"activation": "relu", "optimizer": optimizer, "learning_rate": LEARNING_RATE,
-             "alpha": _alpha(1e-2, 8, loss), "dropout": 0.0, "loss": loss}
+             "alpha": _alpha(1e-2, 8, loss) * sizes[2], "dropout": 0.0, "loss": loss}
     schedule = _training.Schedule(epochs=EPOCHS, batch_size=8, tol=0.0, n_iter_no_change=10**9)
     _training.train(state, X, targets, np.ones(N, np.float32), hyper=hyper, schedule=schedule,
                     seed=SEED)
