@@ -141,14 +141,14 @@ def test_other_tensorflow_or_keras_version_not_reused(tiny, tmp_path, capsys, mo
 
 def test_diverged_fit_recorded_and_fails_at_once(tiny, tmp_path, capsys):
     X, y = tiny
-    bad = dict(learning_rate=100.0, optimizer="sgd", verbose=1)
-    with pytest.raises(TrainingDivergedError, match="epoch 3"):
+    bad = dict(learning_rate=100.0, optimizer="sgd", verbose=1)  # diverges in epoch 4
+    with pytest.raises(TrainingDivergedError, match="epoch 4"):
         est(tmp_path, **bad).fit(X.astype(np.float32), y)
-    assert epochs_trained(capsys) == 2
-    with pytest.raises(TrainingDivergedError, match=re.escape("epoch 3: the loss became")) as again:
+    assert epochs_trained(capsys) == 3
+    with pytest.raises(TrainingDivergedError, match=re.escape("epoch 4: the loss became")) as again:
         est(tmp_path, **bad).fit(X.astype(np.float32), y)
     assert epochs_trained(capsys) == 0  # not retrained
-    assert again.value.epoch == 3  # the replayed failure keeps its epoch
+    assert again.value.epoch == 4  # the replayed failure keeps its epoch
     with pytest.raises(TrainingDivergedError):  # a longer budget fails the same way
         est(tmp_path, **{**bad, "epochs": 20}).fit(X.astype(np.float32), y)
     assert epochs_trained(capsys) == 0
@@ -216,7 +216,7 @@ def test_malformed_failure_record_is_refit(tiny, tmp_path, capsys, content):
         fh.write(content)
     with pytest.raises(TrainingDivergedError):  # trained again, not a crash
         est(tmp_path, verbose=1, **bad).fit(X.astype(np.float32), y)
-    assert epochs_trained(capsys) == 2
+    assert epochs_trained(capsys) == 3  # the epochs before the one that diverged (the 4th)
 
 
 def test_entries_are_readable_by_others(tiny, tmp_path):

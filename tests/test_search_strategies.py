@@ -337,14 +337,15 @@ def test_a_diverging_candidate_is_a_failed_trial(tiny, name, monkeypatch):
     original = optuna_space.new_study
     monkeypatch.setattr(optuna_space, "new_study", lambda s: studies.append(original(s)) or
                         studies[-1])
-    space = {"learning_rate": [1e3, 1e-2], "hidden_units": [3, 5, 7]}
+    # 1e30: diverges in its first update whatever the draw (at 1e3 a dead-ReLU draw may not)
+    space = {"learning_rate": [1e30, 1e-2], "hidden_units": [3, 5, 7]}
     search = _strategies(clf(optimizer="sgd"), space)[name]
     with pytest.warns(UserWarning):  # scikit-learn's "fits failed" / non-finite score warnings
         search.fit(X, y)
     r = search.cv_results_
     lr = np.asarray(r["param_learning_rate"], dtype=float)
     failed = np.isnan(r["mean_test_score"])
-    assert failed.any() and (lr[failed] == 1e3).all() and not np.isnan(
+    assert failed.any() and (lr[failed] == 1e30).all() and not np.isnan(
         r["mean_test_score"][lr == 1e-2]).any()
     assert search.best_params_["learning_rate"] == 1e-2
     if name != "tpe":  # a failed candidate is never promoted
@@ -355,7 +356,7 @@ def test_a_diverging_candidate_is_a_failed_trial(tiny, name, monkeypatch):
         states = [(space["learning_rate"][t.params["learning_rate"]], t.state.name)
                   for t in studies[0].trials]
         assert len(states) >= len(failed)
-        assert set(states) == {(1e3, "PRUNED"), (1e-2, "COMPLETE")}
+        assert set(states) == {(1e30, "PRUNED"), (1e-2, "COMPLETE")}
     with pytest.raises(TrainingDivergedError):
         search.set_params(error_score="raise").fit(X, y)
 
