@@ -5,12 +5,14 @@ reach for first, scikit-learn's ``HistGradientBoostingClassifier`` /
 ``Regressor`` with its defaults? Four contenders per table, all in one run:
 
 * ``search``: the command's default for a table (``skkeras-search --data
-  table.csv``): ASHA over ``skkeras_search.space.tabular_space()``, 30
+  table.csv``): ASHA over ``skkeras_search.space.tabular_space()``, 60
   candidates on rungs of 1, 3, 9 and 27 epochs, 3-fold CV on the training
   split, refit, built as the command builds it (``build_pipeline`` around
-  ``KerasMLPClassifier``/``Regressor(epochs=27, random_state=0)`` with a fit
-  cache, so a promoted candidate trains only its extra epochs; batch sizes
-  larger than a training fold left out of the space);
+  ``KerasMLPClassifier``/``Regressor(epochs=27, random_state=0)`` with the
+  preset's training recipe, ``space.tabular_training()``: a cosine schedule
+  and, for classifiers, label smoothing 0.1; so a promoted candidate is
+  retrained from scratch at its new budget; batch sizes larger than a
+  training fold left out of the space);
 * ``preset``: ``KerasMLP*.tabular_defaults(random_state=0)`` in the same
   pipeline, untuned (chosen by ``meta_tune_tabular.py`` on the training splits);
 * ``hgb``: ``HistGradientBoosting*`` with default hyperparameters and native
@@ -64,7 +66,7 @@ import numpy as np  # noqa: E402
 
 CONTENDERS = ("search", "preset", "hgb", "mlp")
 #: The command's defaults for a table, when its plan code does not say (see _budget).
-FALLBACK_TABLE_DEFAULTS = {"space": "tabular", "strategy": "asha", "n_iter": 30, "epochs": 27}
+FALLBACK_TABLE_DEFAULTS = {"space": "tabular", "strategy": "asha", "n_iter": 60, "epochs": 27}
 CV, SEED = 3, 0
 #: The goals of issue 20 (median over tables of score - HGB's, per task).
 GOALS = {"classification": {"search": -0.01, "preset": -0.02},
@@ -126,12 +128,13 @@ def run_search(name, X, y, categorical, quick):
     from skkeras_search import KerasMLPClassifier, KerasMLPRegressor
     from skkeras_search.cli._plan import build_search
     from skkeras_search.datasets import build_pipeline
+    from skkeras_search.space import tabular_training
 
     strategy, n_iter, epochs, cv = _budget(quick)
     regression = _tables.TABLES[name].regression
+    cls = KerasMLPRegressor if regression else KerasMLPClassifier
     with tempfile.TemporaryDirectory() as cache:
-        network = (KerasMLPRegressor if regression else KerasMLPClassifier)(
-            epochs=epochs, random_state=SEED, cache_dir=cache)
+        network = cls(epochs=epochs, random_state=SEED, cache_dir=cache, **tabular_training(cls))
         if regression:
             network = TransformedTargetRegressor(network, transformer=_target_transformer(name))
         model = build_pipeline(network, columns=list(X.columns), categorical=categorical,

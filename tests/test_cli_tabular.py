@@ -151,7 +151,12 @@ def test_a_table_gets_the_table_defaults_and_the_banner_says_so(tmp_path, table)
     assert plan.search.estimator.get_params()["preprocess__numeric__scale__random_state"] == 0
     banner = plan.banner
     assert "\n" not in banner
-    assert "asha search (tabular space): 60 candidates (rungs of 1, 3, 9, 27 epochs)" in banner
+    assert ("asha search (tabular space; fixed: learning_rate_schedule='cosine', "
+            "label_smoothing=0.1): 60 candidates (rungs of 1, 3, 9, 27 epochs)") in banner
+    # the preset's training recipe on the searched network (not in the space)
+    params = plan.search.estimator.get_params()
+    assert params["classifier__learning_rate_schedule"] == "cosine"
+    assert params["classifier__label_smoothing"] == 0.1
     assert ("Defaults for a table: the tabular space, asha, 60 candidates, up to 27 epochs "
             "(sized to finish a 5,000-row table in under 10 minutes on 2 cores; "
             "--space/--strategy/--n-iter/--epochs to change).") in banner
@@ -228,6 +233,9 @@ def test_a_space_file_may_search_the_numeric_scaling(tmp_path, table):
     assert plan.search.param_distributions == {"classifier__hidden_units": [8],
                                                NUMERIC_SCALING: ["standard", "robust"]}
     assert inputs.choices.table_defaults == ()
+    # a space file searches the estimator's own defaults: no preset recipe added
+    network = plan.search.estimator.steps[-1][1]
+    assert (network.learning_rate_schedule, network.label_smoothing) == ("constant", 0.0)
 
 
 def test_progress_names_a_pipeline_parameter_whole(tmp_path, table):

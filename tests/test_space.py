@@ -165,3 +165,22 @@ def test_tabular_space_samples_one_branch_per_candidate():
     assert {frozenset(s) for s in samples} == {frozenset(n) for n in names}  # all four drawn
     assert all(0 <= s.get("dropout", 0) <= 0.5 and 3e-4 <= s["learning_rate"] <= 1e-2
                and 1e-4 <= s.get("weight_decay", 1e-4) <= 0.1 for s in samples)
+
+
+def test_tabular_training_is_the_presets_recipe_for_each_estimator():
+    from skkeras_search import KerasMLPClassifier, KerasMLPRegressor
+    from skkeras_search.space import TABULAR_TRAINING, tabular_space, tabular_training
+
+    for cls in (KerasMLPClassifier, KerasMLPRegressor):
+        recipe = tabular_training(cls)
+        preset = cls.tabular_defaults().get_params()
+        assert recipe == {k: preset[k] for k in TABULAR_TRAINING if k in preset}
+        assert recipe["learning_rate_schedule"] == "cosine" != cls().learning_rate_schedule
+        assert tabular_training(cls()) == recipe  # an instance is read the same way
+        cls(**recipe)  # legal on the estimator
+        # fixed, not searched: no branch of the space holds them
+        assert not set(recipe) & {k for branch in tabular_space() for k in branch}
+    assert tabular_training(KerasMLPClassifier)["label_smoothing"] == 0.1
+    assert "label_smoothing" not in tabular_training(KerasMLPRegressor)
+    with pytest.raises(TypeError, match=re.escape("estimator='mlp' has no tabular_defaults()")):
+        tabular_training("mlp")

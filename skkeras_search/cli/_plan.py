@@ -52,7 +52,7 @@ from skkeras_search.search import (
 from skkeras_search.search._asha import rung_budgets
 from skkeras_search.search._candidates import list_space_size
 from skkeras_search.search._folds import splits_digest
-from skkeras_search.space import paper_grid, paper_space, tabular_space
+from skkeras_search.space import paper_grid, paper_space, tabular_space, tabular_training
 
 __all__ = ["Plan", "make_plan", "STRATEGIES", "MULTI_FIDELITY", "build_search", "grid_for",
            "expected_fits", "n_candidates", "rung_sizes", "TPE_BATCH_SIZE", "TPE_N_STARTUP",
@@ -199,6 +199,8 @@ def _search(inputs, space, prefix, folds, progress_path):
     args, chosen = inputs.args, inputs.choices
     network = inputs.network(epochs=chosen.epochs, batch_size=inputs.batch_size,
                              random_state=args.random_state, cache_dir=inputs.cache_dir)
+    if chosen.space == "tabular":  # the preset's schedule (and label smoothing), not searched
+        network.set_params(**tabular_training(network))
     if inputs.regression:  # targets (log-)standardised inside each fold, predictions in units
         network = TransformedTargetRegressor(
             network, transformer=target_transformer(args.target_transform))
@@ -442,7 +444,10 @@ def _banner(inputs, count, total, rungs=()):
         budget = f"{chosen.epochs} epochs each"
     kind = f"asynchronous {chosen.strategy}" if args.asynchronous and chosen.strategy != "asha" \
         else chosen.strategy
-    space = " (tabular space)" if chosen.space == "tabular" else ""
+    space = ""
+    if chosen.space == "tabular":
+        fixed = ", ".join(f"{k}={v!r}" for k, v in tabular_training(inputs.network).items())
+        space = f" (tabular space; fixed: {fixed})"
     line = (
         f"skkeras-search: {ds.name}, {len(ds.y)} samples x {columns}, {_target_text(inputs)}"
         f"{notes}; {len(inputs.y_tr)} for the search, {len(inputs.y_te)} held out. "
