@@ -188,15 +188,15 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         If a finite space has fewer points than ``n_iter`` (or fewer not
         known from ``warm_start``).
     SearchWarning
-        If TPE proposes only evaluated candidates 100 times in a row (a
-        space whose lists repeat values): the search stops there. Once each
-        for ``warm_start`` rows that do not fit ``param_distributions``
-        (skipped: how many, the parameters, an example), a source fitted on
-        other data (its ``data_fingerprint_``, or a report's
-        ``data.fingerprint``, differs; without one there is no comparison),
-        and a source whose space differs (a search's
-        ``param_distributions``, or a report's ``search.space``): the
-        parameters that differ.
+        TPE proposes only evaluated candidates 100 times in a row (a space
+        whose lists repeat values): the search stops there. Once each, for
+        a ``warm_start`` source: rows that do not fit ``param_distributions``
+        (skipped: how many, the parameters, an example); a source fitted on
+        other data (its ``data_fingerprint_`` or report's ``data.fingerprint``
+        differs), searching another space, another epoch budget or another
+        estimator (its fitting rows used as they are); a source scored with
+        another scoring, holding no rows or not the objective's column
+        (nothing used).
 
     See Also
     --------
