@@ -27,16 +27,23 @@ also import all of Keras (its last lines load ``keras.src.optimizers`` inside
 them) is about a fifth of a cold start; :func:`tensorflow` imports TensorFlow
 without it, and Keras is imported by :func:`keras` when something asks for it
 (a Keras model, the cache key's versions, the wrappers).
+
+The package faces load their names on first use too (:func:`lazy_exports`):
+``import skkeras_search`` imports neither scikit-learn nor TensorFlow, so the
+``skkeras-search`` command can read its flags (and answer ``--help`` or a
+usage error) at once, and start TensorFlow's import before the rest.
 """
 
+import importlib
 import importlib.machinery
 import os
 import sys
 import threading
+import types
 import warnings
 from contextlib import contextmanager
 
-__all__ = ["tensorflow", "keras", "configure_threads", "stderr_silenced"]
+__all__ = ["tensorflow", "keras", "configure_threads", "stderr_silenced", "lazy_exports"]
 
 _THREADS_ENV = "SKKERAS_SEARCH_THREADS"
 #: TensorFlow's intra-op pool: one thread everywhere, so that no kernel's
@@ -55,14 +62,19 @@ def stderr_silenced():
 
     Thread-safe and re-entrant: the first thread in redirects, the last one
     out restores, so concurrent first fits cannot leave stderr silenced.
+    It is descriptor 2 that is silenced, where TensorFlow's C++ logs go, even
+    when ``sys.stderr`` writes to a copy of it: the ``skkeras-search``
+    command points ``sys.stderr`` at such a copy, so that its own messages
+    and Python's warnings still show while another thread imports TensorFlow.
     """
     global _silence_depth, _saved_fd
     try:
-        fd = sys.stderr.fileno()
+        sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         # stderr is not a real file (pytest capture, notebooks): nothing to silence
         yield
         return
+    fd = 2
     with _silence_lock:
         if _silence_depth == 0:
             sys.stderr.flush()
@@ -150,7 +162,7 @@ def _tensorflow_once():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with stderr_silenced():
         if "tensorflow" in sys.modules:
-            tf = sys.modules["tensorflow"]
+            import tensorflow as tf  # waits for another thread's import to finish
         else:
             tf = _import_tensorflow_without_keras()
             tf.get_logger().setLevel("ERROR")
@@ -194,12 +206,18 @@ def keras():
     with its default thread pools.
     """
     tensorflow()
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
-    with stderr_silenced():
+    module = sys.modules.get("keras")
+    if module is not None and not _initializing(module):
+        return module
+    with _import_lock, stderr_silenced():  # one thread imports, the others wait for it
         import keras as _keras
 
     return _keras
+
+
+def _initializing(module):
+    """Whether ``module`` is still being imported (by another thread: sys.modules has it)."""
+    return getattr(getattr(module, "__spec__", None), "_initializing", False)
 
 
 def configure_threads(n_threads):
@@ -240,3 +258,60 @@ def _set_pools(tf, inter_op):
         return (threading_config.get_intra_op_parallelism_threads() == INTRA_OP_THREADS
                 and threading_config.get_inter_op_parallelism_threads() == inter_op)
     return True
+
+
+def lazy_exports(package, exports, aliases=None):
+    """Module ``__getattr__`` and ``__dir__`` of a face whose names load on first use (PEP 562).
+
+    Parameters
+    ----------
+    package : str
+        The face's module name (its ``__name__``).
+    exports : dict of str to str
+        Each public name and the module that holds it (imported at the first look-up).
+    aliases : dict of str to str, default=None
+        Other module names of today's modules, for pickles that name old paths:
+        ``package.<key>`` is registered in ``sys.modules`` as a stand-in that imports
+        the module it names (the value) at its first attribute look-up.
+
+    Returns
+    -------
+    getattr, dir : callable
+        To assign to the face's ``__getattr__`` and ``__dir__``.
+    """
+    for old, target in (aliases or {}).items():
+        sys.modules.setdefault(f"{package}.{old}", _Alias(f"{package}.{old}", target))
+
+    def __getattr__(name):
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(exports[name]), name)
+        setattr(sys.modules[package], name, value)  # later look-ups skip this function
+        return value
+
+    def __dir__():
+        return sorted(set(vars(sys.modules[package])) | set(exports))
+
+    return __getattr__, __dir__
+
+
+class _Alias(types.ModuleType):
+    """Another name of the module ``target``, imported at the first attribute look-up.
+
+    Unpickling imports the module a pickle names, then looks the class up
+    in it: the look-up imports ``target``, which then replaces this stand-in
+    in ``sys.modules``.
+    """
+
+    def __init__(self, name, target):
+        super().__init__(name)
+        self.__spec__ = importlib.machinery.ModuleSpec(name, None)
+        self.__dict__["_alias_of"] = target
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") and attr.endswith("__"):  # inspect and pytest scan sys.modules
+            raise AttributeError(attr)
+        module = importlib.import_module(self.__dict__["_alias_of"])
+        if sys.modules.get(self.__name__) is self:
+            sys.modules[self.__name__] = module
+        return getattr(module, attr)

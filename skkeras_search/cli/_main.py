@@ -8,7 +8,6 @@ keeping what was finished. Data errors are printed in the command's
 vocabulary (``--data x.csv``) through :func:`~skkeras_search.cli._args.in_flags`.
 """
 
-import gc
 import os
 import sys
 import traceback
@@ -26,7 +25,7 @@ from skkeras_search.cli._plan import make_plan
 from skkeras_search.cli._tracking import TrackingError, log_to_mlflow
 from skkeras_search.exceptions import DataError, DataUsageError
 
-__all__ = ["main", "console_main", "run"]
+__all__ = ["main", "run_parsed", "run"]
 
 
 def run(args, argv, stdout, stderr):
@@ -69,6 +68,11 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors, 0 on --help
+    return run_parsed(parser, args, argv)
+
+
+def run_parsed(parser, args, argv):
+    """:func:`main` after the flags were parsed: the run, its errors, the exit status."""
     stderr = _own_stderr()
     try:
         return run(args, argv, sys.stdout, stderr)
@@ -96,19 +100,3 @@ def main(argv=None):
         sys.stderr.write(f"skkeras-search: error: {kind}{_message(exc)}"
                          f"{'' if args.debug else ' (run with --debug for the traceback)'}\n")
         return 1
-
-
-def console_main():
-    """The ``skkeras-search`` console script: :func:`main`, then a quick exit.
-
-    Everything is written and closed when ``main`` returns. Freezing the
-    garbage collector then spares the process a one-by-one teardown of
-    TensorFlow's objects at exit (about 0.9 s of a cold run, measured in
-    ``benchmarks/bench_search.py``'s whole-process timings). Only the
-    command's own process does this; ``main`` called from Python does not.
-    """
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    gc.freeze()
-    return code

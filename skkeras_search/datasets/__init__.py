@@ -10,16 +10,20 @@ What the features become is decided in the searched pipeline
 (:func:`build_pipeline`), so each fold fits its own preprocessing.
 """
 
-from skkeras_search.datasets._load import Dataset, load, load_idx_dir, read_idx, write_idx
-from skkeras_search.datasets._preprocessing import (
-    ImageScaler,
-    TableSchema,
-    build_pipeline,
-    describe,
-    select_features,
-)
-from skkeras_search.datasets._scaling import NumericScaler
-from skkeras_search.exceptions import DataError, DataUsageError, DataWarning
+from skkeras_search._core.backend import lazy_exports
+
+#: Each public name -> its module, imported on first use: the command's flags read
+#: ``datasets._files`` without importing scikit-learn and pandas through the others.
+_EXPORTS = {
+    **dict.fromkeys(["Dataset", "load", "load_idx_dir", "read_idx", "write_idx"],
+                    "skkeras_search.datasets._load"),
+    **dict.fromkeys(["ImageScaler", "TableSchema", "build_pipeline", "describe", "select_features"],
+                    "skkeras_search.datasets._preprocessing"),
+    "NumericScaler": "skkeras_search.datasets._scaling",
+    **dict.fromkeys(["DataError", "DataUsageError", "DataWarning"], "skkeras_search.exceptions"),
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "DataError",
