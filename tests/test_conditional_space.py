@@ -101,6 +101,10 @@ FIRST_TPE_ROWS = [
 ]
 
 
+# Digests of TPE proposals, which follow the scores: pinned on an Intel Xeon, they differ on an
+# AMD EPYC (2026-12-02) where float32 training rounds differently. Out of the default run until
+# they are recomputed per CPU or replaced by a same-process comparison.
+@pytest.mark.extended
 def test_a_single_dict_proposes_what_it_proposed_before(tiny):
     X, y = tiny
     common = {"cv": 2, "random_state": 0}
