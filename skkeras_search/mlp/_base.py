@@ -245,15 +245,17 @@ class BaseKerasMLP(BaseEstimator):
         """The fit cache of this fit, or None when it is not cached (``cache_blocker``)."""
         if not mode.cached:  # partial_fit: neither reads nor writes the cache
             return None
-        params = self.get_params()
-        blocker = cache_blocker(params, continuing=not reset)
+        # cache_blocker reads these two (get_params costs more than an uncached fit's
+        # bookkeeping); the key takes them all
+        blocker = cache_blocker({"cache_dir": self.cache_dir, "random_state": self.random_state},
+                                continuing=not reset)
         if blocker == "random_state":
             # the caller of fit: _cache, _fit_unchecked, _fit, fit, _fit_context, caller
             warnings.warn(unseeded_message(self.cache_dir), UserWarning, stacklevel=6)
         if blocker is not None:
             return None
-        return FitCache(self.cache_dir, _cached_state.key(params), data_fingerprint(*fingerprint),
-                        seed)
+        return FitCache(self.cache_dir, _cached_state.key(self.get_params()),
+                        data_fingerprint(*fingerprint), seed)
 
     def _train_or_load(self, state, train, validation, batch_size, seed, mode, cache):
         """Train ``state`` (or load or continue it from ``cache``); return (state, history).
@@ -262,7 +264,7 @@ class BaseKerasMLP(BaseEstimator):
         early-stopping hold-out ``(X, targets)`` or None.
         """
         entry = cache.lookup(mode.epochs) if cache is not None else None
-        blocker = continuation_blocker(self.get_params())
+        blocker = continuation_blocker(self.get_params()) if entry is not None else None
         if entry is not None and entry.epochs != mode.epochs \
                 and blocker == "learning_rate_schedule":
             entry = None  # a shorter fit of a schedule spanning epochs is another run

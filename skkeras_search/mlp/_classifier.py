@@ -380,10 +380,11 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
     # ------------------------------------------------------------- targets
     def _targets(self, X, y, sample_weight, *, classes, reset, partial):
         check_classification_targets(y)
+        present = np.unique(y)  # the labels of this data, sorted
         if reset:
-            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            labels = present if classes is None else np.unique(np.asarray(classes))
             check_two_classes(labels)
-            missing = np.setdiff1d(np.unique(y), labels)
+            missing = np.setdiff1d(present, labels, assume_unique=True)
             if missing.size:
                 raise ValueError(
                     f"y contains labels {missing.tolist()} not in classes={labels.tolist()}. "
@@ -391,7 +392,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
                 )
         else:
             labels = self.classes_
-            unseen = np.setdiff1d(np.unique(y), labels)
+            unseen = np.setdiff1d(present, labels, assume_unique=True)
             if unseen.size:
                 raise ValueError(
                     f"y contains labels {unseen.tolist()} that were not seen in the first "
@@ -405,7 +406,6 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
                 codes
             ].astype(X.dtype)
         if not partial:  # fit: a single class after weighting is an error too
-            present = np.unique(y)
             if len(present) < 2:  # warm_start: classes_ has more, this data has one
                 raise ValueError(
                     f"y contains only one class ({present[0].item()!r}) but fit needs at least "
@@ -413,7 +413,8 @@ class KerasMLPClassifier(ClassifierMixin, BaseKerasMLP):
                     "trains on its own data. Fit on samples of at least two classes, or continue "
                     "with partial_fit, which accepts a batch of one class."
                 )
-            check_two_classes(labels, np.unique(y[sw > 0]))
+            weighted = sw > 0
+            check_two_classes(labels, present if weighted.all() else np.unique(y[weighted]))
         return codes, labels, sw
 
     def _loss(self):

@@ -156,24 +156,53 @@ def _forward(tf, params, x, act, n_hidden, dropout=None):
     return tf.matmul(h, params[-2]) + params[-1]
 
 
-class _QuietFirstCall:
-    """Call a tf.function, silencing TensorFlow's C++ log on the first call.
+class _FlatCall:
+    """Call a ``tf.function`` of fixed input signature through its concrete function.
 
-    Graph optimisation during tracing logs cost-model warnings straight to
-    file descriptor 2, past ``TF_CPP_MIN_LOG_LEVEL``.
+    ``tf.function.__call__`` binds and canonicalises its arguments against the
+    signature on every call (about 0.5 ms for an epoch's 14 arguments, more
+    than a small epoch's arithmetic); the concrete function's flat call runs
+    the same graph on the same tensors without that. The first call traces
+    through the public call, with TensorFlow's C++ log silenced (graph
+    optimisation logs cost-model warnings straight to file descriptor 2, past
+    ``TF_CPP_MIN_LOG_LEVEL``). Without the flat call (another TensorFlow) every
+    call is the public one, and so is every call under
+    ``tf.config.run_functions_eagerly(True)``. Arguments are the signature's
+    structure: tensors of its dtypes, or arrays and numbers converted to them.
     """
 
     def __init__(self, fn):
         self.fn = fn
         self.traced = False
+        self._flat = None  # (concrete function, dtypes of its flat inputs) after tracing
 
     def __call__(self, *args):
+        tf = _backend.tensorflow()
+        if self._flat is not None and not tf.config.functions_run_eagerly():
+            concrete, dtypes = self._flat
+            tensors = [a if isinstance(a, tf.Tensor) else tf.convert_to_tensor(a, dt)
+                       for a, dt in zip(tf.nest.flatten(args), dtypes)]
+            return concrete._call_flat(tensors, concrete.captured_inputs)
         if self.traced:
             return self.fn(*args)
         with _backend.stderr_silenced():
             out = self.fn(*args)
         self.traced = True
+        self._flat = _flat_form(self.fn)
         return out
+
+
+def _flat_form(fn):
+    """``(concrete function, flat input dtypes)`` of a traced ``fn``, or None without them."""
+    try:
+        concrete = fn.get_concrete_function()
+        specs = _backend.tensorflow().nest.flatten(fn.input_signature)
+        if not (callable(getattr(concrete, "_call_flat", None))
+                and hasattr(concrete, "captured_inputs")):
+            return None
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return concrete, [spec.dtype for spec in specs]
 
 
 def epoch_runner(n_hidden, activation, optimizer, dtype, use_dropout, loss="cross_entropy", *,
@@ -366,6 +395,9 @@ class EpochRunner:
     :meth:`run` epochs, :meth:`read` the result, :meth:`release` memory.
     """
 
+    #: Most values (weights and slots) the variables keep after :meth:`release`.
+    KEEP_VALUES = 1 << 20
+
     def __init__(self, n_hidden, activation, dtype, kind):
         tf = _backend.tensorflow()
         self.tf = tf
@@ -378,17 +410,23 @@ class EpochRunner:
         self.params = [variable() for _ in range(n_params)]
         self.slots_1 = [variable() for _ in range(n_params)]
         self.slots_2 = [variable() for _ in range(n_params)]
-        self._run = _QuietFirstCall(_compile_epoch(
+        self._held = 0  # values the variables hold (see release)
+        self._run = _FlatCall(_compile_epoch(
             tf, dt, (self.params, self.slots_1, self.slots_2), n_hidden=n_hidden,
             act=_activation(tf, activation), update=_optimizer_update(tf, kind.rule, dt),
             kind=kind))
 
     def load(self, params, slots_1, slots_2):
         """Copy a training state (lists of ndarrays) into the variables."""
+        # one AssignVariableOp each: Variable.assign's conversion and read-back
+        # cost ten times the copy on small networks
+        assign, dt = self.tf.raw_ops.AssignVariableOp, self.params[0].dtype
+        self._held = 0
         for variables, values in ((self.params, params), (self.slots_1, slots_1),
                                   (self.slots_2, slots_2)):
             for var, value in zip(variables, values):
-                var.assign(value)
+                assign(resource=var.handle, value=np.asarray(value, dt.as_numpy_dtype))
+                self._held += np.size(value)
 
     def run(self, *args):
         """One epoch; returns ``(step, mean_loss)`` as tensors."""
@@ -400,14 +438,24 @@ class EpochRunner:
 
     def read(self):
         """``(params, slots_1, slots_2)`` as lists of ndarrays."""
-        return tuple([v.numpy() for v in group]
+        read, dt = self.tf.raw_ops.ReadVariableOp, self.params[0].dtype
+        return tuple([read(resource=v.handle, dtype=dt).numpy() for v in group]
                      for group in (self.params, self.slots_1, self.slots_2))
 
     def release(self):
-        """Drop the arrays held by the variables (keep the compiled graph)."""
+        """Drop the arrays held by the variables (keep the compiled graph), unless small.
+
+        A state of at most :attr:`KEEP_VALUES` values stays until the next
+        :meth:`load` replaces it: dropping costs an op per variable, more than
+        that memory is worth (4 MB in float32, per thread and kind of graph).
+        """
+        if self._held <= self.KEEP_VALUES:
+            return
+        self._held = 0
+        assign = self.tf.raw_ops.AssignVariableOp
         empty = self.tf.zeros([0], self.params[0].dtype)
         for var in (*self.params, *self.slots_1, *self.slots_2):
-            var.assign(empty)
+            assign(resource=var.handle, value=empty)
 
 
 def proba_function(n_hidden, activation, dtype):
@@ -432,4 +480,4 @@ def _prediction_function(n_hidden, activation, dtype, softmax):
         outputs = _forward(tf, params, X, act, n_hidden)
         return tf.nn.softmax(outputs) if softmax else outputs
 
-    return _QuietFirstCall(predict)
+    return _FlatCall(predict)

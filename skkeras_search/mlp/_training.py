@@ -200,12 +200,14 @@ def _run_epochs(runner, state, history, data, constants, extra, step, *, hyper, 
     targets as its cause.
     """
     n = int(data[0].shape[0])
+    dropout = hyper["dropout"] > 0
+    unused_seed = np.zeros(2, np.int64)  # a graph without dropout never reads its seed
     for _ in range(0 if state.converged else schedule.epochs):
         start = time.perf_counter()
         epoch = state.epoch
         order = stream(seed, "shuffle", epoch).permutation(n).astype(np.int32)
-        step, loss = runner.run(*data, order, *constants, tf_seed(seed, "dropout", epoch), step,
-                                *extra)
+        drop_seed = tf_seed(seed, "dropout", epoch) if dropout else unused_seed
+        step, loss = runner.run(*data, order, *constants, drop_seed, step, *extra)
         loss = float(loss)
         state.epoch += 1
         if has_diverged(loss):
