@@ -14,8 +14,14 @@ first four this package's:
 
 * ``tpe``: ``TPESearchCV``, ``--n-iter`` (30) candidates, the class's defaults;
 * ``bohb``, ``hyperband``: ``HyperbandSearchCV`` with TPE or random proposals, one Hyperband
-  iteration (all brackets, factor 3, 1 to 27 epochs); ``hyperband`` is the command's
-  ``--strategy hyperband`` (the parent checks it against the command's plan);
+  iteration (all brackets, factor 3, 1 to 27 epochs), the command's ``--strategy bohb`` and
+  ``--strategy hyperband``;
+* ``halving``: ``HyperbandSearchCV(n_brackets=1)``, Hyperband's most aggressive bracket (27
+  candidates from 1 epoch, factor 3), the command's ``--strategy halving``: the same plan as
+  scikit-learn's halving below, with promoted candidates continuing;
+* ``asha``: ``ASHASearchCV``, 27 candidates (as many as halving's) on rungs of 1, 3, 9 and 27
+  epochs, factor 3, the command's ``--strategy asha`` (its default for a table, so the
+  command's default multi-fidelity search);
 * ``random``: ``RandomizedSearchCV`` + ``KerasMLPClassifier``, ``--n-iter`` candidates;
 * ``sklearn-halving``: ``HalvingRandomSearchCV`` + ``MLPClassifier``, ``resource="max_iter"``,
   ``max_resources=27``, factor 3 (27 candidates);
@@ -39,7 +45,7 @@ A contender still running after ``--budget-minutes`` is killed and reported as s
 evaluations until then count). Medians over seeds; a seed that does not reach the target, or
 is stopped, counts as infinite. Issue 21's goals, printed as met or not met: our best
 strategy's time to target at most 0.5x the fastest other contender's (``random`` is ours);
-the command's default multi-fidelity search (``hyperband``) whole process at most
+the command's default multi-fidelity search (``asha``) whole process at most
 scikit-learn halving's, with held-out accuracy at least halving's - 0.002.
 
 The full run (about an hour on 2 cores; run it on an otherwise idle machine)::
@@ -90,6 +96,8 @@ CONTENDERS = {
     "tpe": ("our `TPESearchCV`", True),
     "bohb": ("our BOHB (1 iteration)", True),
     "hyperband": ("our `HyperbandSearchCV` (1 iteration)", True),
+    "halving": ("our `HyperbandSearchCV(n_brackets=1)` (halving)", True),
+    "asha": ("our `ASHASearchCV` (27 candidates)", True),
     "random": ("`RandomizedSearchCV` + our `KerasMLPClassifier`", True),
     "sklearn-halving": ("`HalvingRandomSearchCV` + `MLPClassifier`", False),
     "optuna": ("Optuna TPE + Hyperband pruning, plain Keras", False),
@@ -97,7 +105,10 @@ CONTENDERS = {
     "scikeras": ("scikeras `KerasClassifier`, random's candidates", False),
 }
 #: The command's default multi-fidelity search, which issue 21's second goal names.
-DEFAULT_MULTI_FIDELITY = "hyperband"
+#: The command uses it for a table (``TABLE_DEFAULTS``; ``check_space`` checks it is still so).
+DEFAULT_MULTI_FIDELITY = "asha"
+#: Candidates of the single-bracket searches: scikit-learn halving's count for 27 epochs, factor 3.
+N_CANDIDATES = 27
 TOLERANCE, HELDOUT_TOLERANCE, RATIO_GOAL = 0.005, 0.002, 0.5
 BATCH, FACTOR = 128, 3
 LEGEND = (
@@ -191,7 +202,7 @@ def sklearn_search(args, log):
 
     from skkeras_search import paper_space
     from skkeras_search._core import backend
-    from skkeras_search.search import HyperbandSearchCV, TPESearchCV
+    from skkeras_search.search import ASHASearchCV, HyperbandSearchCV, TPESearchCV
 
     backend.tensorflow()  # imported before the search starts, as the others' imports are
     clf = _common.make_estimator("KerasMLPClassifier", 16, 1e-3, args.epochs, BATCH, args.seed)
@@ -201,9 +212,12 @@ def sklearn_search(args, log):
         return RandomizedSearchCV(clf, paper_space(), n_iter=args.n_iter, **common)
     if args.worker == "tpe":
         return TPESearchCV(clf, paper_space(), n_iter=args.n_iter, **common)
+    if args.worker == "asha":
+        return ASHASearchCV(clf, paper_space(), max_epochs=args.epochs, factor=FACTOR,
+                            min_epochs=1, n_candidates=N_CANDIDATES, **common)
     return HyperbandSearchCV(clf, paper_space(), max_epochs=args.epochs, factor=FACTOR,
                              min_epochs=1, sampler="tpe" if args.worker == "bohb" else "random",
-                             **common)
+                             n_brackets=1 if args.worker == "halving" else None, **common)
 
 
 def run_sklearn(args, data, log):
@@ -332,20 +346,37 @@ def worker(args):
 
 # ------------------------------------------------------------------ parent side
 def check_space():
-    """The constants the other tools search are paper_space()'s; the command's hyperband is ours."""
+    """The constants the other tools search are paper_space()'s; our contenders are the command's.
+
+    Returns the differences as ``#`` lines (empty when none): a contender whose
+    settings drift from the command's ``--strategy`` plan, or a command whose
+    table default is no longer :data:`DEFAULT_MULTI_FIDELITY`.
+    """
     from skkeras_search import KerasMLPClassifier, paper_space
+    from skkeras_search.cli._args import TABLE_DEFAULTS
     from skkeras_search.cli._plan import build_search
 
     space = paper_space()
     h, lr = space["hidden_units"], space["learning_rate"]
     if (h.low, h.high, h.step) != HIDDEN_UNITS or (lr.low, lr.high) != LEARNING_RATE:
         raise RuntimeError(f"paper_space() is now {space}: update HIDDEN_UNITS and LEARNING_RATE")
-    command = build_search(DEFAULT_MULTI_FIDELITY, KerasMLPClassifier(), space, n_iter=1, cv=3,
-                           scoring=None, n_jobs=1, random_state=0, epochs=27).get_params()
-    ours = {"factor": FACTOR, "min_epochs": 1, "n_brackets": None, "sampler": "random"}
-    differs = {k: command[k] for k in ours if command[k] != ours[k]}
-    return (f"# the command's --strategy {DEFAULT_MULTI_FIDELITY} differs from the contender: "
-            f"{differs}") if differs else None
+    notes = []
+    if TABLE_DEFAULTS["strategy"] != DEFAULT_MULTI_FIDELITY:
+        notes.append(f"# the command's table default is now --strategy "
+                     f"{TABLE_DEFAULTS['strategy']}, not {DEFAULT_MULTI_FIDELITY}")
+    budget = {"factor": FACTOR, "min_epochs": 1}
+    contenders = {"hyperband": {**budget, "n_brackets": None, "sampler": "random"},
+                  "bohb": {**budget, "n_brackets": None, "sampler": "tpe"},
+                  "halving": {**budget, "n_brackets": 1, "sampler": "random"},
+                  "asha": {**budget, "n_candidates": N_CANDIDATES, "sampler": "random"}}
+    for strategy, ours in contenders.items():
+        command = build_search(strategy, KerasMLPClassifier(), space, n_iter=N_CANDIDATES, cv=3,
+                               scoring=None, n_jobs=1, random_state=0, epochs=27).get_params()
+        differs = {k: command[k] for k in ours if command[k] != ours[k]}
+        if differs:
+            notes.append(f"# the command's --strategy {strategy} differs from the contender: "
+                         f"{differs}")
+    return "\n".join(notes) or None
 
 
 def prepare_data(args, folder):
