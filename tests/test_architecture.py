@@ -28,7 +28,7 @@ FLOORS = {"_version": 0, "exceptions": 0, "_core": 1, "space": 1, "mlp": 2, "wra
 WINGS = {"mlp", "wrappers", "scikeras", "search", "datasets", "analysis"}
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LOC = 60
-LONG_BY_DESIGN = {"skkeras_search.cli._args.build_parser"}  # the argument table
+LONG_BY_DESIGN = set()  # names of functions allowed past MAX_FUNCTION_LOC, with the reason
 
 
 def _modules():

@@ -26,6 +26,7 @@ from skkeras_search import KerasMLPClassifier, paper_space
 from skkeras_search.cli import main
 from skkeras_search.cli._progress import ProgressScorer
 from skkeras_search.exceptions import SearchWarning
+from skkeras_search.mlp._graph import ARITHMETIC_REVISION
 from skkeras_search.search import HyperbandSearchCV, TPESearchCV, describe_space
 from skkeras_search.search._warm_start import warm_start_digest
 from skkeras_search.space import int_range, log_uniform
@@ -290,6 +291,31 @@ def test_another_number_of_epochs_is_named(tiny, source, tmp_path):
         tpe(warm_start=folder).fit(X, y)
 
 
+def test_scores_of_another_training_arithmetic_are_named(tiny, source, tmp_path):
+    X, y = tiny
+    search = TPESearchCV(KerasMLPClassifier(hidden_units=4, epochs=1, random_state=0),
+                         {"learning_rate": log_uniform(1e-3, 1e-1)}, n_iter=1, cv=2,
+                         random_state=0, refit=False)
+    reports = {"older": {"epochs": 1, "arithmetic_revision": ARITHMETIC_REVISION - 1},
+               "unrecorded": {"epochs": 1},  # a report of an earlier release
+               "current": {"epochs": 1, "arithmetic_revision": ARITHMETIC_REVISION}}
+    told = {}
+    for name, report in reports.items():
+        folder = _folder(tmp_path, source.cv_results_, {"search": report}, name=name)
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            search.set_params(warm_start=folder).fit(X.astype("float32"), y)
+        told[name] = [m for m in _messages(record) if "training arithmetic" in m]
+    older, unrecorded = told["older"], told["unrecorded"]
+    assert len(older) == 1 and f"was scored by revision {ARITHMETIC_REVISION - 1} of the " \
+        f"training arithmetic; this search trains with revision {ARITHMETIC_REVISION}." in older[0]
+    assert "They are used as they are" in older[0] and "warm_start=None" in older[0]
+    assert len(unrecorded) == 1 and "does not record which revision" in unrecorded[0]
+    assert told["current"] == []
+    with no_search_warning():  # SGDClassifier has no such arithmetic: nothing to compare
+        tpe(warm_start=tmp_path / "older").fit(X, y)
+
+
 def test_a_source_that_holds_every_point_is_refused_before_any_fit(tiny):
     X, y = tiny
     first = TPESearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, n_iter=2, cv=2,
@@ -407,7 +433,10 @@ def test_a_command_output_folder_is_a_source(tmp_path, digits, capsys):
     search = TPESearchCV(pipe, space, n_iter=1, n_startup=4, cv=2, random_state=0,
                          warm_start=out, refit=False)
     cold = TPESearchCV(pipe, space, n_iter=1, n_startup=4, cv=2, random_state=0, refit=False)
-    with no_search_warning():  # names mapped by their last part, same space, scorer, epochs
+    assert json.loads((out / "report.json").read_text())["search"]["arithmetic_revision"] \
+        == ARITHMETIC_REVISION
+    with no_search_warning():  # names mapped by their last part, same space, scorer, epochs,
+        # arithmetic
         # the command's data is its training split of the digits (1,347 rows), not these
         warnings.filterwarnings("ignore", "warm_start=.* was fitted on other data", SearchWarning)
         search.fit(X[:300], y[:300])

@@ -115,7 +115,17 @@ def build_parser():
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    data = parser.add_argument_group("data")
+    _add_data_flags(parser.add_argument_group("data"))
+    search = parser.add_argument_group("search")
+    _add_search_flags(search)
+    _add_execution_flags(search)
+    _add_output_flags(parser.add_argument_group("output"))
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _add_data_flags(data):
+    """Where the data comes from and how a table is read (the ``data`` group)."""
     data.add_argument("--dataset", choices=["digits", "mnist"], default="digits",
                       help="bundled dataset when --data is not given (default: digits; "
                            "mnist downloads through Keras)")
@@ -151,7 +161,10 @@ def build_parser():
                       help="regression only: fit the network on log(y) (positive targets) or "
                            "log1p(y) (targets above -1), standardised, and predict and score "
                            "in the target's own units (default: the target as it is)")
-    search = parser.add_argument_group("search")
+
+
+def _add_search_flags(search):
+    """What is searched, and how (the ``search`` group's first part)."""
     search.add_argument("--n-iter", type=int, default=20,
                         help="candidates sampled from the space; for asha (and bohb "
                              "--asynchronous) those started on the lowest rung (default: 20; "
@@ -189,6 +202,10 @@ def build_parser():
                              "full budget and promoted candidates continue training; asha: "
                              "asynchronous successive halving, --n-iter candidates on rungs of "
                              "epochs up to --epochs (default: random; asha for a table)")
+
+
+def _add_execution_flags(search):
+    """Where the fits run, and what an earlier run gives (the ``search`` group's rest)."""
     search.add_argument("--asynchronous", action="store_true",
                         help="with --strategy tpe or bohb: start a fit whenever a worker is "
                              "free instead of waiting for a batch or round (bohb becomes ASHA "
@@ -216,7 +233,10 @@ def build_parser():
                         help="fit cache folder (default: OUT/fit-cache)")
     search.add_argument("--no-cache", action="store_true",
                         help="keep no fit cache (no --resume, halving retrains from scratch)")
-    out = parser.add_argument_group("output")
+
+
+def _add_output_flags(out):
+    """What is written where (the ``output`` group)."""
     out.add_argument("--out", default="skkeras-search-out", metavar="DIR",
                      help="folder for the results (default: skkeras-search-out)")
     out.add_argument("--top", type=int, default=5, help="rows of the summary table (default: 5)")
@@ -235,8 +255,6 @@ def build_parser():
                           "default experiment)")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     out.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
 
 
 def asynchronous(strategy, asynchronous_flag):

@@ -24,6 +24,7 @@ from skkeras_search._core import backend as _backend
 from skkeras_search._core.files import json_value, versions
 from skkeras_search._core.fit_cache import data_fingerprint, disk_usage, key_params
 from skkeras_search.cli._args import MULTI_FIDELITY, ORDER_NOTE
+from skkeras_search.mlp._graph import ARITHMETIC_REVISION
 
 __all__ = ["finished_report", "interrupted_report", "failed_rows", "top_rows",
            "format_table", "summary", "preprocessing_text", "final_budget", "fit_counts",
@@ -57,6 +58,8 @@ def _header(inputs, plan):
                    **({"rung_epochs": list(plan.rungs)} if plan.rungs else {}),
                    "scheduler": args.scheduler, "resume": args.resume,
                    "warm_start_from": args.warm_start_from,
+                   # what --warm-start-from compares: the arithmetic that scored this run
+                   "arithmetic_revision": ARITHMETIC_REVISION,
                    "cache_dir": inputs.cache_dir, "tensorboard": args.tensorboard},
     }
 

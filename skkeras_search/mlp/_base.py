@@ -41,7 +41,7 @@ from skkeras_search._core.validation import (
 )
 from skkeras_search.exceptions import TrainingDivergedError
 from skkeras_search.mlp import _cached_state, _training
-from skkeras_search.mlp._graph import ACTIVATIONS, LR_SCHEDULES, OPTIMIZERS
+from skkeras_search.mlp._graph import ACTIVATIONS, ARITHMETIC_REVISION, LR_SCHEDULES, OPTIMIZERS
 from skkeras_search.mlp._model import build_mlp
 
 __all__ = ["BaseKerasMLP", "FitMode", "preset"]
@@ -136,6 +136,10 @@ class FitMode:
 
 class BaseKerasMLP(BaseEstimator):
     """Shared machinery of the Keras MLP estimators; not for direct use."""
+
+    #: What a fit computes from its parameters (``ARITHMETIC_REVISION``): a warm
+    #: start compares it with the revision an earlier run's scores came from.
+    _arithmetic_revision = ARITHMETIC_REVISION
 
     # ------------------------------------------------------------ subclass hooks
     def _targets(self, X, y, sample_weight, *, classes, reset, partial):

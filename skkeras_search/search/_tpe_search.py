@@ -193,8 +193,8 @@ class TPESearchCV(FrozenFoldsMixin, AsyncFitMixin, BaseSearchCV):
         a ``warm_start`` source: rows that do not fit ``param_distributions``
         (skipped: how many, the parameters, an example); a source fitted on
         other data (its ``data_fingerprint_`` or report's ``data.fingerprint``
-        differs), searching another space, another epoch budget or another
-        estimator (its fitting rows used as they are); a source scored with
+        differs), searching another space, epoch budget, estimator or MLP
+        arithmetic revision (its fitting rows used as they are); a source scored with
         another scoring, holding no rows or not the objective's column
         (nothing used).
 

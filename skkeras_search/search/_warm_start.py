@@ -18,22 +18,24 @@ one name of the new space has it.
 
 import hashlib
 import json
-import os
 import re
 import warnings
 from collections.abc import Mapping
-from numbers import Integral
 
 import numpy as np
 
 from skkeras_search.exceptions import SearchWarning
 from skkeras_search.search._optuna_space import describe
+from skkeras_search.search._warm_start_sources import (
+    UNTOLD,
+    arithmetic_revision,
+    epochs_of,
+    final_class,
+    read_source,
+    scoring_text,
+)
 
 __all__ = ["describe_space", "warm_start_digest", "warm_start_trials", "WarmStart"]
-
-_EXPECTED = ("Give a folder written by the skkeras-search command (it holds cv_results.csv), "
-             "a fitted search, or a search's cv_results_ dict")
-
 
 def describe_space(param_distributions):
     """Stable text of a space, for ``report.json`` and for comparing two spaces.
@@ -70,7 +72,7 @@ def warm_start_digest(source):
     -------
     digest : str
     """
-    earlier = _read(source)
+    earlier = read_source(source)
     results = earlier.results
     columns = {k: np.asarray(v, dtype=float).tolist() for k, v in results.items()
                if k.startswith("mean_test_") or k == "n_resources"}
@@ -95,176 +97,6 @@ class WarmStart:
 
     def __init__(self, trials, known, label=None):
         self.trials, self.known, self.label = trials, known, label
-
-
-class _Earlier:
-    """A source's rows, and what it tells of its data, space and objective (None: untold)."""
-
-    def __init__(self, label, results, fingerprint=None, space=None, shape=None, *,
-                 scoring=None, epochs=None, estimator=None):
-        self.label, self.results, self.fingerprint = label, results, fingerprint
-        self.space, self.shape = space, shape
-        self.scoring, self.epochs, self.estimator = scoring, epochs, estimator
-
-
-def _label(source):
-    if isinstance(source, (str, os.PathLike)):
-        return f"warm_start={os.fspath(source)!r}"
-    if isinstance(source, Mapping):
-        return f"warm_start=<cv_results_ dict of {len(source.get('params', ()))} rows>"
-    return f"warm_start={type(source).__name__}(...)"
-
-
-def _read(source):
-    """The source's rows and what is known of its data and space."""
-    label = _label(source)
-    if isinstance(source, (str, os.PathLike)):
-        return _read_folder(os.fspath(source), label)
-    if isinstance(source, Mapping):
-        if "params" not in source:
-            raise ValueError(f"{label} has no 'params' column. {_EXPECTED}.")
-        return _Earlier(label, source)
-    if not hasattr(source, "cv_results_"):
-        raise ValueError(f"{label} is not fitted (it has no cv_results_; clone() drops a "
-                         f"search's results). Fit it first, or pass its cv_results_.")
-    space = getattr(source, "param_distributions", getattr(source, "param_grid", None))
-    n_features = getattr(source, "n_features_in_", None)
-    estimator = getattr(source, "estimator", None)
-    return _Earlier(label, source.cv_results_, getattr(source, "data_fingerprint_", None), space,
-                    (None, n_features),
-                    scoring=scoring_text(getattr(source, "scoring", None), estimator,
-                                         getattr(source, "refit", True)),
-                    epochs=_source_epochs(source), estimator=_final_class(estimator))
-
-
-def scoring_text(scoring, estimator, refit=True):
-    """Text of a search's ``scoring``, for comparing the objectives of two searches.
-
-    A string as is (``'accuracy'``); an object with a ``scoring`` attribute (the
-    command's ``ProgressScorer``) by it; None by the estimator's default score
-    (``'accuracy'`` for a scikit-learn classifier, ``'r2'`` for a regressor, the final
-    step's for a pipeline); several metrics by their names and ``refit``.
-
-    Returns
-    -------
-    text : str
-    """
-    from sklearn.base import ClassifierMixin, RegressorMixin
-
-    if isinstance(scoring, str):
-        return repr(scoring)
-    if scoring is None:
-        score = getattr(type(_final(estimator)), "score", None)
-        return {ClassifierMixin.score: "'accuracy'", RegressorMixin.score: "'r2'"}.get(
-            score, "the estimator's default score")
-    if isinstance(scoring, (Mapping, list, tuple, set)):
-        return f"{sorted(map(str, scoring))} (refit={refit!r})"
-    if hasattr(scoring, "scoring"):
-        return scoring_text(scoring.scoring, estimator, refit)
-    name = getattr(scoring, "__qualname__", None)
-    return name if name is not None else re.sub(r" at 0x[0-9a-fA-F]+", "", repr(scoring))
-
-
-def _final(estimator):
-    """A pipeline's final step (recursively), else the estimator."""
-    steps = getattr(estimator, "steps", None)
-    return _final(steps[-1][1]) if steps else estimator
-
-
-def _final_class(estimator):
-    return None if estimator is None else type(_final(estimator)).__name__
-
-
-def epochs_of(estimator):
-    """The estimator's ``epochs`` (or one ``*__epochs`` value of a pipeline); None if it has
-    none, or several different ones."""
-    try:
-        params = estimator.get_params()
-    except (AttributeError, TypeError):
-        return None
-    values = {v for k, v in params.items() if k.rsplit("__", 1)[-1] == "epochs"
-              and isinstance(v, Integral) and not isinstance(v, bool)}
-    return int(values.pop()) if len(values) == 1 else None
-
-
-def _source_epochs(source):
-    """Epochs per full-budget fit of a search: its largest ``n_resources`` when its budget
-    is the epochs, None when its rows search the epochs, else its estimator's."""
-    results = source.cv_results_
-    resource = str(getattr(source, "resource", ""))
-    if "n_resources" in results and resource.rsplit("__", 1)[-1] == "epochs":
-        budgets = np.asarray(results["n_resources"], dtype=float)
-        return int(np.nanmax(budgets)) if np.isfinite(budgets).any() else None
-    if any(k.rsplit("__", 1)[-1] == "epochs" for p in results["params"] for k in p):
-        return None
-    return epochs_of(getattr(source, "estimator", None))
-
-
-def _read_folder(path, label):
-    import pandas as pd
-
-    if not os.path.isdir(path):
-        what = "is not a folder" if os.path.exists(path) else "does not exist"
-        raise ValueError(f"{label} {what}. {_EXPECTED}.")
-    csv = os.path.join(path, "cv_results.csv")
-    if not os.path.isfile(csv):
-        raise ValueError(f"{label} holds no cv_results.csv (an interrupted run writes none). "
-                         f"{_EXPECTED}.")
-    table = pd.read_csv(csv)
-    if "params" not in table:
-        raise ValueError(f"{label}: {csv} has no params column. {_EXPECTED}.")
-    results = {k: _numbers(table[k], label, k) if k.startswith("mean_test_")
-               or k == "n_resources" else table[k].to_numpy()
-               for k in table.columns if k != "params"}
-    results["params"] = [_params(cell, label, row) for row, cell in
-                         enumerate(table["params"], start=1)]
-    report, report_path = {}, os.path.join(path, "report.json")
-    if os.path.isfile(report_path):
-        with open(report_path, encoding="utf-8") as f:
-            report = json.load(f)
-    data, search = report.get("data") or {}, report.get("search") or {}
-    scoring, epochs = search.get("scoring"), search.get("epochs")
-    return _Earlier(label, results, data.get("fingerprint"), search.get("space"),
-                    (data.get("n_train"), data.get("n_features")),
-                    scoring=repr(scoring) if isinstance(scoring, str) else None,
-                    epochs=int(epochs) if isinstance(epochs, Integral) else None)
-
-
-def _bad_cell(label, row, column, problem):
-    return ValueError(f"{label}: cv_results.csv row {row} (data rows from 1), column {column!r} "
-                      f"{problem}. Write the file back as the command wrote it, or remove the "
-                      "row.")
-
-
-def _params(cell, label, row):
-    """One ``params`` cell of a folder's table: a JSON object."""
-    from pandas import isna as pd_isna
-
-    if not isinstance(cell, str) or not cell.strip():
-        if not isinstance(cell, str) and not pd_isna(cell):  # pandas read a number
-            cell = str(cell)
-        else:
-            raise _bad_cell(label, row, "params", "is empty")
-    try:
-        params = json.loads(cell)
-    except json.JSONDecodeError as error:
-        raise _bad_cell(label, row, "params", f"is not valid JSON ({error.msg} at character "
-                        f"{error.pos}: {cell!r})") from None
-    if not isinstance(params, dict):
-        raise _bad_cell(label, row, "params", f"is not a JSON object of parameters ({cell!r})")
-    return params
-
-
-def _numbers(column, label, name):
-    """A folder's score or budget column as floats (an empty cell: NaN, a failed fit)."""
-    import pandas as pd
-
-    values = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero(values.isna().to_numpy() & column.notna().to_numpy())
-    if len(bad):
-        raise _bad_cell(label, int(bad[0]) + 1, name,
-                        f"holds {column.iloc[bad[0]]!r}, not a number")
-    return values.to_numpy(dtype=float)
 
 
 def _objective(earlier, names, required=True):
@@ -297,13 +129,29 @@ def _same_objective(earlier, search, space):
             f"{earlier.label} trained {earlier.epochs} epochs per fit, this search {epochs}: "
             "its scores are not comparable with this search's. They are used as they are; "
             f"give results of {epochs} epochs, or warm_start=None.", SearchWarning, stacklevel=4)
-    estimator = _final_class(search.estimator)
+    estimator = final_class(search.estimator)
     if earlier.estimator is not None and earlier.estimator != estimator:
         warnings.warn(
             f"{earlier.label} searched {earlier.estimator}, this search {estimator}: its scores "
             "are not comparable with this search's. They are used as they are; give results "
             f"of {estimator}, or warm_start=None.", SearchWarning, stacklevel=4)
+    _check_arithmetic(earlier, arithmetic_revision(search.estimator))
     return True
+
+
+def _check_arithmetic(earlier, revision):
+    """Warn when the source's scores came from another revision of the MLP's arithmetic."""
+    if revision is None or earlier.arithmetic is UNTOLD or earlier.arithmetic == revision:
+        return
+    told = ("does not record which revision of the training arithmetic scored it (reports of "
+            "releases before December 2026 do not)" if earlier.arithmetic is None else
+            f"was scored by revision {earlier.arithmetic} of the training arithmetic")
+    warnings.warn(
+        f"{earlier.label} {told}; this search trains with revision {revision}. Revisions "
+        "differ in what a parameter means (revision 2 made alpha scikit-learn's strength, "
+        "about batch_size / n_samples of revision 1's), so its scores may rank candidates "
+        "otherwise. They are used as they are; rerun the earlier search with this version, "
+        "or warm_start=None.", SearchWarning, stacklevel=5)
 
 
 def _nothing_used(label, why):
@@ -426,13 +274,15 @@ def warm_start_trials(source, space, param_distributions, *, objectives, fingerp
         example); once for other data (fingerprints differ); once for a search
         (or report) whose space differs (the parameters that differ); once for a
         source trained another number of epochs, or of another estimator class
-        (both named; its scores are used). Once, and no earlier result is used, for
+        (both named; its scores are used); once for a folder whose scores came
+        from another revision of the MLP's training arithmetic, or that does not
+        record it (its scores are used). Once, and no earlier result is used, for
         a source scored otherwise (both scorers named), without the column of a
         multi-metric search's ``refit`` metric, or without a usable row.
     """
     from optuna.trial import TrialState, create_trial
 
-    earlier = _read(source)
+    earlier = read_source(source)
     _check_data(earlier, fingerprint, shape)
     _check_space(earlier, param_distributions)
     if not _same_objective(earlier, search, space):
