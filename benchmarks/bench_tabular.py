@@ -228,8 +228,14 @@ def run_mlp(name, X, y, categorical, quick):
 RUNNERS = {"search": run_search, "preset": run_preset, "hgb": run_hgb, "mlp": run_mlp}
 
 
-def worker(contender, name, quick):
-    """One fresh process: one contender on one table; prints JSON (times in seconds)."""
+def worker(contender, name, quick, seed=SEED):
+    """One fresh process: one contender on one table; prints JSON (times in seconds).
+
+    ``seed`` replaces :data:`SEED` and ``_tables.SPLIT_SEED`` in this process: the
+    held-out split (and subsample), the folds, the searches and the networks.
+    """
+    global SEED
+    SEED = _tables.SPLIT_SEED = seed
     start = time.perf_counter()
     X_tr, X_te, y_tr, y_te, categorical = _tables.split(name)
     load_s = time.perf_counter() - start
@@ -306,12 +312,15 @@ def main(argv=None):
     parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
     parser.add_argument("--quick", action="store_true",
                         help="tiny budgets (4 candidates, 3 epochs, 2 folds): the smoke test")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help="seed of the held-out split, the folds, the searches and the "
+                             f"networks (default: {SEED}, the README's figures)")
     parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
     parser.add_argument("--worker", nargs=2, metavar=("CONTENDER", "TABLE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker(*args.worker, args.quick)
+        return worker(*args.worker, args.quick, args.seed)
     args.tables = args.tables or list(_tables.QUICK if args.quick else _tables.DEFAULT)
     env = _common.environment()
     strategy, n_iter, epochs, cv = _budget(args.quick)
@@ -319,14 +328,15 @@ def main(argv=None):
     print(f"# data: {len(args.tables)} tables ({', '.join(args.tables)}), 25% held out; "
           f"search: {strategy}, {n_iter} candidates up to {epochs} epochs, {cv}-fold CV; "
           f"mlp: RandomizedSearchCV, {n_iter} candidates; each (table, contender) a fresh "
-          "process", flush=True)
+          f"process; seed {args.seed}", flush=True)
     runs, facts = [], {}
     for i, name in enumerate(args.tables):
         facts[name] = _tables.describe(name)
         order = args.contenders if i % 2 == 0 else args.contenders[::-1]
         for contender in order:
             result, process_s = _common.fresh_process(
-                __file__, ["--worker", contender, name] + (["--quick"] if args.quick else []))
+                __file__, ["--worker", contender, name, "--seed", str(args.seed)]
+                + (["--quick"] if args.quick else []))
             result.update(table=name, contender=contender, process_s=process_s,
                           rows=facts[name]["rows"], cols=facts[name]["columns"])
             runs.append(result)
@@ -341,6 +351,7 @@ def main(argv=None):
               "search_process_s: the search's whole fresh process; medians per task")
     code = _common.finish(__file__, env, rows, COLUMNS, legend,
                           extra={"tables": facts, "goals": goals, "quick": args.quick,
+                                 "seed": args.seed,
                                  "budget": {"strategy": strategy, "n_iter": n_iter,
                                             "epochs": epochs, "cv": cv},
                                  "runs": runs}, out=args.out)
