@@ -7,7 +7,11 @@ ASHA, on the 60-sample ``tiny`` data.
 
 import hashlib
 import json
+import os
+import platform
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -89,41 +93,72 @@ def test_a_conditional_search_does_not_depend_on_n_jobs(tiny, name):
 
 
 # The candidates of a single dict, recorded from the code before conditional spaces
-# (commit a20e338, through `git worktree add`): blake2b(8) of the JSON of every row's params.
+# (commit a20e338, `git archive a20e338` run with this environment): blake2b(8) of the JSON of
+# every row's params. They are not CPU-independent as such: Optuna's Parzen estimator sorts the
+# observations with np.argsort (an unstable sort) and an integer parameter (eta0) has ties, whose
+# order is the sort kernel's: numpy dispatches AVX-512 (Intel Xeon), AVX2 (AMD EPYC) or baseline
+# code, and the three order ties differently, so a TPE proposal changes whole (BOHB's row 16
+# here: eta0 3 -> 1, l1_ratio 0.430 -> 0.565). The searches therefore run in a subprocess with
+# numpy's dispatched kernels off (baseline x86-64-v2 code on any x86-64 CPU) and OpenBLAS on its
+# Haswell kernels. Recorded 2026-12-02 on optuna 5.1.0 (5.0.0: the same; 4.0.0 proposes
+# other candidates), numpy 2.4.6, scipy 1.17.1, scikit-learn 1.9.1.
 SINGLE = {"alpha": log_uniform(1e-5, 1e-1), "l1_ratio": scipy.stats.uniform(0, 1),
           "penalty": ["l2", "elasticnet"], "eta0": int_range(1, 5)}
-BEFORE = {"tpe": (10, "f30f5a9f57130c55"), "tpe_async": (8, "67f1faea68cf028a"),
-          "bohb": (22, "24b4cf678214173c"), "asha": (17, "0e82c23254c34022")}
+BEFORE = {"tpe": (10, "ed688bb38a70706e"), "tpe_async": (8, "67f1faea68cf028a"),
+          "bohb": (22, "7f3af9f261045ae7"), "asha": (17, "605836b86bb132a6")}
 FIRST_TPE_ROWS = [
     {"alpha": 0.0015676677195506068, "l1_ratio": 0.7151893663724195, "penalty": "l2", "eta0": 3},
     {"alpha": 0.0038333321561566623, "l1_ratio": 0.4375872112626925, "penalty": "elasticnet",
      "eta0": 2},
 ]
+# numpy's dispatch targets above the x86-64 baseline (numpy 2.4 names; unknown names are ignored)
+FIXED_KERNELS = {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR",
+                 "OPENBLAS_CORETYPE": "Haswell"}
 
 
-# Digests of TPE proposals, which follow the scores: pinned on an Intel Xeon, they differ on an
-# AMD EPYC (2026-12-02) where float32 training rounds differently. Out of the default run until
-# they are recomputed per CPU or replaced by a same-process comparison.
-@pytest.mark.extended
-def test_a_single_dict_proposes_what_it_proposed_before(tiny):
-    X, y = tiny
+def single_dict_rows(X, y, space):
+    """Every search's rows of params (floats as Python floats) for ``space``."""
     common = {"cv": 2, "random_state": 0}
     budget = {"max_epochs": 9, "resource": BUDGET, "sampler": "tpe", "random_fraction": 0.2}
     runs = {
-        "tpe": TPESearchCV(sgd(), SINGLE, n_iter=10, batch_size=3, n_startup=3, **common),
-        "tpe_async": TPESearchCV(sgd(), SINGLE, n_iter=8, n_startup=3, asynchronous=True,
+        "tpe": TPESearchCV(sgd(), space, n_iter=10, batch_size=3, n_startup=3, **common),
+        "tpe_async": TPESearchCV(sgd(), space, n_iter=8, n_startup=3, asynchronous=True,
                                  n_jobs=1, **common),
-        "bohb": HyperbandSearchCV(sgd(), SINGLE, **budget, **common),
-        "asha": ASHASearchCV(sgd(), SINGLE, n_candidates=12, n_jobs=1, **budget, **common),
+        "bohb": HyperbandSearchCV(sgd(), space, **budget, **common),
+        "asha": ASHASearchCV(sgd(), space, n_candidates=12, n_jobs=1, **budget, **common),
     }
-    got = {}
-    for name, search in runs.items():
-        rows = [{k: float(v) if isinstance(v, float) else v for k, v in p.items()}
-                for p in fit(search, X, y).cv_results_["params"]]
-        got[name] = (len(rows), hashlib.blake2b(json.dumps(rows, sort_keys=True).encode(),
-                                                 digest_size=8).hexdigest())
-        if name == "tpe":
-            assert rows[:2] == FIRST_TPE_ROWS
+    return {name: [{k: float(v) if isinstance(v, float) else v for k, v in p.items()}
+                   for p in fit(search, X, y).cv_results_["params"]]
+            for name, search in runs.items()}
+
+
+# run in the subprocess: the rows of the single dict and of the same dict as a one-branch list
+_ROWS_PROGRAM = """
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from test_conditional_space import SINGLE, single_dict_rows
+data = np.load(sys.argv[2])
+X, y = data["X"], data["y"]
+print(json.dumps([single_dict_rows(X, y, SINGLE), single_dict_rows(X, y, [SINGLE])]))
+"""
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
+                    reason="the digests were recorded with numpy's x86-64 baseline kernels")
+def test_a_single_dict_proposes_what_it_proposed_before(tiny, tmp_path):
+    X, y = tiny
+    np.savez(tmp_path / "tiny.npz", X=X, y=y)
+    done = subprocess.run(
+        [sys.executable, "-c", _ROWS_PROGRAM, os.path.dirname(__file__), str(tmp_path / "tiny.npz")],
+        env={**os.environ, **FIXED_KERNELS}, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    single, one_branch = json.loads(done.stdout.splitlines()[-1])
+    assert single["tpe"][:2] == FIRST_TPE_ROWS
+    assert one_branch == single  # a list of one dict is that dict
+    got = {name: (len(rows), hashlib.blake2b(json.dumps(rows, sort_keys=True).encode(),
+                                             digest_size=8).hexdigest())
+           for name, rows in single.items()}
     assert got == BEFORE
 
 
