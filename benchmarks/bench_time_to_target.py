@@ -19,8 +19,8 @@ first four this package's:
 * ``halving``: ``HyperbandSearchCV(n_brackets=1)``, Hyperband's most aggressive bracket (27
   candidates from 1 epoch, factor 3), the command's ``--strategy halving``: the same plan as
   scikit-learn's halving below, with promoted candidates continuing;
-* ``asha``: ``ASHASearchCV``, 27 candidates (as many as halving's) on rungs of 1, 3, 9 and 27
-  epochs, factor 3, the command's ``--strategy asha`` (its default for a table, so the
+* ``asha``: ``ASHASearchCV``, 27 candidates (as many as halving's: ``n_candidates``) on rungs
+  of 1, 3, 9 and 27 epochs, factor 3, the command's ``--strategy asha`` (its default for a table, so the
   command's default multi-fidelity search);
 * ``random``: ``RandomizedSearchCV`` + ``KerasMLPClassifier``, ``--n-iter`` candidates;
 * ``sklearn-halving``: ``HalvingRandomSearchCV`` + ``MLPClassifier``, ``resource="max_iter"``,
@@ -107,8 +107,13 @@ CONTENDERS = {
 #: The command's default multi-fidelity search, which issue 21's second goal names.
 #: The command uses it for a table (``TABLE_DEFAULTS``; ``check_space`` checks it is still so).
 DEFAULT_MULTI_FIDELITY = "asha"
-#: Candidates of the single-bracket searches: scikit-learn halving's count for 27 epochs, factor 3.
-N_CANDIDATES = 27
+def n_candidates(epochs):
+    """ASHA's candidates: as many as one halving bracket from 1 epoch starts (factor ** s_max,
+    27 for 27 epochs), the count scikit-learn's halving gets."""
+    s_max = 0
+    while FACTOR ** (s_max + 1) <= epochs:
+        s_max += 1
+    return FACTOR ** s_max
 TOLERANCE, HELDOUT_TOLERANCE, RATIO_GOAL = 0.005, 0.002, 0.5
 BATCH, FACTOR = 128, 3
 LEGEND = (
@@ -214,7 +219,7 @@ def sklearn_search(args, log):
         return TPESearchCV(clf, paper_space(), n_iter=args.n_iter, **common)
     if args.worker == "asha":
         return ASHASearchCV(clf, paper_space(), max_epochs=args.epochs, factor=FACTOR,
-                            min_epochs=1, n_candidates=N_CANDIDATES, **common)
+                            min_epochs=1, n_candidates=n_candidates(args.epochs), **common)
     return HyperbandSearchCV(clf, paper_space(), max_epochs=args.epochs, factor=FACTOR,
                              min_epochs=1, sampler="tpe" if args.worker == "bohb" else "random",
                              n_brackets=1 if args.worker == "halving" else None, **common)
@@ -368,9 +373,9 @@ def check_space():
     contenders = {"hyperband": {**budget, "n_brackets": None, "sampler": "random"},
                   "bohb": {**budget, "n_brackets": None, "sampler": "tpe"},
                   "halving": {**budget, "n_brackets": 1, "sampler": "random"},
-                  "asha": {**budget, "n_candidates": N_CANDIDATES, "sampler": "random"}}
+                  "asha": {**budget, "n_candidates": n_candidates(27), "sampler": "random"}}
     for strategy, ours in contenders.items():
-        command = build_search(strategy, KerasMLPClassifier(), space, n_iter=N_CANDIDATES, cv=3,
+        command = build_search(strategy, KerasMLPClassifier(), space, n_iter=n_candidates(27), cv=3,
                                scoring=None, n_jobs=1, random_state=0, epochs=27).get_params()
         differs = {k: command[k] for k in ours if command[k] != ours[k]}
         if differs:
