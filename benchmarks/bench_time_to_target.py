@@ -53,25 +53,27 @@ The full run (about an hour on 2 cores; run it on an otherwise idle machine)::
     python benchmarks/bench_time_to_target.py --seeds 0 1 2 --budget-minutes 15
 
 Sample output -- a QUICK run, not the benchmark: ``--quick`` (500 MNIST digits searched, 500
-held out, 4 candidates, 3 epochs, seed 0; 1.9 min on 2 cores that another benchmark was
-loading; 3-epoch searches on 500 digits answer nothing about the question), the markdown
-table and the goals as printed (the aligned table and the per-run lines come first)::
+held out, 4 candidates, 3 epochs, seed 0; 3.6 min on 2 cores of a shared machine; 3-epoch
+searches on 500 digits answer nothing about the question), the markdown table and the goals
+as printed (the aligned table and the per-run lines come first)::
 
     | contender | time to target | whole process | search | epochs x folds | peak memory | held-out |
     | --- | --- | --- | --- | --- | --- | --- |
-    | `RandomizedSearchCV` + our `KerasMLPClassifier` | 0.556 s | 7.75 s | 0.882 s | 36 | 734 MB | 0.814 |
-    | our `TPESearchCV` | 0.679 s | 6.98 s | 0.937 s | 36 | 742 MB | 0.830 |
-    | our BOHB (1 iteration) | 1.22 s | 8.66 s | 1.79 s | 33 | 746 MB | 0.842 |
-    | Optuna TPE + Hyperband pruning, plain Keras | 3.04 s | 15.3 s | 7.46 s | 10 | 810 MB | 0.846 |
-    | keras-tuner `Hyperband` (one validation split) | 10.3 s | 23.7 s | 14.6 s | 11 | 840 MB | 0.816 |
-    | our `HyperbandSearchCV` (1 iteration) | not reached | 8.87 s | 1.79 s | 33 | 741 MB | 0.790 |
-    | `HalvingRandomSearchCV` + `MLPClassifier` | not reached | 5.24 s | 2.74 s | 18 | 206 MB | 0.818 |
-    | scikeras `KerasClassifier`, random's candidates | not reached | 29.6 s | 20.4 s | 36 | 904 MB | 0.848 |
+    | `RandomizedSearchCV` + our `KerasMLPClassifier` | 0.784 s | 12.9 s | 1.25 s | 36 | 730 MB | 0.814 |
+    | our `TPESearchCV` | 1.16 s | 13.2 s | 1.64 s | 36 | 724 MB | 0.830 |
+    | our BOHB (1 iteration) | 1.32 s | 14 s | 2.05 s | 33 | 738 MB | 0.842 |
+    | Optuna TPE + Hyperband pruning, plain Keras | 4.98 s | 26.2 s | 11.5 s | 10 | 810 MB | 0.846 |
+    | keras-tuner `Hyperband` (one validation split) | 18.6 s | 41.6 s | 26.2 s | 11 | 835 MB | 0.816 |
+    | our `HyperbandSearchCV` (1 iteration) | not reached | 13.3 s | 2.07 s | 33 | 732 MB | 0.790 |
+    | our `HyperbandSearchCV(n_brackets=1)` (halving) | not reached | 13.2 s | 1.4 s | 15 | 727 MB | 0.790 |
+    | our `ASHASearchCV` (as many candidates as halving) | not reached | 13.1 s | 1.52 s | 15 | 730 MB | 0.824 |
+    | `HalvingRandomSearchCV` + `MLPClassifier` | not reached | 4.66 s | 0.996 s | 18 | 205 MB | 0.818 |
+    | scikeras `KerasClassifier`, random's candidates | not reached | 48.7 s | 32.6 s | 36 | 893 MB | 0.848 |
 
-    goal met: our best strategy's time to target (random, 0.5565 s) <= 0.5x the fastest other
-        contender's (optuna, 3.045 s)
-    goal not met: the command's default multi-fidelity search (hyperband, 8.868 s, held-out
-        0.79) whole process <= scikit-learn halving's (5.239 s, 0.818), held-out >= its - 0.002
+    goal met: our best strategy's time to target (random, 0.7835 s) <= 0.5x the fastest other
+        contender's (optuna, 4.982 s)
+    goal not met: the command's default multi-fidelity search (asha, 13.1 s, held-out 0.824)
+        whole process <= scikit-learn halving's (4.662 s, 0.818), held-out >= its - 0.002
 """
 
 import argparse
@@ -97,7 +99,7 @@ CONTENDERS = {
     "bohb": ("our BOHB (1 iteration)", True),
     "hyperband": ("our `HyperbandSearchCV` (1 iteration)", True),
     "halving": ("our `HyperbandSearchCV(n_brackets=1)` (halving)", True),
-    "asha": ("our `ASHASearchCV` (27 candidates)", True),
+    "asha": ("our `ASHASearchCV` (as many candidates as halving)", True),
     "random": ("`RandomizedSearchCV` + our `KerasMLPClassifier`", True),
     "sklearn-halving": ("`HalvingRandomSearchCV` + `MLPClassifier`", False),
     "optuna": ("Optuna TPE + Hyperband pruning, plain Keras", False),
