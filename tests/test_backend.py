@@ -145,3 +145,13 @@ def test_tensorflow_started_first_warns_once_that_bits_may_differ(child):
 
 def test_a_wrapper_fit_after_the_user_imported_keras_still_gets_one_intra_op_thread(child):
     assert child("wrapper after the user's keras")["intra_op"] == 1
+
+
+def test_this_test_session_trains_with_one_intra_op_thread():
+    # in-process fits of the whole suite run as a user's do: a test module that starts
+    # TensorFlow's runtime at collection (an optimizer built at import) would give every later
+    # test all cores as intra-op threads, and float32 results that differ from the workers'
+    from skkeras_search._core import backend as _backend
+
+    tf = _backend.tensorflow()
+    assert tf.config.threading.get_intra_op_parallelism_threads() == _backend.INTRA_OP_THREADS

@@ -8,9 +8,13 @@ suite (``tools/scikeras_suite.py``). Run with ``python -m pytest -m extended``.
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from skkeras_search._core import backend
 from skkeras_search.scikeras.wrappers import KerasClassifier, KerasRegressor
 
-keras = pytest.importorskip("keras")
+# through the backend, which configures TensorFlow's threads first: the Adam below, built at
+# collection, would otherwise start TensorFlow's runtime with all cores as intra-op threads
+# for every test in the session (found by the resume test on an AMD machine without oneDNN)
+keras = backend.keras()
 
 
 def build(meta, compile_kwargs, hidden=16):

@@ -21,12 +21,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from skkeras_search._core import backend as _backend
 from skkeras_search.scikeras import _pool
 from skkeras_search.scikeras import _routing as routing
 from skkeras_search.scikeras.utils.transformers import RegressorTargetEncoder
 from skkeras_search.scikeras.wrappers import KerasClassifier, KerasRegressor
 
-keras = pytest.importorskip("keras")
+keras = _backend.keras()  # TensorFlow configured first (see test_backend)
 
 
 def mlp(meta, compile_kwargs, hidden=8, dropout=0.0):
