@@ -175,9 +175,10 @@ class _FlatCall:
         self.fn = fn
         self.traced = False
         self._flat = None  # (concrete function, dtypes of its flat inputs) after tracing
+        self._tf = _backend.tensorflow()  # imported already: fn is a tf.function
 
     def __call__(self, *args):
-        tf = _backend.tensorflow()
+        tf = self._tf
         if self._flat is not None and not tf.config.functions_run_eagerly():
             concrete, dtypes = self._flat
             tensors = [a if isinstance(a, tf.Tensor) else tf.convert_to_tensor(a, dt)
