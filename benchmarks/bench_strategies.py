@@ -142,30 +142,99 @@ def asha_candidates(args, s_max):
     return max(1, math.floor(ASHA_SHARE * args.n_iter * args.epochs / per_candidate + 1e-9))
 
 
-def build(strategy, clf, args, seed, cv, s_max):
+class Workload:
+    """One searched data set: its split, and how the network sits in the searched model.
+
+    ``prefix`` names the network's parameters inside ``model`` (``""`` for
+    the bare network, ``"classifier__"`` for a table's pipeline); ``model``
+    wraps a ``KerasMLPClassifier`` (a table's preprocessing is a step of the
+    searched pipeline, so each fold fits it on its own training rows).
+    """
+
+    def __init__(self, name, X_tr, y_tr, X_te, y_te, prefix="", wrap=None):
+        self.name, self.prefix, self._wrap = name, prefix, wrap
+        self.X_tr, self.y_tr, self.X_te, self.y_te = X_tr, y_tr, X_te, y_te
+
+    def model(self, clf):
+        return clf if self._wrap is None else self._wrap(clf)
+
+    def space(self, space):
+        return prefixed_space(space, self.prefix)
+
+
+def prefixed_space(space, prefix):
+    """``space`` (a dict, or a list of dicts) with each name under ``prefix``."""
+    if isinstance(space, list):
+        return [prefixed_space(branch, prefix) for branch in space]
+    return {f"{prefix}{name}": dist for name, dist in space.items()}
+
+
+def load_workload(args):
+    """The ``--workload``: ``mnist``, ``mnist-slice2`` or ``table:NAME`` (see the docstring)."""
+    from sklearn.model_selection import train_test_split
+
+    if args.workload.startswith("table:"):
+        return _table_workload(args.workload.split(":", 1)[1])
+    X, y, data_name = _common.load_data()  # float32 pixels in [0, 1]
+    if not data_name.startswith("mnist"):
+        print("# MNIST not found at ../shared/datasets/mnist-test: using scikit-learn's digits")
+    n_search = min(args.n_samples, int(0.6 * len(X)))
+    if n_search != args.n_samples:
+        data_name += f" (--n-samples {args.n_samples} reduced)"
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, train_size=n_search, test_size=None if args.workload == "mnist-slice2"
+        else args.n_test, stratify=y, random_state=args.random_state)
+    if args.workload == "mnist-slice2":  # the next n_search digits, disjoint from mnist's
+        n_search = min(n_search, int(0.6 * len(X_te)))
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X_te, y_te, train_size=n_search, test_size=args.n_test, stratify=y_te,
+            random_state=args.random_state)
+        data_name += ", slice 2 (disjoint from slice 1)"
+    return Workload(data_name, X_tr, y_tr, X_te, y_te)
+
+
+def _table_workload(name):
+    """A classification table of the tabular benchmark, its fixed held-out split and pipeline."""
+    import _tables
+
+    if name not in _tables.TABLES or _tables.TABLES[name].regression:
+        choices = sorted(t for t, spec in _tables.TABLES.items() if not spec.regression)
+        raise SystemExit(f"--workload table:{name}: not a classification table of "
+                         f"benchmarks/_tables.py; choose one of {', '.join(choices)}")
+    X_tr, X_te, y_tr, y_te, categorical = _tables.split(name)
+    columns = list(X_tr.columns)
+
+    def wrap(clf):
+        return _tables.pipeline(clf, name, columns, categorical, random_state=0)
+
+    return Workload(f"table {name} ({_tables.TABLES[name].source}, 25% held out)",
+                    X_tr, y_tr, X_te, y_te, prefix="classifier__", wrap=wrap)
+
+
+def build(strategy, clf, args, seed, cv, s_max, workload):
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
     from skkeras_search import paper_grid, paper_space
     from skkeras_search.search import ASHASearchCV, HyperbandSearchCV, TPESearchCV
 
+    model, space = workload.model(clf), workload.space(paper_space())
     common = {"cv": cv, "scoring": "accuracy", "n_jobs": 1, "error_score": np.nan}
+    fidelity = {"max_epochs": args.epochs, "factor": 3, "resource": f"{workload.prefix}epochs"}
     if strategy == "asha":
-        return ASHASearchCV(clf, paper_space(), max_epochs=args.epochs, factor=3, min_epochs=1,
-                            n_candidates=asha_candidates(args, s_max), random_state=seed,
-                            **common)
+        return ASHASearchCV(model, space, min_epochs=1, random_state=seed,
+                            n_candidates=asha_candidates(args, s_max), **fidelity, **common)
     if strategy == "random":
-        return RandomizedSearchCV(clf, paper_space(), n_iter=args.n_iter, random_state=seed,
-                                  **common)
+        return RandomizedSearchCV(model, space, n_iter=args.n_iter, random_state=seed, **common)
     if strategy == "grid":
         n_w, n_lr = grid_shape(args.n_iter)
-        return GridSearchCV(clf, paper_grid(n_learning_rates=n_lr, n_hidden_units=n_w), **common)
+        grid = paper_grid(n_learning_rates=n_lr, n_hidden_units=n_w)
+        return GridSearchCV(model, workload.space(grid), **common)
     if strategy == "tpe":
-        return TPESearchCV(clf, paper_space(), n_iter=args.n_iter, random_state=seed, **common)
+        return TPESearchCV(model, space, n_iter=args.n_iter, random_state=seed, **common)
     n_brackets = 1 if strategy == "halving" else args.hb_iterations * (s_max + 1)
-    return HyperbandSearchCV(clf, paper_space(), max_epochs=args.epochs, factor=3,
-                             n_brackets=n_brackets,
+    return HyperbandSearchCV(model, space, n_brackets=n_brackets,
                              sampler="tpe" if strategy == "bohb" else "random",
-                             random_state=seed, **common)
+                             random_state=seed, **fidelity, **common)
 
 
 def record_rounds(search):
@@ -204,6 +273,15 @@ def record_rounds(search):
     return log
 
 
+def is_epochs(name):
+    """Whether ``name`` is the network's ``epochs`` (bare or under a pipeline's prefix)."""
+    return name.rsplit("__", 1)[-1] == "epochs"
+
+
+def without_epochs(params):
+    return {p: v for p, v in params.items() if not is_epochs(p)}
+
+
 def async_history(search):
     """History entries of an asynchronous search (ASHA): its rows, in finish order.
 
@@ -221,7 +299,7 @@ def async_history(search):
         if not np.isfinite(trained):
             trained = budgets[rung] - budgets.get(rung - 1, 0)
         out.append({
-            "params": {p: v for p, v in res["params"][i].items() if p != "epochs"},
+            "params": without_epochs(res["params"][i]),
             "budget": int(res["n_resources"][i]), "epochs": int(round(trained * k)),
             "score": score if np.isfinite(score) else None,
             "failed_folds": int(np.sum(~np.isfinite(fold_scores[i]))),
@@ -254,7 +332,7 @@ def history(search, log, t0, epochs):
             for j, i in enumerate(idx):
                 score = float(res["mean_test_score"][i])
                 out.append({
-                    "params": {p: v for p, v in res["params"][i].items() if p != "epochs"},
+                    "params": without_epochs(res["params"][i]),
                     "budget": int(budgets[i]) if budgets is not None else epochs,
                     "epochs": int(trained[i] if trained is not None else epochs) * k,
                     "score": score if np.isfinite(score) else None,
@@ -265,8 +343,9 @@ def history(search, log, t0, epochs):
             sched = call["more"].get("n_epochs_trained", [epochs] * n)
             for j, c in enumerate(call["candidates"]):
                 out.append({
-                    "params": {p: v for p, v in c.items() if p != "epochs"},
-                    "budget": int(c.get("epochs", epochs)), "epochs": int(sched[j]) * k,
+                    "params": without_epochs(c),
+                    "budget": int(next((v for p, v in c.items() if is_epochs(p)), epochs)),
+                    "epochs": int(sched[j]) * k,
                     "score": None, "failed_folds": k,
                     "wall_s": call["start"] - t0 + (j + 1) / n * (call["end"] - call["start"]),
                 })
@@ -289,15 +368,15 @@ def cumulate(out, epochs):
     return out
 
 
-def run_one(strategy, seed, args, data, cv, s_max):
+def run_one(strategy, seed, args, workload, cv, s_max):
     from skkeras_search import KerasMLPClassifier
 
-    X_tr, y_tr, X_te, y_te = data
+    X_tr, y_tr, X_te, y_te = workload.X_tr, workload.y_tr, workload.X_te, workload.y_te
     cache = tempfile.mkdtemp(prefix="bench-strategies-")
     try:
         clf = KerasMLPClassifier(epochs=args.epochs, batch_size=args.batch_size,
                                  random_state=seed, n_iter_no_change=10**6, cache_dir=cache)
-        search = build(strategy, clf, args, seed, cv, s_max)
+        search = build(strategy, clf, args, seed, cv, s_max, workload)
         log = record_rounds(search)
         t0 = time.perf_counter()
         search.fit(X_tr, y_tr)
@@ -313,7 +392,8 @@ def run_one(strategy, seed, args, data, cv, s_max):
     return {
         "strategy": strategy, "seed": seed, "wall_s": wall,
         "best_cv": float(search.best_score_),
-        "best_params": {k: v for k, v in search.best_params_.items()},
+        "best_params": {k.removeprefix(workload.prefix): v
+                        for k, v in search.best_params_.items()},
         "heldout": heldout, "epochs": hist[-1]["cum_epochs"],
         "candidates": hist[-1]["n_candidates"], "evaluations": len(hist),
         "failed": sum(h["score"] is None for h in hist),
@@ -382,6 +462,10 @@ def summarise(runs, strategies, random_epochs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", default="mnist",
+                        help="mnist (default), mnist-slice2 (the next --n-samples digits, "
+                             "disjoint), or table:NAME (a classification table of "
+                             "benchmarks/_tables.py, e.g. table:churn)")
     parser.add_argument("--n-samples", type=int, default=3000,
                         help="stratified subset searched; the rest is held out")
     parser.add_argument("--n-test", type=int, default=None,
@@ -411,40 +495,34 @@ def main(argv=None):
         args.hb_iterations, args.n_test = 1, args.n_test or 400
     strategies = ["random"] + [s for s in args.strategies if s != "random"]
 
-    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.model_selection import StratifiedKFold
 
     from skkeras_search import KerasMLPClassifier
     from skkeras_search.search._hyperband import max_halvings
 
-    X, y, data_name = _common.load_data()  # float32 pixels in [0, 1]
-    n_search = min(args.n_samples, int(0.6 * len(X)))
-    note = "" if n_search == args.n_samples else f" (--n-samples {args.n_samples} reduced)"
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, train_size=n_search, test_size=args.n_test, stratify=y,
-        random_state=args.random_state)
+    workload = load_workload(args)
+    X_tr, y_tr, X_te = workload.X_tr, workload.y_tr, workload.X_te
     cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
     s_max = max_halvings(args.epochs, 1, 3)
     seeds = [args.random_state + i for i in range(args.repeats)]
     random_epochs = args.n_iter * args.epochs * args.cv
     env = _common.environment()
     print(_common.env_line(env))
-    if not data_name.startswith("mnist"):
-        print("# MNIST not found at ../shared/datasets/mnist-test: using scikit-learn's digits")
     n_w, n_lr = grid_shape(args.n_iter)
-    print(f"# data: {data_name}, {len(X_tr)} searched (stratified){note}, {len(X_te)} held out; "
+    print(f"# data: {workload.name}, {len(X_tr)} searched (stratified), {len(X_te)} held out; "
           f"{args.cv}-fold (StratifiedKFold, random_state={args.random_state}, same for all), "
           f"{args.epochs} epochs full budget, batch {args.batch_size}, seeds {seeds}", flush=True)
     print(f"# candidates: random and tpe {args.n_iter}, grid {n_w} widths x {n_lr} learning "
           f"rates; halving 1 bracket, hyperband and bohb {args.hb_iterations} iteration(s) = "
           f"{args.hb_iterations * (s_max + 1)} brackets (factor 3, 1..{args.epochs} epochs); "
           f"asha {asha_candidates(args, s_max)} (factor 3, n_jobs=1); error_score=nan", flush=True)
-    KerasMLPClassifier(epochs=1).fit(X_tr[:300], y_tr[:300])  # untimed warm-up: tracing
+    workload.model(KerasMLPClassifier(epochs=1)).fit(X_tr[:300], y_tr[:300])  # warm-up: tracing
     runs, total, k = [], len(seeds) * len(strategies), 0
     start = time.perf_counter()
     for seed in seeds:  # strategies interleaved, so drifting machine load hits all alike
         for s in strategies:
             k += 1
-            run = run_one(s, seed, args, (X_tr, y_tr, X_te, y_te), cv, s_max)
+            run = run_one(s, seed, args, workload, cv, s_max)
             runs.append(run)
             print(f"{s} seed={seed} ({k}/{total}) ... {run['wall_s']:.1f}s, {run['epochs']} "
                   f"epochs, {run['candidates']} candidates, best CV {run['best_cv']:.4f}, "
@@ -475,7 +553,8 @@ def main(argv=None):
             print(f"{r['strategy']}: {r['failed']} failed evaluations ({r['failed_fits']} fits) "
                   "over all seeds")
     path = _common.write_results(__file__, env, rows, out=args.out, tag=args.tag, extra={
-        "data": data_name, "n_searched": len(X_tr), "n_heldout": len(X_te), "seeds": seeds,
+        "workload": args.workload, "data": workload.name, "n_searched": len(X_tr),
+        "n_heldout": len(X_te), "seeds": seeds,
         "epochs": args.epochs, "n_iter": args.n_iter, "cv": args.cv,
         "hb_iterations": args.hb_iterations, "grid": [n_w, n_lr], "tolerance": TOLERANCE,
         "asha_candidates": asha_candidates(args, s_max),
