@@ -17,18 +17,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression, SGDClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skkeras_search import KerasMLPClassifier, paper_space
+from skkeras_search import KerasMLPClassifier, KerasMLPRegressor, paper_space
 from skkeras_search.cli import main
 from skkeras_search.cli._progress import ProgressScorer
 from skkeras_search.exceptions import SearchWarning
 from skkeras_search.mlp._graph import ARITHMETIC_REVISION
 from skkeras_search.search import HyperbandSearchCV, TPESearchCV, describe_space
 from skkeras_search.search._warm_start import warm_start_digest
+from skkeras_search.search._warm_start_sources import arithmetic_revision
 from skkeras_search.space import int_range, log_uniform
 
 SPACE = {"alpha": log_uniform(1e-5, 1e-1), "l1_ratio": scipy.stats.uniform(0, 1),
@@ -314,6 +316,20 @@ def test_scores_of_another_training_arithmetic_are_named(tiny, source, tmp_path)
     assert told["current"] == []
     with no_search_warning():  # SGDClassifier has no such arithmetic: nothing to compare
         tpe(warm_start=tmp_path / "older").fit(X, y)
+
+
+def test_the_arithmetic_is_found_inside_the_command_s_regression_pipeline():
+    # The command fits a regressor as Pipeline([..., ("regressor", TransformedTargetRegressor(
+    # KerasMLPRegressor))]): its report and warm start must both see our arithmetic there,
+    # or a warm start of a regression search would compare nothing.
+    scaled = Pipeline([("scale", FunctionTransformer()), ("regressor", TransformedTargetRegressor(
+        Pipeline([("id", FunctionTransformer()), ("net", KerasMLPRegressor())])))])
+    assert arithmetic_revision(scaled) == ARITHMETIC_REVISION
+    assert arithmetic_revision(TransformedTargetRegressor(KerasMLPRegressor())) \
+        == ARITHMETIC_REVISION
+    assert arithmetic_revision(KerasMLPClassifier()) == ARITHMETIC_REVISION
+    assert arithmetic_revision(TransformedTargetRegressor(LinearRegression())) is None
+    assert arithmetic_revision(TransformedTargetRegressor()) is None  # regressor=None
 
 
 def test_a_source_that_holds_every_point_is_refused_before_any_fit(tiny):

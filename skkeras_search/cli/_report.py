@@ -24,7 +24,7 @@ from skkeras_search._core import backend as _backend
 from skkeras_search._core.files import json_value, versions
 from skkeras_search._core.fit_cache import data_fingerprint, disk_usage, key_params
 from skkeras_search.cli._args import MULTI_FIDELITY, ORDER_NOTE
-from skkeras_search.mlp._graph import ARITHMETIC_REVISION
+from skkeras_search.search._warm_start_sources import arithmetic_revision
 
 __all__ = ["finished_report", "interrupted_report", "failed_rows", "top_rows",
            "format_table", "summary", "preprocessing_text", "final_budget", "fit_counts",
@@ -59,7 +59,7 @@ def _header(inputs, plan):
                    "scheduler": args.scheduler, "resume": args.resume,
                    "warm_start_from": args.warm_start_from,
                    # what --warm-start-from compares: the arithmetic that scored this run
-                   "arithmetic_revision": ARITHMETIC_REVISION,
+                   "arithmetic_revision": arithmetic_revision(plan.search.estimator),
                    "cache_dir": inputs.cache_dir, "tensorboard": args.tensorboard},
     }
 

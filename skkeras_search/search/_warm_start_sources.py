@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
+from sklearn.compose import TransformedTargetRegressor
 
 __all__ = ["EXPECTED", "UNTOLD", "Earlier", "read_source", "scoring_text", "final_step",
            "final_class", "arithmetic_revision", "epochs_of"]
@@ -105,9 +106,13 @@ def final_step(estimator):
 
 
 def arithmetic_revision(estimator):
-    """The revision of the training arithmetic of ``estimator`` (a pipeline's final step's):
-    ``KerasMLPClassifier``'s and ``KerasMLPRegressor``'s, else None."""
-    return getattr(type(final_step(estimator)), "_arithmetic_revision", None)
+    """The revision of the training arithmetic of ``estimator``: ``KerasMLPClassifier``'s and
+    ``KerasMLPRegressor``'s, found as a pipeline's final step (recursively) and inside a
+    ``TransformedTargetRegressor`` (the command's regression pipeline), else None."""
+    network = final_step(estimator)
+    while isinstance(network, TransformedTargetRegressor):
+        network = final_step(network.regressor)
+    return getattr(type(network), "_arithmetic_revision", None)
 
 
 def final_class(estimator):
