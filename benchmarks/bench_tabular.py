@@ -79,9 +79,6 @@ GOALS = {"classification": {"search": -0.01, "preset": -0.02},
 #: of up to 512 x 4 units take ~12 min on a 3,750-row table in one process), so it uses
 #: both cores; the package's search runs as the command does by default (one process).
 MLP_JOBS = 2
-#: Training options the search's network gets beyond the command's recipe (an experiment:
-#: ``--search-early-stopping`` sets ``early_stopping=True``, a 10% hold-out per fit).
-SEARCH_TRAINING = {}
 QUICK = {"n_iter": 4, "epochs": 3, "cv": 2, "preset_epochs": 2, "mlp_max_iter": 3}
 
 
@@ -141,8 +138,7 @@ def run_search(name, X, y, categorical, quick):
     regression = _tables.TABLES[name].regression
     cls = KerasMLPRegressor if regression else KerasMLPClassifier
     with tempfile.TemporaryDirectory() as cache:
-        recipe = {**tabular_training(cls), **SEARCH_TRAINING}
-        network = cls(epochs=epochs, random_state=SEED, cache_dir=cache, **recipe)
+        network = cls(epochs=epochs, random_state=SEED, cache_dir=cache, **tabular_training(cls))
         if regression:
             network = TransformedTargetRegressor(network, transformer=_target_transformer(name))
         model = build_pipeline(network, columns=list(X.columns), categorical=categorical,
@@ -232,7 +228,7 @@ def run_mlp(name, X, y, categorical, quick):
 RUNNERS = {"search": run_search, "preset": run_preset, "hgb": run_hgb, "mlp": run_mlp}
 
 
-def worker(contender, name, quick, seed=SEED, early_stopping=False):
+def worker(contender, name, quick, seed=SEED):
     """One fresh process: one contender on one table; prints JSON (times in seconds).
 
     ``seed`` replaces :data:`SEED` and ``_tables.SPLIT_SEED`` in this process: the
@@ -240,8 +236,6 @@ def worker(contender, name, quick, seed=SEED, early_stopping=False):
     """
     global SEED
     SEED = _tables.SPLIT_SEED = seed
-    if early_stopping:
-        SEARCH_TRAINING["early_stopping"] = True
     start = time.perf_counter()
     X_tr, X_te, y_tr, y_te, categorical = _tables.split(name)
     load_s = time.perf_counter() - start
@@ -323,10 +317,6 @@ def main(argv=None):
                         help="seed of the held-out split, the folds, the searches and the "
                              f"networks (default: {SEED}, the README's figures)")
     parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
-    parser.add_argument("--search-early-stopping", action="store_true",
-                        help="an experiment: the search's network stops early on a 10%% "
-                             "hold-out of each fit (best validation epoch kept), as the mlp "
-                             "contender does; not the command's default")
     parser.add_argument("--tag", default=None,
                         help="suffix of the results files (bench_tabular-TAG.json, .md)")
     parser.add_argument("--across-seeds", nargs="+", metavar="RESULTS_JSON", default=None,
@@ -336,7 +326,7 @@ def main(argv=None):
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker(*args.worker, args.quick, args.seed, args.search_early_stopping)
+        return worker(*args.worker, args.quick, args.seed)
     if args.across_seeds:
         return across_seeds(args.across_seeds, args.out, args.tag)
     args.tables = args.tables or list(_tables.QUICK if args.quick else _tables.DEFAULT)
@@ -354,7 +344,6 @@ def main(argv=None):
         for contender in order:
             result, process_s = _common.fresh_process(
                 __file__, ["--worker", contender, name, "--seed", str(args.seed)]
-                + (["--search-early-stopping"] if args.search_early_stopping else [])
                 + (["--quick"] if args.quick else []))
             result.update(table=name, contender=contender, process_s=process_s,
                           rows=facts[name]["rows"], cols=facts[name]["columns"])
@@ -371,7 +360,6 @@ def main(argv=None):
     code = _common.finish(__file__, env, rows, COLUMNS, legend,
                           extra={"tables": facts, "goals": goals, "quick": args.quick,
                                  "seed": args.seed,
-                                 "search_early_stopping": args.search_early_stopping,
                                  "budget": {"strategy": strategy, "n_iter": n_iter,
                                             "epochs": epochs, "cv": cv},
                                  "runs": runs}, out=args.out, tag=args.tag)
