@@ -317,6 +317,10 @@ def main(argv=None):
                         help="seed of the held-out split, the folds, the searches and the "
                              f"networks (default: {SEED}, the README's figures)")
     parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
+    parser.add_argument("--reuse", metavar="RESULTS_JSON", default=None,
+                        help="take the runs of the contenders not given to --contenders from "
+                             "this earlier results file (same --seed), so that a change to one "
+                             "contender reruns only that one; each such run names its source")
     parser.add_argument("--tag", default=None,
                         help="suffix of the results files (bench_tabular-TAG.json, .md)")
     parser.add_argument("--across-seeds", nargs="+", metavar="RESULTS_JSON", default=None,
@@ -350,6 +354,8 @@ def main(argv=None):
             runs.append(result)
             print(f"{name} ({i + 1}/{len(args.tables)}) {contender} ... {result['score']:.4f}, "
                   f"fit {result['fit_s']:.1f}s, process {process_s:.1f}s", flush=True)
+    if args.reuse:
+        runs += _reused(args.reuse, runs, args.tables, args.seed)
     rows = _rows(runs, args.tables)
     goals = _goals(rows)
     legend = ("held-out accuracy (clf) or R2 (reg, in the target's units); search: the "
@@ -359,7 +365,8 @@ def main(argv=None):
               "search_process_s: the search's whole fresh process; medians per task")
     code = _common.finish(__file__, env, rows, COLUMNS, legend,
                           extra={"tables": facts, "goals": goals, "quick": args.quick,
-                                 "seed": args.seed,
+                                 "seed": args.seed, "reused_from": args.reuse and
+                                 os.path.basename(args.reuse),
                                  "budget": {"strategy": strategy, "n_iter": n_iter,
                                             "epochs": epochs, "cv": cv},
                                  "runs": runs}, out=args.out, tag=args.tag)
@@ -367,6 +374,17 @@ def main(argv=None):
     print(_common.table(goals, ["task", "goal", "measured", "met"]))
     _write_markdown(rows, goals, facts, args.out, args.tag)
     return code
+
+
+def _reused(path, runs, tables, seed):
+    """The runs of ``path`` (an earlier results file of ``seed``) not in ``runs``."""
+    earlier = json.load(open(path))
+    if earlier.get("seed", SEED) != seed:
+        raise SystemExit(f"--reuse {path}: its runs are of --seed {earlier.get('seed', SEED)}, "
+                         f"this run's of --seed {seed}. Give a results file of this seed.")
+    done = {(r["table"], r["contender"]) for r in runs}
+    return [{**r, "reused_from": os.path.basename(path)} for r in earlier["runs"]
+            if r["table"] in tables and (r["table"], r["contender"]) not in done]
 
 
 def across_seeds(paths, out=None, tag=None):

@@ -20,11 +20,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import stats
+from sklearn.base import is_classifier
 from sklearn.utils import check_random_state
 
 __all__ = ["LogUniform", "IntRange", "log_uniform", "int_range", "paper_space", "paper_grid",
            "tabular_space", "tabular_training", "NUMERIC_SCALING", "SCALING_METHODS",
-           "TABULAR_TRAINING"]
+           "TABULAR_TRAINING", "TABULAR_SEARCH_CLASSIFIER"]
 
 
 def _generator(random_state):
@@ -279,8 +280,8 @@ def tabular_space(*, numeric_scaling=True):
     --------
     paper_space : the one-layer space of Bergstra and Bengio (2012).
     tabular_training : what a search over this space keeps fixed on the
-        network (the preset's cosine schedule and label smoothing), as the
-        command does.
+        network (the preset's cosine schedule and label smoothing, and a
+        classifier's early stopping), as the command does.
 
     Examples
     --------
@@ -308,6 +309,9 @@ def tabular_space(*, numeric_scaling=True):
 
 #: The training options a tabular search keeps at its preset's values (not searched).
 TABULAR_TRAINING = ("learning_rate_schedule", "label_smoothing")
+#: What a tabular search's classifier adds to the preset's recipe: early stopping on a 10%
+#: hold-out of each fit, the best validation epoch kept (see :func:`tabular_training`).
+TABULAR_SEARCH_CLASSIFIER = {"early_stopping": True}
 
 
 def tabular_training(estimator):
@@ -321,7 +325,18 @@ def tabular_training(estimator):
     ``benchmarks/bench_tabular.py``'s tables; searched with the estimator's
     defaults instead (a constant rate, no smoothing), the command's table
     search reached a lower held-out score than the untuned preset on 5 of
-    its 7 classification tables. The ``skkeras-search`` command sets these on
+    its 7 classification tables.
+
+    A classifier's search also stops early (:data:`TABULAR_SEARCH_CLASSIFIER`:
+    ``early_stopping=True``, a 10% hold-out of each fit's rows, the best
+    validation epoch kept), as Gorishniy et al. (ICLR 2025) and Holzmüller
+    et al. (NeurIPS 2024) train, and as ``MLPClassifier(early_stopping=True)``
+    does. The preset itself does not: trained once on all its rows, it
+    scored lower with it. On the benchmark's 7 classification tables,
+    over two seeds of split, folds and networks, early stopping moved the
+    search's median held-out gap to an ``MLPClassifier`` tuned with as many
+    candidates from -0.0008 and -0.0075 to +0.0034 and +0.0032. Regressors
+    keep training every epoch (not measured). The ``skkeras-search`` command sets these on
     its network under ``--space tabular``; in a library search, set them on
     the estimator: ``KerasMLPClassifier(**tabular_training(KerasMLPClassifier))``.
 
@@ -349,7 +364,7 @@ def tabular_training(estimator):
     >>> from skkeras_search import KerasMLPClassifier, KerasMLPRegressor
     >>> from skkeras_search.space import tabular_training
     >>> tabular_training(KerasMLPClassifier)
-    {'learning_rate_schedule': 'cosine', 'label_smoothing': 0.1}
+    {'learning_rate_schedule': 'cosine', 'label_smoothing': 0.1, 'early_stopping': True}
     >>> tabular_training(KerasMLPRegressor)
     {'learning_rate_schedule': 'cosine'}
     """
@@ -357,8 +372,12 @@ def tabular_training(estimator):
     if not callable(defaults):
         raise TypeError(f"estimator={estimator!r} has no tabular_defaults(). Pass "
                         "KerasMLPClassifier or KerasMLPRegressor.")
-    preset = defaults().get_params(deep=False)
-    return {name: preset[name] for name in TABULAR_TRAINING if name in preset}
+    preset = defaults()
+    params = preset.get_params(deep=False)
+    recipe = {name: params[name] for name in TABULAR_TRAINING if name in params}
+    if is_classifier(preset):
+        recipe.update(TABULAR_SEARCH_CLASSIFIER)
+    return recipe
 
 
 def space_from_dict(spec, valid_names=None, owner="the estimator"):

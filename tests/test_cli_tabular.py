@@ -152,11 +152,14 @@ def test_a_table_gets_the_table_defaults_and_the_banner_says_so(tmp_path, table)
     banner = plan.banner
     assert "\n" not in banner
     assert ("asha search (tabular space; fixed: learning_rate_schedule='cosine', "
-            "label_smoothing=0.1): 60 candidates (rungs of 1, 3, 9, 27 epochs)") in banner
-    # the preset's training recipe on the searched network (not in the space)
+            "label_smoothing=0.1, early_stopping=True): 60 candidates (rungs of 1, 3, 9, 27 "
+            "epochs)") in banner
+    # the preset's training recipe on the searched network (not in the space), and the
+    # classifier's early stopping
     params = plan.search.estimator.get_params()
     assert params["classifier__learning_rate_schedule"] == "cosine"
     assert params["classifier__label_smoothing"] == 0.1
+    assert params["classifier__early_stopping"] is True
     assert ("Defaults for a table: the tabular space, asha, 60 candidates, up to 27 epochs "
             "(sized to finish a 5,000-row table in under 10 minutes on 2 cores; "
             "--space/--strategy/--n-iter/--epochs to change).") in banner
