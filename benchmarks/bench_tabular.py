@@ -10,9 +10,10 @@ reach for first, scikit-learn's ``HistGradientBoostingClassifier`` /
   split, refit, built as the command builds it (``build_pipeline`` around
   ``KerasMLPClassifier``/``Regressor(epochs=27, random_state=0)`` with the
   preset's training recipe, ``space.tabular_training()``: a cosine schedule
-  and, for classifiers, label smoothing 0.1; so a promoted candidate is
-  retrained from scratch at its new budget; batch sizes larger than a
-  training fold left out of the space);
+  and, for classifiers, label smoothing 0.1 and early stopping on a 10%
+  hold-out of each fit; so a promoted candidate is retrained from scratch at
+  its new budget; batch sizes larger than a training fold left out of the
+  space);
 * ``preset``: ``KerasMLP*.tabular_defaults(random_state=0)`` in the same
   pipeline, untuned (chosen by ``meta_tune_tabular.py`` on the training splits);
 * ``hgb``: ``HistGradientBoosting*`` with default hyperparameters and native
