@@ -138,6 +138,11 @@ def _import_tensorflow_without_keras():
     return tf
 
 
+#: urllib3 warns at import, when PySocks is missing, that SOCKS proxies need it (a
+#: DependencyWarning); TensorFlow's and Keras's imports reach it, so every run printed it
+#: although no run uses a proxy. Only that message is ignored.
+warnings.filterwarnings("ignore", message="SOCKS support in urllib3 requires")
+
 _configured = False
 _import_lock = threading.RLock()  # two threads' first fits must not import TensorFlow twice
 
