@@ -171,14 +171,10 @@ class Workload:
         return clf if self._wrap is None else self._wrap(clf)
 
     def space(self, space):
-        return prefixed_space(space, self.prefix)
+        """``space`` with the network's names under ``prefix`` (the command's ``prefixed``)."""
+        from skkeras_search.cli._plan import prefixed
 
-
-def prefixed_space(space, prefix):
-    """``space`` (a dict, or a list of dicts) with each name under ``prefix``."""
-    if isinstance(space, list):
-        return [prefixed_space(branch, prefix) for branch in space]
-    return {f"{prefix}{name}": dist for name, dist in space.items()}
+        return prefixed(space, self.prefix)
 
 
 def load_workload(args):
